@@ -1,0 +1,141 @@
+"""The `ovs-analyzer` command line.
+
+Exit codes (the contract scripts and triage pipelines rely on):
+  0  analyzed; no finding at or above --fail-on
+  2  unusable input or arguments (one-line error on stderr, never a traceback)
+  3  analyzed, and a finding at or above --fail-on SEVERITY was found
+  1  internal error (a bug: one line on stderr; --debug shows the traceback)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analyzer import __version__
+from analyzer.errors import UserError
+from analyzer.findings import worst_severity
+from analyzer.rules import SEVERITIES, default_rule_dirs, load_rule_file, load_rules
+from analyzer.ruletest import run_rule_examples
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+_EPILOG = ("Exit codes: 0 analyzed; 3 a finding at or above --fail-on; "
+           "2 unusable input or arguments; 1 internal error.")
+
+app = typer.Typer(
+    name="ovs-analyzer",
+    help="Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs).",
+    epilog=_EPILOG,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
+rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+RulesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="Extra rule folder (repeatable), added to the shipped pack."),
+]
+
+
+def _rules(extra: list[Path] | None) -> list:
+    return load_rules([*default_rule_dirs(), *(extra or [])])
+
+
+@app.command(epilog=_EPILOG)
+def analyze(
+    bundle: Annotated[Path, typer.Argument(help="Bundle: .tar, .tar.gz, or an unpacked folder.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")] = Path("out"),
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help=f"Exit 3 when a finding is at or above this severity ({'|'.join(SEVERITIES)}).",
+    )] = None,
+    rules: RulesOption = None,
+) -> None:
+    """Analyze one bundle: write report.html, findings.json and summary.md into OUT."""
+    from analyzer.pipeline import analyze as run_analysis
+    from analyzer.report import write_outputs
+
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    loaded = _rules(rules)
+    analysis = run_analysis(bundle, loaded)
+    settings = {"fail_on": fail_on, "rules": len(loaded),
+                "extra_rule_dirs": [str(p) for p in rules or []]}
+    paths = write_outputs(analysis, out, settings)
+    worst = worst_severity(analysis.findings)
+    typer.echo(f"{bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
+               f"{analysis.lines:,} lines in {len(analysis.members)} members")
+    for kind, path in paths.items():
+        typer.echo(f"  {kind:<9} {path}")
+    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesOption = None) -> None:
+    """One line per rule: id, severity, component, title."""
+    for rule in sorted(_rules(rules), key=lambda r: (r.component, r.id)):
+        typer.echo(f"{rule.id:<40} {rule.severity:<8} {rule.component:<12} {rule.title}")
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: all).")] = None,
+) -> None:
+    """Run every rule's examples through the real parser and matcher; exit 3 on a failure."""
+    loaded = []
+    for path in paths or default_rule_dirs():
+        loaded.extend(load_rules([path]) if path.is_dir() else [load_rule_file(path)])
+    failures = run_rule_examples(loaded)
+    for failure in failures:
+        typer.echo(failure.describe(), err=True)
+    typer.echo(f"{len(loaded)} rules, {sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)} "
+               f"examples: {len(failures)} failed")
+    if failures:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"ovs-analyzer {__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: every error becomes one line on stderr and a documented exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("OVS_ANALYZER_DEBUG"))
+    args = [a for a in args if a != "--debug"]
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args, prog_name="ovs-analyzer", standalone_mode=False)
+    except UserError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
+            _fail(exc.format_message())
+            return EXIT_USAGE
+        if debug:
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+        return EXIT_INTERNAL
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def _fail(message: str) -> None:
+    first_line = " ".join(message.split())
+    typer.echo(f"ovs-analyzer: error: {first_line}", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Load the declarative log-format definitions of `parsers/*.yaml`.
+
+A format is data a support engineer can review: a header regex with named groups, how to
+build the timestamp, whether unmatched lines continue the previous record, and sample lines
+with the event each must yield (the test suite runs every sample). This module validates a
+definition and turns it into a `FormatSpec`; `analyzer.parse` applies specs to whole files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analyzer.datafiles import load_mapping
+from analyzer.errors import UserError
+from analyzer.resources import shipped_dir
+
+#: Named groups a header may capture that map straight onto event columns.
+FIELD_GROUPS = ("host", "pid", "thread", "component", "level", "message", "service")
+FRACTION_UNITS = {"us": 1, "ms": 1000, "ms_x100": 10, "tenth_ms": 100}
+MULTILINE_MODES = ("continuation", "none")
+
+
+@dataclass(frozen=True)
+class TimestampRule:
+    """How the named groups of a header make a local timestamp and its UTC offset."""
+
+    date: str
+    formats: tuple[str, ...]
+    fraction: str | None = None
+    fraction_unit: str = "us"
+    offset: str | None = None
+    yearless: bool = False
+
+
+@dataclass(frozen=True)
+class ProducerMap:
+    """Producer chosen from a captured group's value (e.g. volumedriver program name)."""
+
+    group: str
+    mapping: dict[str, str]
+    default: str
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """One log format: how to recognise a record's first line and read its fields."""
+
+    id: str
+    producer: str
+    description: str
+    header: str
+    timestamp: TimestampRule | None
+    multiline: str = "continuation"
+    priority: int = 50
+    wraps: bool = False
+    timeline: bool = True
+    producer_by: ProducerMap | None = None
+    group_names: tuple[str, ...] = ()
+    samples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    source_file: str = ""
+
+
+def load_formats(directory: Path | None = None) -> list[FormatSpec]:
+    """Read and validate every `*.yaml` format in `directory` (default: the shipped ones)."""
+    directory = directory or shipped_dir("parsers")
+    specs = [_spec_from_file(path) for path in sorted(directory.glob("*.yaml"))]
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.id in seen:
+            raise UserError(f"{spec.source_file}: format id {spec.id!r} is defined twice")
+        seen.add(spec.id)
+    return sorted(specs, key=lambda s: (s.priority, s.id))
+
+
+def _spec_from_file(path: Path) -> FormatSpec:
+    doc = load_mapping(path, "format definition")
+
+    def need(key: str) -> Any:
+        if key not in doc:
+            raise UserError(f"{path}: missing required key {key!r}")
+        return doc[key]
+
+    header = str(need("header"))
+    groups = _group_names(path, header)
+    if "message" not in groups:
+        raise UserError(f"{path}: the header regex needs a (?P<message>...) group")
+    ts_doc = doc.get("timestamp")
+    timestamp = None
+    if ts_doc is not None:
+        timestamp = TimestampRule(
+            date=ts_doc["date"],
+            formats=_as_tuple(ts_doc["format"]),
+            fraction=ts_doc.get("fraction"),
+            fraction_unit=ts_doc.get("fraction_unit", "us"),
+            offset=ts_doc.get("offset"),
+            yearless=not any("%Y" in f for f in _as_tuple(ts_doc["format"])),
+        )
+        if timestamp.fraction_unit not in FRACTION_UNITS:
+            raise UserError(f"{path}: fraction_unit must be one of {sorted(FRACTION_UNITS)}")
+        for g in (timestamp.date, timestamp.fraction, timestamp.offset):
+            if g is not None and g not in groups:
+                raise UserError(f"{path}: timestamp refers to group {g!r} that the header lacks")
+    multiline = doc.get("multiline", "continuation")
+    if multiline not in MULTILINE_MODES:
+        raise UserError(f"{path}: multiline must be one of {MULTILINE_MODES}")
+    producer_by = None
+    if "producer_by" in doc:
+        pb = doc["producer_by"]
+        if pb["group"] not in groups:
+            raise UserError(f"{path}: producer_by refers to group {pb['group']!r} that the header lacks")
+        producer_by = ProducerMap(group=pb["group"], mapping=dict(pb.get("map", {})),
+                                  default=pb.get("default", need("producer")))
+    return FormatSpec(
+        id=str(need("id")),
+        producer=str(need("producer")),
+        description=str(doc.get("description", "")).strip(),
+        header=header,
+        timestamp=timestamp,
+        multiline=multiline,
+        priority=int(doc.get("priority", 50)),
+        wraps=bool(doc.get("wraps", False)),
+        timeline=bool(doc.get("timeline", True)),
+        producer_by=producer_by,
+        group_names=groups,
+        samples=tuple(doc.get("samples", ())),
+        source_file=str(path),
+    )
+
+
+def _as_tuple(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _group_names(path: Path, pattern: str) -> tuple[str, ...]:
+    """Compile the header with the same engine that will run it (Rust regex via Polars)."""
+    try:
+        extracted = pl.Series([""]).str.extract_groups(pattern)
+    except pl.exceptions.PolarsError as exc:
+        raise UserError(f"{path}: header regex does not compile: {exc}") from None
+    return tuple(f.name for f in extracted.dtype.fields)  # type: ignore[attr-defined]

@@ -1,0 +1,336 @@
+"""Turn one member's bytes into a table of events, vectorized over the whole file.
+
+Steps, each a Polars expression over every line at once (no Python loop per line):
+decode -> split lines -> try each format's header regex on the lines still unexplained ->
+build local timestamps and offsets -> assemble multi-line records -> re-parse the message of
+wrapper formats (journald, syslog) that carry a whole OVS line inside.
+
+Every physical line ends up in exactly one record: a line no format explains and that cannot
+continue a record is kept as an `unparsed` record, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from analyzer.formats import FRACTION_UNITS, FormatSpec
+
+LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
+LEVEL_TYPE = pl.Enum(LEVELS)
+_LEVEL_WORDS = {
+    "trace": "trace", "debug": "debug", "periodic": "debug", "info": "info", "notice": "notice",
+    "notification": "notice", "warning": "warning", "warn": "warning", "error": "error", "err": "error",
+    "critical": "critical", "crit": "critical", "fatal": "critical", "alert": "critical", "emerg": "critical",
+}
+
+#: Columns of the event table and their types (documented in docs of `ovs-analyzer parse`).
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "host": pl.String(),
+    "source": pl.String(),
+    "line": pl.UInt32(),
+    "ts_local": pl.Datetime("us"),
+    "utc_offset": pl.Int16(),
+    "producer": pl.String(),
+    "format": pl.String(),
+    "wrapper": pl.String(),
+    "component": pl.String(),
+    "level": LEVEL_TYPE,
+    "level_raw": pl.String(),
+    "pid": pl.String(),
+    "thread": pl.String(),
+    "service": pl.String(),
+    "vpool": pl.String(),
+    "message": pl.String(),
+    "raw": pl.String(),
+    "parse_status": pl.String(),
+}
+_FIELDS = [c for c in EVENT_SCHEMA if c not in ("source", "line", "raw", "parse_status", "vpool")]
+_SAMPLE_LINES = 400
+_BINARY_PROBE = 8192
+#: A year-less stamp this far after the collection time must belong to the previous year.
+_FUTURE_SLACK = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What the bundle knows that a member alone does not: its rough date."""
+
+    year: int | None = None
+    collected_at: datetime | None = None
+
+
+@dataclass
+class ParsedMember:
+    """A member's events plus the accounting that proves no line was lost."""
+
+    source: str
+    events: pl.DataFrame
+    lines: int = 0
+    binary: bool = False
+    invalid_utf8: int = 0
+    formats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unparsed(self) -> int:
+        return int(self.events.filter(pl.col("parse_status") == "unparsed").height)
+
+
+def empty_events() -> pl.DataFrame:
+    return pl.DataFrame(schema=EVENT_SCHEMA)
+
+
+def looks_binary(data: bytes) -> bool:
+    """`lastlog`, `wtmp` and friends match `*log` but are not text."""
+    probe = data[:_BINARY_PROBE]
+    if not probe:
+        return False
+    control = sum(1 for b in probe if b < 9 or 13 < b < 32)
+    return probe.count(0) > len(probe) // 100 or control > len(probe) // 10
+
+
+def split_lines(data: bytes) -> tuple[pl.Series, int]:
+    """Decode as UTF-8 (invalid bytes replaced and counted) and split into physical lines."""
+    try:
+        text = data.decode("utf-8")
+        invalid = 0
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        invalid = text.count("\ufffd") - data.count("\ufffd".encode())
+    if text.endswith("\n"):
+        text = text[:-1]
+    if not text and not data:
+        return pl.Series("text", [], dtype=pl.String), invalid
+    lines = pl.Series("text", [text]).str.split("\n").explode()
+    return lines.str.strip_suffix("\r"), invalid
+
+
+def parse_member(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext) -> ParsedMember:
+    """Parse a whole member; see the module docstring for the steps."""
+    if looks_binary(data):
+        return ParsedMember(source=source, events=empty_events(), binary=True)
+    lines, invalid = split_lines(data)
+    if lines.len() == 0:
+        return ParsedMember(source=source, events=empty_events(), invalid_utf8=invalid)
+    fields = match_lines(lines, formats, ctx)
+    events = _assemble_records(lines, fields, formats)
+    stated = events["host"].drop_nulls().mode().sort()
+    events = events.with_columns(
+        pl.lit(source).alias("source"),
+        pl.col("host").fill_null(pl.lit(stated[0] if stated.len() else None, dtype=pl.String)),
+        pl.lit(_vpool_of(source), dtype=pl.String).alias("vpool"),
+    ).select(list(EVENT_SCHEMA))
+    counts = events.group_by("format").len().drop_nulls("format")
+    return ParsedMember(
+        source=source,
+        events=events,
+        lines=lines.len(),
+        invalid_utf8=invalid,
+        formats=dict(zip(counts["format"].to_list(), counts["len"].to_list(), strict=True)),
+    )
+
+
+def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
+                allow_wrappers: bool = True) -> pl.DataFrame:
+    """Per line: the normalized header fields of the first format that explains it, else nulls.
+
+    Formats seen in a sample of the file are tried first (by priority), then all others, each
+    only on the lines still unexplained, so a mixed file (an upstart log, a journal) costs one
+    regex pass per format over what is left.
+    """
+    frame = pl.DataFrame({"text": lines}).with_row_index("idx")
+    ordered = _order_by_sample(lines, [f for f in formats if allow_wrappers or not f.wraps])
+    parts: list[pl.DataFrame] = []
+    remaining = frame
+    for spec in ordered:
+        if remaining.height == 0:
+            break
+        extracted = remaining.with_columns(pl.col("text").str.extract_groups(spec.header).alias("g"))
+        hit_mask = pl.col("g").struct.field("message").is_not_null()
+        hits = extracted.filter(hit_mask)
+        if hits.height:
+            parts.append(_normalize(hits.unnest("g"), spec, ctx))
+            remaining = extracted.filter(~hit_mask).drop("g")
+    parts.append(remaining.select("idx"))
+    fields = pl.concat(parts, how="diagonal_relaxed").sort("idx")
+    for column in [*_FIELDS, "multiline"]:
+        if column not in fields.columns:
+            fields = fields.with_columns(pl.lit(None).alias(column))
+    fields = fields.with_columns(
+        pl.col("ts_local").cast(pl.Datetime("us")),
+        pl.col("utc_offset").cast(pl.Int16),
+        pl.col("level").cast(LEVEL_TYPE),
+    )
+    wrapped = [f for f in ordered if f.wraps]
+    if allow_wrappers and wrapped:
+        fields = _unwrap(fields, formats, ctx)
+    return fields
+
+
+def _order_by_sample(lines: pl.Series, formats: list[FormatSpec]) -> list[FormatSpec]:
+    n = lines.len()
+    sample = lines.head(_SAMPLE_LINES)
+    if n > 2 * _SAMPLE_LINES:
+        sample = pl.concat([sample, lines.slice(n // 2, _SAMPLE_LINES // 2), lines.tail(_SAMPLE_LINES // 2)])
+    seen = [f for f in formats if sample.str.contains(f.header).any()]
+    return seen + [f for f in formats if f not in seen]
+
+
+def _normalize(hits: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.DataFrame:
+    """Map one format's captured groups onto the event columns."""
+    groups = set(spec.group_names)
+    columns: list[pl.Expr] = [pl.col("idx")]
+    for name in ("host", "pid", "thread", "component", "message", "service"):
+        if name in groups:
+            columns.append(pl.col(name).alias(name))
+    if "level" in groups:
+        columns.append(pl.col("level").alias("level_raw"))
+        columns.append(level_expr(pl.col("level")).alias("level"))
+    else:
+        columns.append(pl.lit("info").alias("level"))
+    columns.append(_producer_expr(spec).alias("producer"))
+    columns.append(pl.lit(spec.id).alias("format"))
+    columns.append(pl.lit(spec.multiline == "continuation").alias("multiline"))
+    if spec.timestamp is not None:
+        columns.extend(_timestamp_exprs(spec, ctx))
+    out = hits.select(columns)
+    if spec.timestamp is not None and spec.timestamp.yearless:
+        out = _roll_years(out, ctx)
+    return out
+
+
+def level_expr(raw: pl.Expr) -> pl.Expr:
+    """Any producer's level word on the one scale trace < ... < critical."""
+    return raw.str.strip_chars().str.to_lowercase().replace_strict(_LEVEL_WORDS, default=None)
+
+
+def _producer_expr(spec: FormatSpec) -> pl.Expr:
+    pb = spec.producer_by
+    if pb is None:
+        return pl.lit(spec.producer)
+    return pl.col(pb.group).replace_strict(pb.mapping, default=pb.default, return_dtype=pl.String)
+
+
+def _timestamp_exprs(spec: FormatSpec, ctx: ParseContext) -> list[pl.Expr]:
+    rule = spec.timestamp
+    assert rule is not None
+    date = pl.col(rule.date).str.replace_all(r"\s+", " ")
+    formats = [f.replace("  ", " ") for f in rule.formats]
+    if rule.yearless:
+        year = ctx.year or (ctx.collected_at.year if ctx.collected_at else 1970)
+        date = pl.concat_str([pl.lit(str(year)), pl.lit(" "), date])
+        formats = ["%Y " + f for f in formats]
+    ts = pl.coalesce([date.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats])
+    if rule.fraction:
+        micros = pl.col(rule.fraction).cast(pl.Int64, strict=False) * FRACTION_UNITS[rule.fraction_unit]
+        ts = ts + pl.duration(microseconds=micros.fill_null(0))
+    exprs = [ts.alias("ts_local")]
+    if rule.offset:
+        exprs.append(offset_minutes(pl.col(rule.offset)).alias("utc_offset"))
+    return exprs
+
+
+def offset_minutes(text: pl.Expr) -> pl.Expr:
+    """`+0100` -> 60, `-0500` -> -300; tolerates the C++ `-03-30` quirk and `+01:00`."""
+    digits = text.str.replace_all(r"[^0-9]", "")
+    hours = digits.str.slice(0, 2).cast(pl.Int32, strict=False)
+    minutes = digits.str.slice(2, 2).cast(pl.Int32, strict=False).fill_null(0)
+    sign = pl.when(text.str.starts_with("-")).then(-1).otherwise(1)
+    return (sign * (hours * 60 + minutes)).cast(pl.Int16)
+
+
+def _roll_years(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
+    """Year-less stamps (journal, syslog): add a year at each Dec -> Jan roll-over, and step
+    back a year when the guess lands well after the bundle was collected (a December log in a
+    bundle collected in January)."""
+    back = pl.col("ts_local").diff() < pl.duration(days=-180)
+    frame = frame.with_columns(
+        pl.col("ts_local").dt.offset_by(pl.format("{}y", back.fill_null(False).cast(pl.Int32).cum_sum()))
+    )
+    if ctx.collected_at is not None and ctx.year is None:
+        last = frame["ts_local"].max()
+        if isinstance(last, datetime) and last > ctx.collected_at + _FUTURE_SLACK:
+            frame = frame.with_columns(pl.col("ts_local").dt.offset_by("-1y"))
+    return frame
+
+
+def _unwrap(fields: pl.DataFrame, formats: list[FormatSpec], ctx: ParseContext) -> pl.DataFrame:
+    """A journald/syslog line often carries a full OVS line: its own time, zone and level win."""
+    inner_formats = [f for f in formats if not f.wraps]
+    carriers = fields.filter(pl.col("format").is_in([f.id for f in formats if f.wraps]))
+    if carriers.height == 0:
+        return fields
+    inner = match_lines(carriers["message"], inner_formats, ctx, allow_wrappers=False)
+    inner = inner.with_columns(carriers["idx"].alias("idx")).filter(pl.col("format").is_not_null())
+    if inner.height == 0:
+        return fields
+    override = inner.select(
+        "idx",
+        *[pl.col(c).alias(f"inner_{c}") for c in
+          ("ts_local", "utc_offset", "host", "pid", "thread", "component", "level", "level_raw",
+           "message", "producer", "format")],
+    )
+    joined = fields.join(override, on="idx", how="left")
+    has_inner = pl.col("inner_format").is_not_null()
+    replaced = [
+        pl.when(has_inner).then(pl.col(f"inner_{c}")).otherwise(pl.col(c)).alias(c)
+        for c in ("ts_local", "utc_offset", "pid", "thread", "component", "level", "level_raw",
+                  "message", "producer")
+    ]
+    return joined.with_columns(
+        *replaced,
+        pl.when(has_inner).then(pl.col("format")).otherwise(None).alias("wrapper"),
+        pl.when(has_inner).then(pl.col("inner_format")).otherwise(pl.col("format")).alias("format"),
+        pl.col("host").fill_null(pl.col("inner_host")),
+    ).drop([c for c in joined.columns if c.startswith("inner_")])
+
+
+def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec]) -> pl.DataFrame:
+    """Fold continuation lines into the record they continue; the rest become `unparsed`."""
+    frame = fields.with_columns(
+        lines.alias("text"),
+        (pl.col("idx") + 1).cast(pl.UInt32).alias("line"),
+        pl.col("format").is_not_null().alias("is_header"),
+    )
+    if "wrapper" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("wrapper"))
+    continues = pl.when(pl.col("is_header")).then(pl.col("multiline")).forward_fill().fill_null(False)
+    frame = frame.with_columns(
+        (pl.col("is_header") | ~continues).alias("starts"),
+    ).with_columns(pl.col("starts").cum_sum().alias("record"))
+    starts = frame.filter(pl.col("starts"))
+    if starts.height != frame.height:
+        tails = (
+            frame.filter(~pl.col("starts"))
+            .group_by("record")
+            .agg(pl.col("text").str.join("\n").alias("tail"))
+        )
+        starts = starts.join(tails, on="record", how="left").with_columns(
+            pl.when(pl.col("tail").is_null())
+            .then(pl.col("text"))
+            .otherwise(pl.concat_str([pl.col("text"), pl.lit("\n"), pl.col("tail")]))
+            .alias("raw")
+        )
+    else:
+        starts = starts.with_columns(pl.col("text").alias("raw"))
+    return starts.sort("line").with_columns(
+        pl.when(pl.col("is_header")).then(pl.lit("ok")).otherwise(pl.lit("unparsed")).alias("parse_status"),
+        pl.when(pl.col("is_header")).then(pl.col("message")).otherwise(pl.col("text")).alias("message"),
+    )
+
+
+def _vpool_of(source: str) -> str | None:
+    """`var/log/ovs/volumedriver/<vpool>.log`, `foc_<vpool>.log`, `dtl_<vpool>.log`."""
+    parts = source.split("/")
+    if len(parts) < 2 or parts[-2] != "volumedriver":
+        return None
+    stem = parts[-1].split(".log")[0]
+    for prefix in ("foc_", "dtl_"):
+        if stem.startswith(prefix):
+            return stem[len(prefix):]
+    if stem.startswith("metadataserver_"):
+        return stem[len("metadataserver_"):].rsplit("_", 1)[0]
+    return stem.removesuffix("_ganesha")
+

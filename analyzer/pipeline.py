@@ -1,0 +1,193 @@
+"""The analysis of one bundle: members -> events -> hits and aggregates -> findings.
+
+Members are processed one at a time and only small things are kept per member (rule hits,
+per-minute counts, offset samples, an inventory row), so memory is bounded by the largest
+member, not the bundle. A later copy of a duplicated member replaces the earlier one's
+results, as `ovs collect logs` bug #1146 requires.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
+from analyzer.findings import Finding, build_findings, iso
+from analyzer.formats import FormatSpec, load_formats
+from analyzer.parse import ParseContext, ParsedMember, parse_member
+from analyzer.rules import Rule, find_hits
+from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
+
+_JOURNAL_YEAR = re.compile(rb"^-- Logs begin at \w+ (\d{4})-")
+_COUNT_KEYS = ["host", "producer", "level", "minute", "utc_offset"]
+
+
+@dataclass
+class MemberReport:
+    """What the inventory says about one member."""
+
+    path: str
+    stored_size: int
+    size: int
+    lines: int
+    records: int
+    unparsed: int
+    binary: bool
+    invalid_utf8: int
+    formats: dict[str, int]
+    first_seen: str | None = None
+    last_seen: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    """Everything the outputs need; never the full event table."""
+
+    bundle: Bundle
+    members: list[MemberReport]
+    findings: list[Finding]
+    rules: list[Rule]
+    counts: pl.DataFrame
+    hosts: list[str]
+    first_seen: str | None
+    last_seen: str | None
+    learned_offsets: int
+
+    @property
+    def lines(self) -> int:
+        return sum(m.lines for m in self.members)
+
+    @property
+    def unparsed(self) -> int:
+        return sum(m.unparsed for m in self.members)
+
+
+@dataclass
+class _MemberResult:
+    report: MemberReport
+    hits: pl.DataFrame
+    counts: pl.DataFrame
+    offsets: pl.DataFrame
+    spans: pl.DataFrame
+    activity: pl.DataFrame
+
+
+def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = None,
+            caps: Caps = Caps()) -> Analysis:
+    """Analyze one bundle file or folder."""
+    formats = formats if formats is not None else load_formats()
+    bundle = describe(path)
+    results: dict[str, _MemberResult] = {}
+    for member in iter_members(bundle, caps):
+        if member.path in results:
+            bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
+        results[member.path] = _analyze_member(member, bundle, rules, formats)
+    return _combine(bundle, list(results.values()), rules)
+
+
+def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
+    """Parse one member with what the bundle knows (host, collection time, journal year)."""
+    year_match = _JOURNAL_YEAR.match(member.data[:200])
+    ctx = ParseContext(
+        year=int(year_match.group(1)) if year_match else None,
+        collected_at=bundle.collected_at or datetime.fromtimestamp(member.mtime),
+    )
+    return parse_member(member.path, member.data, formats, ctx)
+
+
+def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec]) -> _MemberResult:
+    parsed = parse_bundle_member(member, bundle, formats)
+    events = parsed.events
+    report = MemberReport(
+        path=member.path, stored_size=member.stored_size, size=len(member.data), lines=parsed.lines,
+        records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
+        invalid_utf8=parsed.invalid_utf8, formats=parsed.formats, warnings=list(member.warnings),
+    )
+    if parsed.binary:
+        report.warnings.append("binary file (not a text log): skipped")
+    if parsed.invalid_utf8:
+        report.warnings.append(f"{parsed.invalid_utf8} invalid UTF-8 sequence(s) replaced")
+    history = [f.id for f in formats if not f.timeline]
+    activity = events.filter(~pl.col("format").is_in(history).fill_null(False))
+    counts = (
+        activity.filter(pl.col("ts_local").is_not_null())
+        .with_columns(pl.col("ts_local").dt.truncate("1m").alias("minute"))
+        .group_by(_COUNT_KEYS).len("count")
+    )
+    return _MemberResult(report=report, hits=find_hits(events, rules), counts=counts,
+                         offsets=offset_samples(events), spans=_spans(events), activity=_spans(activity))
+
+
+def _spans(events: pl.DataFrame) -> pl.DataFrame:
+    """First and last local time per offset: enough to give a member's span in UTC later."""
+    return events.group_by("utc_offset").agg(
+        pl.col("host").first(), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last")
+    )
+
+
+def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule]) -> Analysis:
+    node = _dominant_host(results) or bundle.host_hint
+    for result in results:
+        result.hits, result.counts, result.offsets, result.spans, result.activity = (
+            frame.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String))) if "host" in frame.columns
+            else frame
+            for frame in (result.hits, result.counts, result.offsets, result.spans, result.activity)
+        )
+    offsets = pl.concat([r.offsets for r in results]) if results else pl.DataFrame(schema=OFFSETS_SCHEMA)
+    hit_frames = [r.hits for r in results if r.hits.height]
+    hits = fill_offsets(pl.concat(hit_frames, how="diagonal_relaxed"), offsets) if hit_frames else pl.DataFrame()
+    count_frames = [r.counts for r in results if r.counts.height]
+    counts = pl.DataFrame()
+    learned = 0
+    if count_frames:
+        counts = fill_offsets(
+            pl.concat(count_frames, how="diagonal_relaxed").rename({"minute": "ts_local"}), offsets
+        )
+        learned = int(counts.filter(pl.col("offset_learned"))["count"].sum())
+        counts = counts.group_by("host", "producer", "level", pl.col("ts").alias("minute")).agg(
+            pl.col("count").sum()
+        ).sort("minute", "host", "producer", "level")
+    for result in results:
+        result.report.first_seen, result.report.last_seen = _utc_span(result.spans, offsets)
+    active = [_utc_span(r.activity, offsets) for r in results]
+    hosts = sorted(counts["host"].drop_nulls().unique().to_list()) if counts.height else []
+    if not hosts and node:
+        hosts = [node]
+    firsts = [first for first, _ in active if first]
+    lasts = [last for _, last in active if last]
+    return Analysis(
+        bundle=bundle,
+        members=[r.report for r in results],
+        findings=build_findings(hits, rules) if hits.height else [],
+        rules=rules,
+        counts=counts,
+        hosts=hosts,
+        first_seen=min(firsts, default=None),
+        last_seen=max(lasts, default=None),
+        learned_offsets=learned,
+    )
+
+
+def _dominant_host(results: list[_MemberResult]) -> str | None:
+    """The host most events state; a line without a host field was written by this node."""
+    frames = [r.counts.select("host", "count") for r in results if r.counts.height]
+    if not frames:
+        return None
+    totals = pl.concat(frames).drop_nulls("host").group_by("host").agg(pl.col("count").sum())
+    if totals.height == 0:
+        return None
+    return str(totals.sort(["count", "host"], descending=[True, False])["host"][0])
+
+
+def _utc_span(spans: pl.DataFrame, offsets: pl.DataFrame) -> tuple[str | None, str | None]:
+    spans = spans.filter(pl.col("first").is_not_null())
+    if spans.height == 0:
+        return None, None
+    first = fill_offsets(spans.select("host", pl.col("first").alias("ts_local"), "utc_offset"), offsets)
+    last = fill_offsets(spans.select("host", pl.col("last").alias("ts_local"), "utc_offset"), offsets)
+    return iso(first["ts"].min()), iso(last["ts"].max())  # type: ignore[arg-type]
