@@ -1,0 +1,125 @@
+"""The command line contract: outputs, exit codes, one-line errors, reproducible results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.conftest import SAMPLE
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "analyzer" / "findings.schema.json").read_text())
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command in its own process, as an engineer would."""
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "analyzer.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("sample-report")
+    return cli("analyze", str(SAMPLE), "-o", str(out)), out
+
+
+def test_analyze_writes_report_findings_and_summary_and_says_where(sample_run):
+    result, out = sample_run
+    assert result.returncode == 0, result.stderr
+    for name in ("report.html", "findings.json", "summary.md"):
+        assert (out / name).is_file()
+        assert str(out / name) in result.stdout
+    assert result.stderr == ""
+
+
+def test_findings_json_follows_its_documented_schema(sample_run):
+    _, out = sample_run
+    doc = json.loads((out / "findings.json").read_text())
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["bundle"]["hosts"] == ["ovs-node1"]
+    assert doc["verdict"] == "critical"
+
+
+def test_every_line_of_the_sample_is_accounted_for(sample_run):
+    _, out = sample_run
+    doc = json.loads((out / "findings.json").read_text())
+    text_members = [m for m in doc["bundle"]["inventory"] if not m["binary"]]
+    assert sum(m["lines"] for m in text_members) == doc["bundle"]["lines"] > 1000
+    assert all(m["records"] <= m["lines"] for m in text_members)
+
+
+def test_summary_is_paste_ready_markdown(sample_run):
+    _, out = sample_run
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("**ovs-analyzer verdict: CRITICAL**")
+    assert "| Severity | Finding |" in summary
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 3), ("high", 3), (None, 0)])
+def test_fail_on_turns_findings_into_exit_code_3(tmp_path, fail_on, code):
+    args = ["analyze", str(SAMPLE), "-o", str(tmp_path)] + (["--fail-on", fail_on] if fail_on else [])
+    assert cli(*args).returncode == code
+
+
+def test_a_healthy_bundle_is_clean_and_exits_0_even_with_fail_on_info(tmp_path):
+    from samples.make_sample import write_sample
+
+    bundle = tmp_path / "ovs-node2-20170314102205-logs.tar.gz"
+    write_sample(bundle, scenario="healthy", host="ovs-node2")
+    result = cli("analyze", str(bundle), "-o", str(tmp_path / "out"), "--fail-on", "info")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((tmp_path / "out" / "findings.json").read_text())["verdict"] == "clean"
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: p, "no such file or directory"),
+        (lambda p: (p.write_bytes(os.urandom(4096)), p)[1], "not a readable tar archive"),
+        (lambda p: (p.write_bytes(b""), p)[1], "not a readable tar archive"),
+        (lambda p: (p.write_text("just some text\n" * 50), p)[1], "not a readable tar archive"),
+    ],
+    ids=["missing", "random-bytes", "empty-file", "plain-text"],
+)
+def test_unusable_input_is_one_line_and_exit_2(tmp_path, make, fragment):
+    bundle = make(tmp_path / "ovs-x-logs.tar.gz")
+    result = cli("analyze", str(bundle), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["analyze", str(SAMPLE), "--fail-on", "loud"], ["analyze", "--nope", str(SAMPLE)], ["explode"],
+     ["analyze", str(SAMPLE), "--rules", "/nonexistent/rules"]],
+    ids=["bad-severity", "unknown-option", "unknown-command", "missing-rules-dir"],
+)
+def test_bad_arguments_are_one_line_and_exit_2(args):
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("ovs-analyzer: error: ") and result.stderr.count("\n") == 1
+
+
+def test_help_documents_the_exit_codes():
+    result = cli("analyze", "--help")
+    assert result.returncode == 0
+    assert "Exit codes: 0 analyzed; 3 a finding at or above --fail-on" in " ".join(result.stdout.split())
+
+
+def test_the_same_bundle_gives_the_same_bytes_apart_from_the_generation_time(tmp_path):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert cli("analyze", str(SAMPLE), "-o", str(out)).returncode == 0
+    for name in ("findings.json", "report.html", "summary.md"):
+        a, b = ((out / name).read_text() for out in outs)
+        stamp = json.loads((outs[0] / "findings.json").read_text())["generated_at"]
+        other = json.loads((outs[1] / "findings.json").read_text())["generated_at"]
+        assert a == b.replace(other, stamp), name

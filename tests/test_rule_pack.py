@@ -1,0 +1,48 @@
+"""The shipped rule pack: every rule loads, and its examples behave as its file declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.cli import main
+from analyzer.rules import default_rule_dirs, load_rules
+from analyzer.ruletest import run_rule_examples
+
+RULES = load_rules(default_rule_dirs())
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_examples_fire_through_the_real_parser(rule, formats):
+    failures = run_rule_examples([rule], formats)
+    assert not failures, "\n".join(f.describe() for f in failures)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_file_is_complete(rule):
+    assert Path(rule.source_file).stem == rule.id
+    assert Path(rule.source_file).parent.name == rule.component
+    assert rule.examples_match, "a rule needs at least one example it must match"
+    assert rule.examples_no_match, "a rule needs at least one near-miss it must not match"
+    assert rule.literals, "a literal pre-filter keeps the pack fast on big bundles"
+
+
+def test_the_pack_covers_the_catalog_patterns_the_walking_skeleton_needs():
+    ids = {r.id for r in RULES}
+    assert {"ARAKOON_NO_MASTER", "DTL_DEGRADED", "VOLUMEDRIVER_CRASH", "VOLUME_HALTED",
+            "NO_SPACE_LEFT_ON_DEVICE"} <= ids
+
+
+def test_rules_test_command_passes_on_the_shipped_pack(capsys):
+    assert main(["rules", "test"]) == 0
+    assert ": 0 failed" in capsys.readouterr().out
+
+
+def test_rules_test_command_reports_a_failing_example(tmp_path, capsys):
+    rule = tmp_path / "BAD_RULE.yaml"
+    rule.write_text("id: BAD_RULE\ntitle: t\nseverity: low\ncomponent: system\ndescription: d\n"
+                    "remediation: r\nmatch:\n  literals: [needle]\nexamples:\n  match: [haystack]\n")
+    assert main(["rules", "test", str(rule)]) == 3
+    err = capsys.readouterr().err
+    assert "FAIL BAD_RULE" in err and "none of the literals ['needle'] occurs" in err
