@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
+from analyzer.collectors import BundleView, Collector, default_collectors
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import ParseContext, ParsedMember, parse_member
@@ -57,6 +59,7 @@ class Analysis:
     first_seen: str | None
     last_seen: str | None
     learned_offsets: int
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def lines(self) -> int:
@@ -75,19 +78,21 @@ class _MemberResult:
     offsets: pl.DataFrame
     spans: pl.DataFrame
     activity: pl.DataFrame
+    parts: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = None,
-            caps: Caps = Caps()) -> Analysis:
+            caps: Caps = Caps(), collectors: list[Collector] | None = None) -> Analysis:
     """Analyze one bundle file or folder."""
     formats = formats if formats is not None else load_formats()
+    collectors = default_collectors() if collectors is None else collectors
     bundle = describe(path)
     results: dict[str, _MemberResult] = {}
     for member in iter_members(bundle, caps):
         if member.path in results:
             bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
-        results[member.path] = _analyze_member(member, bundle, rules, formats)
-    return _combine(bundle, list(results.values()), rules)
+        results[member.path] = _analyze_member(member, bundle, rules, formats, collectors)
+    return _combine(bundle, list(results.values()), rules, collectors)
 
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
@@ -100,7 +105,8 @@ def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec
     return parse_member(member.path, member.data, formats, ctx)
 
 
-def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec]) -> _MemberResult:
+def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
+                    collectors: list[Collector]) -> _MemberResult:
     parsed = parse_bundle_member(member, bundle, formats)
     events = parsed.events
     report = MemberReport(
@@ -119,8 +125,10 @@ def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: 
         .with_columns(pl.col("ts_local").dt.truncate("1m").alias("minute"))
         .group_by(_COUNT_KEYS).len("count")
     )
+    parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
     return _MemberResult(report=report, hits=find_hits(events, rules), counts=counts,
-                         offsets=offset_samples(events), spans=_spans(events), activity=_spans(activity))
+                         offsets=offset_samples(events), spans=_spans(events), activity=_spans(activity),
+                         parts=parts)
 
 
 def _spans(events: pl.DataFrame) -> pl.DataFrame:
@@ -130,7 +138,8 @@ def _spans(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule]) -> Analysis:
+def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
+             collectors: list[Collector]) -> Analysis:
     node = _dominant_host(results) or bundle.host_hint
     for result in results:
         result.hits, result.counts, result.offsets, result.spans, result.activity = (
@@ -158,6 +167,10 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule]) ->
     hosts = sorted(counts["host"].drop_nulls().unique().to_list()) if counts.height else []
     if not hosts and node:
         hosts = [node]
+    view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets))
+    sections = {
+        c.name: c.combine([r.parts[c.name] for r in results if c.name in r.parts], view) for c in collectors
+    }
     firsts = [first for first, _ in active if first]
     lasts = [last for _, last in active if last]
     return Analysis(
@@ -170,6 +183,7 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule]) ->
         first_seen=min(firsts, default=None),
         last_seen=max(lasts, default=None),
         learned_offsets=learned,
+        sections=sections,
     )
 
 

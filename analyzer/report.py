@@ -79,6 +79,7 @@ def findings_document(analysis: Analysis, generated_at: str, settings: dict[str,
             "rules_silent": sorted(r.id for r in analysis.rules if r.id not in set(fired)),
         },
         "findings": [f.to_dict() for f in analysis.findings],
+        "sections": analysis.sections,
     }
 
 

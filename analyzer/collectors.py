@@ -1,0 +1,47 @@
+"""The extension point for everything a bundle analysis learns beside rule findings.
+
+A `Collector` sees each member's events once, while the member is in memory, and keeps only
+a small frame; after the last member, `combine` turns those frames into one JSON-ready
+section of findings.json (and of the report, through `report_templates/sections/<name>.html.j2`).
+Task history, service states, bundle identity and unknown-error templates are collectors, so
+each lives in its own module and the pipeline stays a loop over members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import polars as pl
+
+from analyzer.bundle import Bundle, Member
+
+
+@dataclass(frozen=True)
+class BundleView:
+    """What `combine` may use: the bundle, its node, and the clock that turns local time to UTC."""
+
+    bundle: Bundle
+    node: str | None
+    #: Adds `ts` (UTC) to a frame with `host`, `ts_local` and `utc_offset`, learning missing offsets.
+    to_utc: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+class Collector(Protocol):
+    """One kind of knowledge gathered member by member; `name` is its findings.json key."""
+
+    name: str
+
+    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+        """Keep what this collector needs of one member (small), or None."""
+        ...
+
+    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+        """Turn the per-member parts into a JSON-ready section."""
+        ...
+
+
+def default_collectors() -> list[Collector]:
+    """The collectors every analysis runs, in the order their sections appear."""
+    return []
