@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,14 @@ import polars as pl
 
 from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
 from analyzer.collectors import BundleView, Collector, default_collectors
+from analyzer.coverage import rule_coverage
+from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import ParseContext, ParsedMember, parse_member
-from analyzer.rules import Rule, find_hits
+from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
+from analyzer.unknown import templates_section, unexplained_errors
 
 _JOURNAL_YEAR = re.compile(rb"^-- Logs begin at \w+ (\d{4})-")
 _COUNT_KEYS = ["host", "producer", "level", "minute", "utc_offset"]
@@ -59,6 +62,7 @@ class Analysis:
     first_seen: str | None
     last_seen: str | None
     learned_offsets: int
+    coverage: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -78,6 +82,7 @@ class _MemberResult:
     offsets: pl.DataFrame
     spans: pl.DataFrame
     activity: pl.DataFrame
+    unknown: pl.DataFrame
     parts: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
@@ -92,7 +97,7 @@ def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = No
         if member.path in results:
             bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
         results[member.path] = _analyze_member(member, bundle, rules, formats, collectors)
-    return _combine(bundle, list(results.values()), rules, collectors)
+    return _combine(bundle, list(results.values()), rules, collectors, formats)
 
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
@@ -120,15 +125,43 @@ def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: 
         report.warnings.append(f"{parsed.invalid_utf8} invalid UTF-8 sequence(s) replaced")
     history = [f.id for f in formats if not f.timeline]
     activity = events.filter(~pl.col("format").is_in(history).fill_null(False))
-    counts = (
-        activity.filter(pl.col("ts_local").is_not_null())
+    counts = minute_counts(activity)
+    parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
+    hits = find_hits(events, rules)
+    if hits.height:
+        hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
+    return _MemberResult(report=report, hits=hits, counts=counts, offsets=offset_samples(events),
+                         spans=_spans(events), activity=_spans(activity),
+                         unknown=unexplained_errors(events, hits, _explaining(rules)), parts=parts)
+
+
+def _explaining(rules: list[Rule]) -> list[str]:
+    return [r.id for r in rules if r.kind in ("match", "clock_jump")]
+
+
+def minute_counts(events: pl.DataFrame) -> pl.DataFrame:
+    """Records per host, producer, level and local minute: the timeline's and absence rules' food."""
+    return (
+        events.filter(pl.col("ts_local").is_not_null())
         .with_columns(pl.col("ts_local").dt.truncate("1m").alias("minute"))
         .group_by(_COUNT_KEYS).len("count")
     )
-    parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
-    return _MemberResult(report=report, hits=find_hits(events, rules), counts=counts,
-                         offsets=offset_samples(events), spans=_spans(events), activity=_spans(activity),
-                         parts=parts)
+
+
+def counts_in_utc(frames: list[pl.DataFrame], offsets: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Merge members' minute counts on UTC minutes; also say how many records had a learned offset."""
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(), 0
+    counts = fill_offsets(pl.concat(frames, how="diagonal_relaxed").rename({"minute": "ts_local"}), offsets)
+    learned = int(counts.filter(pl.col("offset_learned"))["count"].sum())
+    merged = counts.group_by("host", "producer", "level", pl.col("ts").alias("minute")).agg(pl.col("count").sum())
+    return merged.sort("minute", "host", "producer", "level"), learned
+
+
+def end_of_logs(counts: pl.DataFrame) -> datetime | None:
+    """The end of the last minute anything was logged: how far 'never followed by' can be judged."""
+    return counts["minute"].max() + timedelta(minutes=1) if counts.height else None  # type: ignore[operator]
 
 
 def _spans(events: pl.DataFrame) -> pl.DataFrame:
@@ -139,7 +172,7 @@ def _spans(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
-             collectors: list[Collector]) -> Analysis:
+             collectors: list[Collector], formats: list[FormatSpec]) -> Analysis:
     node = _dominant_host(results) or bundle.host_hint
     for result in results:
         result.hits, result.counts, result.offsets, result.spans, result.activity = (
@@ -150,17 +183,7 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     offsets = pl.concat([r.offsets for r in results]) if results else pl.DataFrame(schema=OFFSETS_SCHEMA)
     hit_frames = [r.hits for r in results if r.hits.height]
     hits = fill_offsets(pl.concat(hit_frames, how="diagonal_relaxed"), offsets) if hit_frames else pl.DataFrame()
-    count_frames = [r.counts for r in results if r.counts.height]
-    counts = pl.DataFrame()
-    learned = 0
-    if count_frames:
-        counts = fill_offsets(
-            pl.concat(count_frames, how="diagonal_relaxed").rename({"minute": "ts_local"}), offsets
-        )
-        learned = int(counts.filter(pl.col("offset_learned"))["count"].sum())
-        counts = counts.group_by("host", "producer", "level", pl.col("ts").alias("minute")).agg(
-            pl.col("count").sum()
-        ).sort("minute", "host", "producer", "level")
+    counts, learned = counts_in_utc([r.counts for r in results], offsets)
     for result in results:
         result.report.first_seen, result.report.last_seen = _utc_span(result.spans, offsets)
     active = [_utc_span(r.activity, offsets) for r in results]
@@ -171,18 +194,23 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     sections = {
         c.name: c.combine([r.parts[c.name] for r in results if c.name in r.parts], view) for c in collectors
     }
+    sections["unknown_errors"] = templates_section([r.unknown for r in results if r.unknown.height], view.to_utc)
+    findings = build_findings(hits, counts, rules, end_of_logs(counts))
+    present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
+    coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)
     firsts = [first for first, _ in active if first]
     lasts = [last for _, last in active if last]
     return Analysis(
         bundle=bundle,
         members=[r.report for r in results],
-        findings=build_findings(hits, rules) if hits.height else [],
+        findings=findings,
         rules=rules,
         counts=counts,
         hosts=hosts,
         first_seen=min(firsts, default=None),
         last_seen=max(lasts, default=None),
         learned_offsets=learned,
+        coverage=coverage,
         sections=sections,
     )
 

@@ -18,7 +18,7 @@ import jinja2
 import polars as pl
 
 from analyzer import __version__
-from analyzer.findings import SCHEMA_ID, worst_severity
+from analyzer.findings import SCHEMA_ID, verdict
 from analyzer.pipeline import Analysis
 from analyzer.resources import shipped_dir
 from analyzer.rules import SEVERITIES
@@ -49,7 +49,6 @@ def write_outputs(analysis: Analysis, out_dir: Path, settings: dict[str, Any],
 def findings_document(analysis: Analysis, generated_at: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The `findings.json` document; see analyzer/findings.schema.json."""
     bundle = analysis.bundle
-    fired = sorted({f.rule_id for f in analysis.findings})
     per_severity = {s: sum(1 for f in analysis.findings if f.severity == s) for s in reversed(SEVERITIES)}
     return {
         "schema": SCHEMA_ID,
@@ -71,13 +70,9 @@ def findings_document(analysis: Analysis, generated_at: str, settings: dict[str,
             "warnings": list(bundle.warnings),
             "inventory": [asdict(m) for m in analysis.members],
         },
-        "verdict": worst_severity(analysis.findings) or "clean",
+        "verdict": verdict(analysis.findings),
         "counts": per_severity,
-        "coverage": {
-            "rules_loaded": len(analysis.rules),
-            "rules_fired": fired,
-            "rules_silent": sorted(r.id for r in analysis.rules if r.id not in set(fired)),
-        },
+        "coverage": analysis.coverage,
         "findings": [f.to_dict() for f in analysis.findings],
         "sections": analysis.sections,
     }

@@ -68,14 +68,17 @@ def test_fail_on_turns_findings_into_exit_code_3(tmp_path, fail_on, code):
     assert cli(*args).returncode == code
 
 
-def test_a_healthy_bundle_is_clean_and_exits_0_even_with_fail_on_info(tmp_path):
+def test_a_healthy_bundle_is_clean_and_exits_0_with_fail_on_low(tmp_path):
     from samples.make_sample import write_sample
 
     bundle = tmp_path / "ovs-node2-20170314102205-logs.tar.gz"
     write_sample(bundle, scenario="healthy", host="ovs-node2")
-    result = cli("analyze", str(bundle), "-o", str(tmp_path / "out"), "--fail-on", "info")
+    result = cli("analyze", str(bundle), "-o", str(tmp_path / "out"), "--fail-on", "low")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert json.loads((tmp_path / "out" / "findings.json").read_text())["verdict"] == "clean"
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert doc["verdict"] == "clean"
+    assert {f["severity"] for f in doc["findings"]} <= {"info"}, "a healthy node shows facts, no problems"
+    assert cli("analyze", str(bundle), "-o", str(tmp_path / "out"), "--fail-on", "info").returncode == 3
 
 
 @pytest.mark.parametrize(

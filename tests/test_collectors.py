@@ -33,7 +33,7 @@ def test_a_collector_sees_every_member_and_its_section_reaches_findings_json(mak
     bundle = make_bundle({"var/log/ovs/lib.log": line.format(h="10") + line.format(h="11"),
                           "var/log/ovs/api.log": line.format(h="11")})
     analysis = analyze(bundle, rules, collectors=[ErrorsPerHour()])
-    assert analysis.sections == {"errors_per_hour": {"node": "ovs-node1", "hours": {"09:00": 1, "10:00": 2}}}
+    assert analysis.sections["errors_per_hour"] == {"node": "ovs-node1", "hours": {"09:00": 1, "10:00": 2}}
     paths = write_outputs(analysis, tmp_path / "out", {})
     assert json.loads(paths["findings"].read_text())["sections"]["errors_per_hour"]["hours"]["10:00"] == 2
     report = paths["report"].read_text()
