@@ -20,7 +20,7 @@ import typer
 from analyzer import __version__
 from analyzer.errors import UserError
 from analyzer.findings import worst_severity
-from analyzer.rules import SEVERITIES, default_rule_dirs, load_rule_file, load_rules
+from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rule_file, load_rules
 from analyzer.ruletest import run_rule_examples
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
@@ -42,10 +42,14 @@ RulesOption = Annotated[
     list[Path] | None,
     typer.Option("--rules", help="Extra rule folder (repeatable), added to the shipped pack."),
 ]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Site tuning (YAML): re-tune a rule's severity or switch it off by id."),
+]
 
 
-def _rules(extra: list[Path] | None) -> list:
-    return load_rules([*default_rule_dirs(), *(extra or [])])
+def _rules(extra: list[Path] | None, config: Path | None = None) -> list[Rule]:
+    return apply_tuning(load_rules([*default_rule_dirs(), *(extra or [])]), config)
 
 
 @app.command(epilog=_EPILOG)
@@ -56,6 +60,7 @@ def analyze(
         "--fail-on", help=f"Exit 3 when a finding is at or above this severity ({'|'.join(SEVERITIES)}).",
     )] = None,
     rules: RulesOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Analyze one bundle: write report.html, findings.json and summary.md into OUT."""
     from analyzer.pipeline import analyze as run_analysis
@@ -63,10 +68,10 @@ def analyze(
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
-    loaded = _rules(rules)
+    loaded = _rules(rules, config)
     analysis = run_analysis(bundle, loaded)
     settings = {"fail_on": fail_on, "rules": len(loaded),
-                "extra_rule_dirs": [str(p) for p in rules or []]}
+                "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None}
     paths = write_outputs(analysis, out, settings)
     worst = worst_severity(analysis.findings)
     typer.echo(f"{bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
@@ -78,10 +83,57 @@ def analyze(
 
 
 @rules_app.command("list")
-def rules_list(rules: RulesOption = None) -> None:
-    """One line per rule: id, severity, component, title."""
-    for rule in sorted(_rules(rules), key=lambda r: (r.component, r.id)):
-        typer.echo(f"{rule.id:<40} {rule.severity:<8} {rule.component:<12} {rule.title}")
+def rules_list(rules: RulesOption = None, config: ConfigOption = None) -> None:
+    """One line per rule: id, severity, kind, component, title (switched-off rules marked)."""
+    for rule in sorted(_rules(rules, config), key=lambda r: (r.component, r.id)):
+        state = "" if rule.enabled else "  [off]"
+        typer.echo(f"{rule.id:<40} {rule.severity:<8} {rule.kind:<9} {rule.component:<12} {rule.title}{state}")
+
+
+@rules_app.command("show")
+def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. VOLUME_HALTED.")],
+               rules: RulesOption = None, config: ConfigOption = None) -> None:
+    """Print a rule file, with what the engine made of it."""
+    by_id = {r.id: r for r in _rules(rules, config)}
+    if rule_id not in by_id:
+        raise UserError(f"no rule {rule_id!r}; `ovs-analyzer rules list` shows them all")
+    rule = by_id[rule_id]
+    entities = ", ".join(rule.entities) or "none (one finding per bundle)"
+    typer.echo(f"# {rule.source_file}\n# kind {rule.kind}, severity {rule.severity}"
+               f"{'' if rule.enabled else ' (switched off)'}, one finding per: {entities}\n")
+    typer.echo(Path(rule.source_file).read_text(encoding="utf-8"))
+
+
+@rules_app.command("scaffold")
+def rules_scaffold(
+    bundle: Annotated[Path, typer.Argument(help="The bundle whose unexplained errors to mine.")],
+    template: Annotated[int | None, typer.Option("--template", help="Rank of the template to make a rule of.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Rule file to write (default ./<ID>.yaml).")] = None,
+    rules: RulesOption = None,
+) -> None:
+    """List the errors no rule explains; with --template N, write a ready-to-edit rule for one."""
+    from analyzer.pipeline import analyze as run_analysis
+    from analyzer.scaffold import scaffold_rule
+
+    loaded = _rules(rules)
+    templates = run_analysis(bundle, loaded).sections["unknown_errors"]["templates"]
+    if template is None:
+        for t in templates:
+            typer.echo(f"{t['rank']:>3}  {t['count']:>6}x  {len(t['hosts'])} host(s)  {t['template'][:100]}")
+        typer.echo(f"{len(templates)} templates; write one with --template N")
+        return
+    if not 1 <= template <= len(templates):
+        raise UserError(f"--template must be between 1 and {len(templates)} for this bundle")
+    chosen = templates[template - 1]
+    near_miss = next((t["examples"][0] for t in templates if t is not chosen), None)
+    rule_id, text = scaffold_rule(chosen, next(iter(chosen["producers"]), None), near_miss, bundle.name)
+    target = out or Path(f"{rule_id}.yaml")
+    target.write_text(text, encoding="utf-8")
+    failures = run_rule_examples([load_rule_file(target)], loaded)
+    for failure in failures:
+        typer.echo(failure.describe(), err=True)
+    typer.echo(f"wrote {target} ({len(chosen['examples'])} real examples; "
+               f"{'examples pass' if not failures else 'EXAMPLES FAIL: edit the regex'})")
 
 
 @rules_app.command("test")
@@ -92,7 +144,7 @@ def rules_test(
     loaded = []
     for path in paths or default_rule_dirs():
         loaded.extend(load_rules([path]) if path.is_dir() else [load_rule_file(path)])
-    failures = run_rule_examples(loaded)
+    failures = run_rule_examples(loaded, _rules(None))
     for failure in failures:
         typer.echo(failure.describe(), err=True)
     typer.echo(f"{len(loaded)} rules, {sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)} "

@@ -15,7 +15,7 @@ RULES = load_rules(default_rule_dirs())
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_rule_examples_fire_through_the_real_parser(rule, formats):
-    failures = run_rule_examples([rule], formats)
+    failures = run_rule_examples([rule], RULES, formats)
     assert not failures, "\n".join(f.describe() for f in failures)
 
 
@@ -25,7 +25,8 @@ def test_rule_file_is_complete(rule):
     assert Path(rule.source_file).parent.name == rule.component
     assert rule.examples_match, "a rule needs at least one example it must match"
     assert rule.examples_no_match, "a rule needs at least one near-miss it must not match"
-    assert rule.literals, "a literal pre-filter keeps the pack fast on big bundles"
+    if rule.kind in ("match", "threshold") and rule.matcher and (rule.matcher.regex or rule.matcher.literals):
+        assert rule.matcher.literals, "a literal pre-filter keeps the pack fast on big bundles"
 
 
 def test_the_pack_covers_the_catalog_patterns_the_walking_skeleton_needs():
@@ -46,3 +47,24 @@ def test_rules_test_command_reports_a_failing_example(tmp_path, capsys):
     assert main(["rules", "test", str(rule)]) == 3
     err = capsys.readouterr().err
     assert "FAIL BAD_RULE" in err and "none of the literals ['needle'] occurs" in err
+
+
+def test_rules_show_prints_the_file_and_what_the_engine_made_of_it(capsys):
+    assert main(["rules", "show", "ALBA_OSD_DISQUALIFIED"]) == 0
+    out = capsys.readouterr().out
+    assert "kind match, severity medium, one finding per: osd" in out and "id: ALBA_OSD_DISQUALIFIED" in out
+    assert main(["rules", "show", "NOPE"]) == 2
+
+
+def test_scaffold_turns_an_unexplained_error_into_a_rule_whose_examples_pass(tmp_path, capsys):
+    from tests.conftest import SAMPLE
+
+    assert main(["rules", "scaffold", str(SAMPLE)]) == 0
+    listing = capsys.readouterr().out
+    assert "templates; write one with --template N" in listing
+    target = tmp_path / "NEW.yaml"
+    assert main(["rules", "scaffold", str(SAMPLE), "--template", "1", "-o", str(target)]) == 0
+    assert "examples pass" in capsys.readouterr().out
+    assert main(["rules", "test", str(target)]) == 0
+    text = target.read_text()
+    assert "examples:" in text and "no_match:" in text and "tags:\n- scaffolded" in text
