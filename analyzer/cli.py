@@ -82,6 +82,20 @@ def analyze(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+@app.command(epilog=_EPILOG)
+def parse(
+    bundle: Annotated[Path, typer.Argument(help="Bundle: .tar, .tar.gz, or an unpacked folder.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")] = Path("out"),
+) -> None:
+    """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md)."""
+    from analyzer.events import write_events
+
+    target, events = write_events(bundle, out)
+    status = dict(events.group_by("parse_status").len().iter_rows())
+    typer.echo(f"{bundle.name}: {events.height:,} records ({status.get('unparsed', 0):,} unparsed, "
+               f"{status.get('duplicate', 0):,} journal copies) -> {target}")
+
+
 @rules_app.command("list")
 def rules_list(rules: RulesOption = None, config: ConfigOption = None) -> None:
     """One line per rule: id, severity, kind, component, title (switched-off rules marked)."""

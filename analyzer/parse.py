@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from analyzer.formats import FRACTION_UNITS, FormatSpec
+from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec
 
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 LEVEL_TYPE = pl.Enum(LEVELS)
@@ -92,18 +92,18 @@ def looks_binary(data: bytes) -> bool:
 
 
 def split_lines(data: bytes) -> tuple[pl.Series, int]:
-    """Decode as UTF-8 (invalid bytes replaced and counted) and split into physical lines."""
+    """Decode as UTF-8 (invalid bytes replaced and counted) and split into physical lines.
+
+    Polars' line reader splits and validates in Rust; only a file with invalid UTF-8 takes the
+    slower road through Python's decoder, which replaces and counts the bad bytes.
+    """
+    invalid = 0
     try:
-        text = data.decode("utf-8")
-        invalid = 0
-    except UnicodeDecodeError:
+        lines = pl.read_lines(data, name="text")["text"]
+    except pl.exceptions.ComputeError:
         text = data.decode("utf-8", errors="replace")
         invalid = text.count("\ufffd") - data.count("\ufffd".encode())
-    if text.endswith("\n"):
-        text = text[:-1]
-    if not text and not data:
-        return pl.Series("text", [], dtype=pl.String), invalid
-    lines = pl.Series("text", [text]).str.split("\n").explode()
+        lines = pl.read_lines(text.encode(), name="text")["text"]
     return lines.str.strip_suffix("\r"), invalid
 
 
@@ -147,7 +147,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     for spec in ordered:
         if remaining.height == 0:
             break
-        extracted = remaining.with_columns(pl.col("text").str.extract_groups(spec.header).alias("g"))
+        extracted = remaining.with_columns(_extract(spec))
         hit_mask = pl.col("g").struct.field("message").is_not_null()
         hits = extracted.filter(hit_mask)
         if hits.height:
@@ -163,10 +163,20 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
         pl.col("utc_offset").cast(pl.Int16),
         pl.col("level").cast(LEVEL_TYPE),
     )
-    wrapped = [f for f in ordered if f.wraps]
+    wrapped = [f for f in ordered if f.wraps or f.wraps_component]
     if allow_wrappers and wrapped:
         fields = _unwrap(fields, formats, ctx)
     return fields
+
+
+def _extract(spec: FormatSpec) -> pl.Expr:
+    """The header's groups as a struct `g`; the message is sliced off when only the prefix is matched."""
+    head = spec.head
+    if head is None:
+        return pl.col("text").str.extract_groups(spec.header).alias("g")
+    groups = pl.col("text").str.extract_groups(head)
+    start = groups.struct.field("_head").str.len_chars()
+    return groups.struct.with_fields(pl.col("text").str.slice(start).alias("message")).alias("g")
 
 
 def _order_by_sample(lines: pl.Series, formats: list[FormatSpec]) -> list[FormatSpec]:
@@ -183,7 +193,9 @@ def _normalize(hits: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.Da
     groups = set(spec.group_names)
     columns: list[pl.Expr] = [pl.col("idx")]
     for name in ("host", "pid", "thread", "component", "message", "service"):
-        if name in groups:
+        if name in spec.compose:
+            columns.append(_composed(spec.compose[name]).alias(name))
+        elif name in groups:
             columns.append(pl.col(name).alias(name))
     if "level" in groups:
         columns.append(pl.col("level").alias("level_raw"))
@@ -199,6 +211,12 @@ def _normalize(hits: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.Da
     if spec.timestamp is not None and spec.timestamp.yearless:
         out = _roll_years(out, ctx)
     return out
+
+
+def _composed(template: str) -> pl.Expr:
+    """`{source}/{name}` from the groups of the same names."""
+    names = TEMPLATE_FIELD.findall(template)
+    return pl.format(TEMPLATE_FIELD.sub("{}", template), *[pl.col(n).fill_null("") for n in names])
 
 
 def level_expr(raw: pl.Expr) -> pl.Expr:
@@ -229,6 +247,8 @@ def _timestamp_exprs(spec: FormatSpec, ctx: ParseContext) -> list[pl.Expr]:
     exprs = [ts.alias("ts_local")]
     if rule.offset:
         exprs.append(offset_minutes(pl.col(rule.offset)).alias("utc_offset"))
+    elif rule.utc:
+        exprs.append(pl.lit(0, dtype=pl.Int16).alias("utc_offset"))
     return exprs
 
 
@@ -259,7 +279,12 @@ def _roll_years(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
 def _unwrap(fields: pl.DataFrame, formats: list[FormatSpec], ctx: ParseContext) -> pl.DataFrame:
     """A journald/syslog line often carries a full OVS line: its own time, zone and level win."""
     inner_formats = [f for f in formats if not f.wraps]
-    carriers = fields.filter(pl.col("format").is_in([f.id for f in formats if f.wraps]))
+    carries = pl.col("format").is_in([f.id for f in formats if f.wraps])
+    for spec in formats:
+        if spec.wraps_component:
+            relogged = pl.col("component").cast(pl.String).str.contains(spec.wraps_component).fill_null(False)
+            carries = carries | ((pl.col("format") == spec.id) & relogged)
+    carriers = fields.filter(carries)
     if carriers.height == 0:
         return fields
     inner = match_lines(carriers["message"], inner_formats, ctx, allow_wrappers=False)
@@ -274,11 +299,12 @@ def _unwrap(fields: pl.DataFrame, formats: list[FormatSpec], ctx: ParseContext) 
     )
     joined = fields.join(override, on="idx", how="left")
     has_inner = pl.col("inner_format").is_not_null()
+    has_inner_time = pl.col("inner_ts_local").is_not_null()
     replaced = [
-        pl.when(has_inner).then(pl.col(f"inner_{c}")).otherwise(pl.col(c)).alias(c)
-        for c in ("ts_local", "utc_offset", "pid", "thread", "component", "level", "level_raw",
-                  "message", "producer")
-    ]
+        pl.when(has_inner_time if c in ("ts_local", "utc_offset") else has_inner)
+        .then(pl.col(f"inner_{c}")).otherwise(pl.col(c)).alias(c)
+        for c in ("ts_local", "utc_offset", "level", "level_raw", "message", "producer")
+    ] + [pl.coalesce(pl.col(f"inner_{c}"), pl.col(c)).alias(c) for c in ("pid", "thread", "component")]
     return joined.with_columns(
         *replaced,
         pl.when(has_inner).then(pl.col("format")).otherwise(None).alias("wrapper"),

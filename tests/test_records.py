@@ -71,6 +71,14 @@ LINE_PIECES = st.sampled_from([
     "-- Reboot --",
     "",
     "2017-04-14 10:22:05 4512 +0200 - n1 - 4321/0 - arakoon - 18 - notice - x",
+    "2016-01-08 10:22:05,046 - [2816] - [INFO] - [lib] - [scheduled tasks] - [SSA] started",
+    "2015-12-04 08:24:05:000412 +0100 CET -- notice -- MainHelper -- print_version_data: version: 5.6.2",
+    " -- [0x00007f418c498700]",
+    "Dec  4 08:20:13 8515: (paxos|info): T:on_accept took: 0.002292",
+    "Dec  4 08:24:09.3839 main error: internal error, uncaught exception:",
+    "=INFO REPORT==== 14-Mar-2017::08:23:42 ===",
+    "[ 6805.221345] init: ovs-volumedriver_vpool1 main process (1937) killed by SEGV signal",
+    "12月 13 16:56:51 node1 celery: Traceback (most recent call last):",
 ])
 
 
