@@ -61,9 +61,14 @@ def analyze(
     )] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
+    redact: Annotated[bool, typer.Option(
+        "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
+                         "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
+    )] = False,
 ) -> None:
-    """Analyze one bundle: write report.html, findings.json and summary.md into OUT."""
+    """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT."""
     from analyzer.pipeline import analyze as run_analysis
+    from analyzer.redact import Redactor
     from analyzer.report import write_outputs
 
     if fail_on is not None and fail_on not in SEVERITIES:
@@ -71,8 +76,9 @@ def analyze(
     loaded = _rules(rules, config)
     analysis = run_analysis(bundle, loaded)
     settings = {"fail_on": fail_on, "rules": len(loaded),
-                "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None}
-    paths = write_outputs(analysis, out, settings)
+                "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
+                "redact": redact}
+    paths = write_outputs(analysis, out, settings, redactor=Redactor() if redact else None)
     worst = worst_severity(analysis.findings)
     typer.echo(f"{bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
                f"{analysis.lines:,} lines in {len(analysis.members)} members")

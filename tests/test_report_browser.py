@@ -67,3 +67,92 @@ def test_log_lines_with_script_payloads_stay_inert_text(browser, tmp_path, rules
     assert seen["dialogs"] == [] and seen["errors"] == []
     assert HOSTILE in page.locator("pre.evidence").first.inner_text()
     page.close()
+
+
+class ServiceLanes:
+    """A stand-in for the services collector: one section that contributes a timeline lane."""
+
+    name = "services"
+
+    def collect(self, member, events):
+        return None
+
+    def combine(self, parts, view):
+        return {"timeline_lanes": [{"lane": "ovs-node1 · ovs-workers", "spans": [
+            {"start": "2017-03-14T07:30:00Z", "end": "2017-03-14T08:55:00Z", "state": "running", "title": "up"},
+            {"start": "2017-03-14T08:55:00Z", "end": "2017-03-14T09:05:00Z", "state": "failed", "title": HOSTILE}]}]}
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory, rules):
+    out = tmp_path_factory.mktemp("browser-sample")
+    write_outputs(analyze(SAMPLE, rules, collectors=[ServiceLanes()]), out, {})
+    return out / "report.html"
+
+
+def visible_findings(page) -> int:
+    return page.locator("article.finding:visible").count()
+
+
+def test_filters_by_severity_component_and_text_change_what_is_shown(browser, sample_report):
+    page, seen = open_report(browser, sample_report, "filters.png")
+    total = visible_findings(page)
+    page.locator("#finding-filters input[value=critical]").uncheck()
+    assert visible_findings(page) == total - page.locator("article.finding[data-sev=critical]").count()
+    page.locator("#finding-filters input[value=critical]").check()
+    page.select_option("#f-component", "arakoon")
+    assert 0 < visible_findings(page) < total
+    assert page.locator("article.finding:visible").evaluate_all("els => els.every(e => e.dataset.comp === 'arakoon')")
+    page.select_option("#f-component", "")
+    page.fill("#f-text", "8c88d911")
+    shown = visible_findings(page)
+    assert 2 <= shown < total and page.locator("#f-shown").inner_text() == f"{shown} of {total} shown"
+    assert page.locator("article.finding:visible").evaluate_all(
+        "els => els.every(e => e.textContent.includes('8c88d911'))")
+    page.fill("#f-text", "no such thing anywhere")
+    assert visible_findings(page) == 0 and page.locator("#f-none").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "filters-none.png"))
+    page.fill("#f-text", "")
+    page.locator("#sev-chips [data-sev=high]").click()
+    assert visible_findings(page) == page.locator("article.finding[data-sev=high]").count()
+    assert seen["errors"] == []
+    page.close()
+
+
+def test_clicking_a_finding_on_the_timeline_opens_its_evidence(browser, sample_report):
+    page, seen = open_report(browser, sample_report, "timeline.png")
+    closed = page.locator("article.finding").nth(6)
+    assert not closed.locator("pre.evidence").first.is_visible(), "later findings start folded"
+    page.locator('#timeline svg a[data-finding="6"]').click()
+    assert page.url.endswith("#f6")
+    assert closed.locator("pre.evidence").first.is_visible()
+    assert closed.evaluate("e => e.getBoundingClientRect().top") < 1000, "and scrolls to it"
+    page.screenshot(path=str(ARTIFACTS / "finding-opened.png"))
+    assert seen["errors"] == [] and seen["requests"] == [sample_report.as_uri()]
+    page.close()
+
+
+def test_brushing_a_time_range_filters_the_tables_and_zoom_changes_the_view(browser, sample_report):
+    page, seen = open_report(browser, sample_report, "timeline-full.png")
+    assert page.locator("#timeline svg text", has_text="ovs-node1 · ovs-workers").count() == 1, "section lanes render"
+    assert page.locator("#timeline svg text", has_text="ovs-node1 · volumedriver").count() == 1, "node x producer lanes"
+    before = page.locator("#tl-range").inner_text()
+    box = page.locator("#tl-svg").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + 40)
+    page.mouse.wheel(0, -300)
+    assert page.locator("#tl-range").inner_text() != before, "scrolling zooms"
+    page.locator("[data-zoom=reset]").click()
+    assert page.locator("#tl-range").inner_text() == before
+    total, rows = visible_findings(page), page.locator("#inventory tbody tr:visible").count()
+    page.mouse.move(box["x"] + 220, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 420, box["y"] + 40, steps=5)
+    page.mouse.up()
+    assert page.locator("#filter-state").inner_text().startswith("Time filter: 2017-03-14 04:")
+    assert visible_findings(page) < total, "findings outside the brushed range are hidden"
+    assert page.locator("#inventory tbody tr:visible").count() < rows, "so are files that end before it"
+    page.screenshot(path=str(ARTIFACTS / "brushed.png"))
+    page.locator("#clear-brush").click()
+    assert visible_findings(page) == total
+    assert page.evaluate("window.__pwned") is None and seen["errors"] == [] and seen["dialogs"] == []
+    page.close()
