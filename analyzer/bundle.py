@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from analyzer.errors import UserError
+from analyzer.timings import stage
 
 _BUNDLE_NAME = re.compile(
     r"^ovs-(?P<host>.+?)(?:-(?P<stamp>\d{14}|\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d))?-logs\.(?:tar|tgz|tar\.\w+|zip)$"
@@ -144,7 +145,8 @@ def _decoded(name: str, raw: bytes, mtime: float, caps: Caps) -> Member:
         data = raw[: caps.max_member_bytes]
         warnings.append(f"larger than {caps.max_member_bytes} bytes: truncated")
     if name.endswith(".gz") and raw[:2] == b"\x1f\x8b":
-        data, more = _gunzip(raw, caps.max_member_bytes)
+        with stage("decompress"):
+            data, more = _gunzip(raw, caps.max_member_bytes)
         warnings.extend(more)
     return Member(path=name, data=data, mtime=mtime, stored_size=len(raw), warnings=tuple(warnings))
 

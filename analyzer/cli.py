@@ -65,20 +65,31 @@ def analyze(
         "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
                          "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
     )] = False,
+    timings: Annotated[bool, typer.Option(
+        "--timings", help="Print to stderr the seconds spent per stage (read, decompress, parse, rules, ...).",
+    )] = False,
 ) -> None:
     """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT."""
     from analyzer.pipeline import analyze as run_analysis
+    from analyzer.progress import bundle_progress
     from analyzer.redact import Redactor
     from analyzer.report import write_outputs
+    from analyzer.timings import recording, stage
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
-    loaded = _rules(rules, config)
-    analysis = run_analysis(bundle, loaded)
-    settings = {"fail_on": fail_on, "rules": len(loaded),
-                "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
-                "redact": redact}
-    paths = write_outputs(analysis, out, settings, redactor=Redactor() if redact else None)
+    with recording() as spent:
+        with stage("load rules"):
+            loaded = _rules(rules, config)
+        with bundle_progress(bundle) as progress:
+            analysis = run_analysis(bundle, loaded, progress=progress)
+        settings = {"fail_on": fail_on, "rules": len(loaded),
+                    "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
+                    "redact": redact}
+        with stage("report"):
+            paths = write_outputs(analysis, out, settings, redactor=Redactor() if redact else None)
+    if timings:
+        typer.echo(spent.table(), err=True)
     worst = worst_severity(analysis.findings)
     typer.echo(f"{bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
                f"{analysis.lines:,} lines in {len(analysis.members)} members")

@@ -9,6 +9,7 @@ results, as `ovs collect logs` bug #1146 requires.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import ParseContext, ParsedMember, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
+from analyzer.timings import stage, timed
 from analyzer.unknown import templates_section, unexplained_errors
 
 _JOURNAL_YEAR = re.compile(rb"^-- Logs begin at \w+ (\d{4})-")
@@ -87,17 +89,21 @@ class _MemberResult:
 
 
 def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = None,
-            caps: Caps = Caps(), collectors: list[Collector] | None = None) -> Analysis:
-    """Analyze one bundle file or folder."""
+            caps: Caps = Caps(), collectors: list[Collector] | None = None,
+            progress: Callable[[Member], None] | None = None) -> Analysis:
+    """Analyze one bundle file or folder; `progress` hears of each member once it is analyzed."""
     formats = formats if formats is not None else load_formats()
     collectors = default_collectors() if collectors is None else collectors
     bundle = describe(path)
     results: dict[str, _MemberResult] = {}
-    for member in iter_members(bundle, caps):
+    for member in timed(iter_members(bundle, caps), "read"):
         if member.path in results:
             bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
         results[member.path] = _analyze_member(member, bundle, rules, formats, collectors)
-    return _combine(bundle, list(results.values()), rules, collectors, formats)
+        if progress is not None:
+            progress(member)
+    with stage("combine"):
+        return _combine(bundle, list(results.values()), rules, collectors, formats)
 
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
@@ -112,7 +118,8 @@ def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec
 
 def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
                     collectors: list[Collector]) -> _MemberResult:
-    parsed = parse_bundle_member(member, bundle, formats)
+    with stage("parse"):
+        parsed = parse_bundle_member(member, bundle, formats)
     events = parsed.events
     report = MemberReport(
         path=member.path, stored_size=member.stored_size, size=len(member.data), lines=parsed.lines,
@@ -123,16 +130,20 @@ def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: 
         report.warnings.append("binary file (not a text log): skipped")
     if parsed.invalid_utf8:
         report.warnings.append(f"{parsed.invalid_utf8} invalid UTF-8 sequence(s) replaced")
-    history = [f.id for f in formats if not f.timeline]
-    activity = events.filter(~pl.col("format").is_in(history).fill_null(False))
-    counts = minute_counts(activity)
-    parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
-    hits = find_hits(events, rules)
-    if hits.height:
-        hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
-    return _MemberResult(report=report, hits=hits, counts=counts, offsets=offset_samples(events),
-                         spans=_spans(events), activity=_spans(activity),
-                         unknown=unexplained_errors(events, hits, _explaining(rules)), parts=parts)
+    with stage("aggregates"):
+        history = [f.id for f in formats if not f.timeline]
+        activity = events.filter(~pl.col("format").is_in(history).fill_null(False))
+        counts = minute_counts(activity)
+        offsets, spans, activity_spans = offset_samples(events), _spans(events), _spans(activity)
+    with stage("rules"):
+        hits = find_hits(events, rules)
+        if hits.height:
+            hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
+    with stage("collectors"):
+        parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
+        unknown = unexplained_errors(events, hits, _explaining(rules))
+    return _MemberResult(report=report, hits=hits, counts=counts, offsets=offsets, spans=spans,
+                         activity=activity_spans, unknown=unknown, parts=parts)
 
 
 def _explaining(rules: list[Rule]) -> list[str]:
