@@ -48,7 +48,8 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "parse_status": pl.String(),
 }
 _FIELDS = [c for c in EVENT_SCHEMA if c not in ("source", "line", "raw", "parse_status", "vpool")]
-_SAMPLE_LINES = 400
+#: Lines of a file the format sampler looks at first (all of them in a file this short).
+SAMPLE_LINES = 400
 _BINARY_PROBE = 8192
 #: A year-less stamp this far after the collection time must belong to the previous year.
 _FUTURE_SLACK = timedelta(days=60)
@@ -147,7 +148,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     for spec in ordered:
         if remaining.height == 0:
             break
-        extracted = remaining.with_columns(_extract(spec))
+        extracted = remaining.lazy().with_columns(_extract(spec)).collect(engine="streaming")
         hit_mask = pl.col("g").struct.field("message").is_not_null()
         hits = extracted.filter(hit_mask)
         if hits.height:
@@ -181,9 +182,9 @@ def _extract(spec: FormatSpec) -> pl.Expr:
 
 def _order_by_sample(lines: pl.Series, formats: list[FormatSpec]) -> list[FormatSpec]:
     n = lines.len()
-    sample = lines.head(_SAMPLE_LINES)
-    if n > 2 * _SAMPLE_LINES:
-        sample = pl.concat([sample, lines.slice(n // 2, _SAMPLE_LINES // 2), lines.tail(_SAMPLE_LINES // 2)])
+    sample = lines.head(SAMPLE_LINES)
+    if n > 2 * SAMPLE_LINES:
+        sample = pl.concat([sample, lines.slice(n // 2, SAMPLE_LINES // 2), lines.tail(SAMPLE_LINES // 2)])
     seen = [f for f in formats if sample.str.contains(f.header).any()]
     return seen + [f for f in formats if f not in seen]
 
@@ -207,7 +208,7 @@ def _normalize(hits: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.Da
     columns.append(pl.lit(spec.multiline == "continuation").alias("multiline"))
     if spec.timestamp is not None:
         columns.extend(_timestamp_exprs(spec, ctx))
-    out = hits.select(columns)
+    out = hits.lazy().select(columns).collect(engine="streaming")
     if spec.timestamp is not None and spec.timestamp.yearless:
         out = _roll_years(out, ctx)
     return out
