@@ -8,6 +8,7 @@ Everything is read in memory: nothing is ever extracted to disk.
 
 from __future__ import annotations
 
+import io
 import re
 import tarfile
 import zlib
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from analyzer.errors import UserError
 from analyzer.timings import stage
@@ -22,6 +24,9 @@ from analyzer.timings import stage
 _BUNDLE_NAME = re.compile(
     r"^ovs-(?P<host>.+?)(?:-(?P<stamp>\d{14}|\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d))?-logs\.(?:tar|tgz|tar\.\w+|zip)$"
 )
+
+
+_READ_BLOCK = 16 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
             if stream is None:
                 continue
             try:
-                raw = stream.read(caps.max_member_bytes + 1)
+                raw = _read_blocks(stream, caps.max_member_bytes + 1)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
                 bundle.warnings.append(f"member {name}: cut short ({_why(exc)}); archive damaged here")
                 return
@@ -116,6 +121,21 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                 bundle.warnings.append(f"more than {caps.max_total_bytes} bytes inflated: the rest was skipped")
                 return
             yield member
+            del member, raw  # a large member's bytes go before the next member's are read
+
+
+def _read_blocks(stream: IO[bytes], limit: int) -> bytes:
+    """Up to `limit` bytes, read a block at a time into one growing buffer.
+
+    A single huge read makes tarfile's stream reader hold the member three times over in small
+    pieces, and joining blocks holds it twice; `BytesIO` grows in place and hands its buffer over.
+    """
+    buffer = io.BytesIO()
+    size = 0
+    while size < limit and (block := stream.read(min(_READ_BLOCK, limit - size))):
+        buffer.write(block)
+        size += len(block)
+    return buffer.getvalue()
 
 
 def normalize_member_name(name: str) -> str | None:

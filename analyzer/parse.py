@@ -58,7 +58,7 @@ _FUTURE_SLACK = timedelta(days=60)
 
 
 #: Members larger than this are parsed a chunk of whole records at a time: memory follows the chunk.
-CHUNK_BYTES = 64 * 1024**2
+CHUNK_BYTES = 16 * 1024**2
 
 
 @dataclass

@@ -23,6 +23,7 @@ from analyzer.coverage import rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
+from analyzer.frames import detached
 from analyzer.parse import ParseContext, ParsedMember, parse_chunks, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
@@ -102,6 +103,7 @@ def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = No
         results[member.path] = _analyze_member(member, bundle, rules, formats, collectors)
         if progress is not None:
             progress(member)
+        del member  # its bytes go before the next member is read
     with stage("combine"):
         return _combine(bundle, list(results.values()), rules, collectors, formats)
 
@@ -153,8 +155,9 @@ def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], form
     with stage("collectors"):
         parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
         unknown = unexplained_errors(events, hits, _explaining(rules))
-    return _MemberResult(report=report, hits=hits, counts=counts, offsets=offsets, spans=spans,
-                         activity=activity_spans, unknown=unknown, parts=parts)
+    return _MemberResult(report=report, hits=detached(hits), counts=detached(counts), offsets=detached(offsets),
+                         spans=detached(spans), activity=detached(activity_spans), unknown=detached(unknown),
+                         parts={name: detached(part) for name, part in parts.items()})
 
 
 def _merged(pieces: list[_MemberResult]) -> _MemberResult:

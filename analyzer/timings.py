@@ -86,3 +86,4 @@ def timed(iterator: Iterator[T], name: str) -> Iterator[T]:
             except StopIteration:
                 return
         yield item
+        del item  # hold no reference while the next item is produced (a member can be large)
