@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec
+from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec, ascii_digits
 
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 LEVEL_TYPE = pl.Enum(LEVELS)
@@ -148,7 +148,8 @@ def parse_chunks(source: str, data: bytes, formats: list[FormatSpec], ctx: Parse
     A chunk ends on a line end; its last record is held back and parsed again at the start of
     the next chunk, so a multi-line record is never cut (a record larger than a chunk makes its
     chunk grow). Line numbers count from the member's start, the stated host and year roll-overs
-    carry over; each chunk picks its formats from its own sample of lines. A member no larger
+    carry over; each chunk picks its formats from its own sample of lines. Unlike a whole member,
+    a chunk fills missing hosts from the hosts stated so far, not from later chunks. A member no larger
     than `chunk_bytes` (default `CHUNK_BYTES`) is one chunk, parsed exactly as `parse_member` parses it.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
@@ -264,7 +265,7 @@ def _extract(spec: FormatSpec) -> pl.Expr:
     """The header's groups as a struct `g`; the message is sliced off when only the prefix is matched."""
     head = spec.head
     if head is None:
-        return pl.col("text").str.extract_groups(spec.header).alias("g")
+        return pl.col("text").str.extract_groups(ascii_digits(spec.header)).alias("g")
     groups = pl.col("text").str.extract_groups(head)
     start = groups.struct.field("_head").str.len_chars()
     return groups.struct.with_fields(pl.col("text").str.slice(start).alias("message")).alias("g")
