@@ -44,6 +44,7 @@ class Collector(Protocol):
 
 def default_collectors() -> list[Collector]:
     """The collectors every analysis runs, in the order their sections appear."""
+    from analyzer.services import ServiceStates
     from analyzer.tasks import TaskHistory
 
-    return [TaskHistory()]
+    return [TaskHistory(), ServiceStates()]
