@@ -319,7 +319,8 @@ def expected_services(role: str | None, vpools: list[str], knowledge: ServiceKno
 
 def service_section(timeline: pl.DataFrame, summary: pl.DataFrame, vpools: list[str], role: str | None,
                     expected: list[Named], traced: list[str]) -> dict[str, Any]:
-    """What findings.json and the report show; times ISO UTC."""
+    """What findings.json and the report show; times ISO UTC. `timeline_lanes` (one lane of state
+    spans per service) is what the report's timeline draws beside the log lanes."""
     found = set(traced)
     missing = [e.unit for e in expected if not found & set(e.any_of)]
     expected_units = {name for e in expected for name in e.any_of}
@@ -328,16 +329,19 @@ def service_section(timeline: pl.DataFrame, summary: pl.DataFrame, vpools: list[
          "expected": row["unit"] in expected_units}
         for row in summary.iter_rows(named=True)
     ] if summary.height else []
-    states = [
-        {"host": r["host"], "unit": r["unit"], "state": r["state"], "start": iso(r["ts"]), "end": iso(r["end"]),
-         "detail": r["detail"], "evidence": r["evidence"]}
-        for r in timeline.iter_rows(named=True)
+    hosts = timeline["host"].n_unique() if timeline.height else 0
+    lanes = [
+        {"lane": unit if hosts == 1 else f"{host} · {unit}", "host": host, "unit": unit, "spans": [
+            {"start": iso(r["ts"]), "end": iso(r["end"]), "state": r["state"], "detail": r["detail"],
+             "evidence": r["evidence"], "title": " · ".join(x for x in (r["detail"], r["evidence"]) if x)}
+            for r in spans.iter_rows(named=True)]}
+        for (host, unit), spans in timeline.group_by("host", "unit", maintain_order=True)
     ] if timeline.height else []
     return {
         "role": role,
         "vpools": vpools,
         "services": services,
-        "states": states,
+        "timeline_lanes": lanes,
         "missing": missing,
         "crashed": sorted({s["unit"] for s in services if s["crashes"]}),
         "flapping": sorted({s["unit"] for s in services if s["flapping"]}),

@@ -80,6 +80,10 @@ def _service(section, unit):
     return next(s for s in section["services"] if s["unit"] == unit)
 
 
+def _spans(section, unit):
+    return next(lane["spans"] for lane in section["timeline_lanes"] if lane["unit"] == unit)
+
+
 def test_systemd_era_crash_loop_counts_crashes_restarts_and_flapping(systemd_era):
     vd = _service(systemd_era, "ovs-volumedriver_vpool1")
     assert (vd["crashes"], vd["restarts"], vd["flapping"], vd["state"]) == (3, 3, True, "failed")
@@ -88,11 +92,11 @@ def test_systemd_era_crash_loop_counts_crashes_restarts_and_flapping(systemd_era
 
 
 def test_systemd_era_states_follow_the_journal_order_and_copies_count_once(systemd_era):
-    states = [s["state"] for s in systemd_era["states"] if s["unit"] == "ovs-volumedriver_vpool1"]
+    states = [s["state"] for s in _spans(systemd_era, "ovs-volumedriver_vpool1")]
     assert states[:8] == ["running", "crashed", "failed", "restarting", "stopped", "activating", "running",
                           "crashed"]
     assert states[-2:] == ["failed", "failed"]
-    crash = next(s for s in systemd_era["states"] if s["state"] == "crashed")
+    crash = next(s for s in _spans(systemd_era, "ovs-volumedriver_vpool1") if s["state"] == "crashed")
     assert crash["evidence"].startswith("var/log/journald.log:") and crash["detail"] == "11/SEGV"
     assert crash["start"] == "2017-03-14T08:10:00.000000Z"
 
@@ -129,12 +133,12 @@ def upstart_era(tmp_path_factory, rules):
 def test_upstart_era_respawns_crashes_and_giving_up(upstart_era):
     workers = _service(upstart_era, "ovs-workers")
     assert (workers["crashes"], workers["restarts"], workers["flapping"], workers["state"]) == (2, 2, True, "failed")
-    states = [s["state"] for s in upstart_era["states"] if s["unit"] == "ovs-workers"]
+    states = [s["state"] for s in _spans(upstart_era, "ovs-workers")]
     assert states == ["running", "crashed", "restarting", "crashed", "restarting", "failed"]
 
 
 def test_upstart_era_own_log_going_quiet_is_a_silent_state(upstart_era):
-    vd = [s for s in upstart_era["states"] if s["unit"] == "ovs-volumedriver_vpool1"]
+    vd = _spans(upstart_era, "ovs-volumedriver_vpool1")
     assert [s["state"] for s in vd] == ["running", "silent"]
     assert vd[1]["detail"] == "own log quiet for 60 min"
 
