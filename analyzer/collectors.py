@@ -38,7 +38,11 @@ class Collector(Protocol):
         ...
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
-        """Turn the per-member parts into a JSON-ready section."""
+        """Turn the per-member parts into a JSON-ready section.
+
+        A collector whose table rules can refer to (task history) may also offer
+        `rule_hits(rules) -> DataFrame`, called after `combine`: its rows join the rule hits.
+        """
         ...
 
 

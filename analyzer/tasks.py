@@ -25,12 +25,13 @@ from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.findings import iso
 from analyzer.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.rules import TASK_PROBLEMS as PROBLEM_OUTCOMES
+from analyzer.rules import Rule
+from analyzer.timezones import fill_offsets
 
 STEPS = ("received", "started", "retried", "finished")
 TASK_GROUPS = ("task_id", "name", "runtime", "exc_class", "exc_message", "worker_pid")
 UNFINISHED = "unfinished"
-#: Outcomes `--failed` and the report list first: the task did not do its job.
-PROBLEM_OUTCOMES = ("failed", "timed_out", "revoked")
 #: A name-only line (ensure single) belongs to a task that was last heard of at most this long before.
 _TIE_SLACK = pl.duration(seconds=2)
 #: Rows a section lists per kind; the per-name table always covers every task.
@@ -103,6 +104,7 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
         found = pl.col("message").str.extract_groups(sig.regex).struct.field
         parts.append(rows.select(
             "host", "ts_local", "utc_offset", "source", "line", "thread", "raw",
+            pl.col("raw").str.split("\n").list.first().alias("record"),
             pl.lit(sig.id).alias("signature"), pl.lit(sig.step).alias("step"),
             pl.lit(sig.outcome, dtype=pl.String).alias("outcome"),
             *[(found(g) if g in sig.groups else pl.lit(None, dtype=pl.String)).alias(g) for g in TASK_GROUPS],
@@ -150,6 +152,7 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
         pl.coalesce(pl.when(exc_message != "").then(exc_message), pl.col("tb_message"))
         .filter(pl.col("step") == "finished").drop_nulls().first().alias("message"),
         pl.col("evidence").sort_by("rank", nulls_last=False).last(),
+        pl.col("record").sort_by("rank", nulls_last=False).last(),
         pl.col("frame").drop_nulls().last().alias("traceback"),
     )
     span = (pl.col("finished") - pl.coalesce("started", "received")).dt.total_microseconds() / 1e6
@@ -214,6 +217,10 @@ class TaskHistory:
         self.knowledge = knowledge or load_task_knowledge()
         self.table = empty_table()
 
+    def rule_hits(self, rules: list[Rule]) -> pl.DataFrame:
+        """Hits of the `task` rules over the table of the last `combine`."""
+        return rule_hits(self.table, rules)
+
     def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
         found = task_events(events, self.knowledge)
         return found if found.height else None
@@ -232,12 +239,40 @@ class TaskHistory:
         return task_section(self.table)
 
 
+def history_of(events: pl.DataFrame, offsets: pl.DataFrame, knowledge: TaskKnowledge | None = None) -> pl.DataFrame:
+    """The task table of one table of events (a rule example), times put on UTC with `offsets`."""
+    knowledge = knowledge or load_task_knowledge()
+    found = task_events(events, knowledge)
+    return task_table(fill_offsets(found, offsets), knowledge.outcomes) if found.height else empty_table()
+
+
+def rule_hits(table: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """Hits of `task` rules: each task whose name and outcome match, at the line that decided its
+    outcome, so findings, windows and evidence work as for any other rule."""
+    parts = []
+    for rule in rules:
+        if not (rule.enabled and rule.task):
+            continue
+        chosen = table.filter(pl.col("name").str.contains(rule.task.name).fill_null(False)
+                              & pl.col("outcome").is_in(list(rule.task.outcomes)))
+        parts.append(chosen.select(
+            pl.lit(rule.id).alias("rule_id"), "host",
+            pl.col("evidence").str.replace(r":\d+$", "").alias("source"),
+            pl.col("evidence").str.extract(r":(\d+)$").cast(pl.UInt32).alias("line"),
+            pl.coalesce("finished", "first_seen").alias("ts"), pl.col("record").alias("raw"),
+            pl.lit("celery").alias("producer"), pl.col("name").alias("task"),
+        ))
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts) if parts else pl.DataFrame()
+
+
 def empty_table() -> pl.DataFrame:
     stamp = pl.Datetime("us", "UTC")
     return pl.DataFrame(schema={
         "task_id": pl.String, "name": pl.String, "host": pl.String, "worker": pl.String, "received": stamp,
         "started": stamp, "finished": stamp, "first_seen": stamp, "retries": pl.UInt32, "exception": pl.String,
-        "message": pl.String, "evidence": pl.String, "traceback": pl.String, "outcome": pl.String,
+        "message": pl.String, "evidence": pl.String, "record": pl.String, "traceback": pl.String,
+        "outcome": pl.String,
         "runtime": pl.Float64,
     })
 
