@@ -195,3 +195,22 @@ def test_section_lists_problems_first_then_unfinished_and_per_name_statistics(ta
     assert {u["task_id"] for u in section["unfinished"]} == {UUID.format(6), UUID.format(9)}
     ping = next(n for n in section["by_name"] if n["name"] == "ovs.storagerouter.ping")
     assert (ping["count"], ping["succeeded"], ping["p50"], ping["max"]) == (1, 1, 0.08, 0.08)
+
+
+def test_a_task_rule_turns_repeated_failures_into_one_finding_with_the_deciding_lines(tmp_path, rules):
+    from tests.conftest import build_tar
+
+    lines = "".join(
+        _celery(f"10:{i}0:00", "INFO", "MainProcess", f"Received task: ovs.mds.ensure_safety[{UUID.format(i)}]")
+        + _celery(f"10:{i}0:02", "ERROR", "MainProcess", f"Task ovs.mds.ensure_safety[{UUID.format(i)}] raised "
+                  "unexpected: ArakoonNoMaster()")
+        for i in range(3)
+    )
+    bundle = build_tar(tmp_path / "ovs-node1-20151204130205-logs.tar.gz", {"var/log/upstart/ovs-workers.log": lines})
+    findings = [f for f in analyze(bundle, rules).findings if f.rule_id == "MDS_SAFETY_TASKS_FAILING"]
+    assert len(findings) == 1
+    finding = findings[0]
+    assert (finding.kind, finding.count, finding.entities) == ("task", 3, {"host": "node1",
+                                                                           "task": "ovs.mds.ensure_safety"})
+    assert [e.line for e in finding.evidence] == [2, 4, 6]
+    assert "raised unexpected: ArakoonNoMaster()" in finding.evidence[0].raw
