@@ -12,6 +12,7 @@ from analyzer.errors import UserError
 from analyzer.formats import load_formats
 from analyzer.knowledge import knowledge_file
 from analyzer.pipeline import analyze
+from analyzer.rules import TASK_OUTCOMES
 from analyzer.tasks import TaskHistory, load_task_knowledge, task_events
 
 KNOWLEDGE = load_task_knowledge()
@@ -31,7 +32,11 @@ def test_each_task_signature_recognises_its_example(parse, signature, index, exa
 
 def test_task_knowledge_lives_beside_the_formats_but_is_not_a_format():
     assert knowledge_file("tasks").parent.parent == Path(load_formats()[0].source_file).parent
-    assert "signatures" not in {spec.id for spec in load_formats()}
+    assert not [spec.source_file for spec in load_formats() if "knowledge" in spec.source_file]
+
+
+def test_task_rules_know_every_outcome_the_signatures_can_give():
+    assert TASK_OUTCOMES == (*KNOWLEDGE.outcomes, "unfinished")
 
 
 def test_a_broken_signature_file_is_one_clear_error(tmp_path):
