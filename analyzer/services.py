@@ -126,8 +126,8 @@ def transition_events(events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.D
         rows = candidates.filter(mask.fill_null(False))
         if rows.height == 0:
             continue
-        found = pl.col("message").str.extract_groups(tr.regex).struct.field
-        parts.append(rows.select(
+        found = pl.col("_g").struct.field
+        parts.append(rows.with_columns(pl.col("message").str.extract_groups(tr.regex).alias("_g")).select(
             "host", "ts_local", "utc_offset", "source", "line", "message",
             pl.lit(tr.id).alias("signature"), pl.lit(tr.state).alias("state"), pl.lit(tr.flapping).alias("flapping"),
             *[(found(g) if g in tr.groups else pl.lit(None, dtype=pl.String)).alias(g) for g in TRANSITION_GROUPS],
@@ -157,9 +157,8 @@ def own_log_activity(member: Member, events: pl.DataFrame, knowledge: ServiceKno
                     if _path_matches(source, member.path)), None)
     unit = pl.lit(by_path, dtype=pl.String)
     if by_path is None:
-        for named in reversed(knowledge.own_logs):
-            by_ident = pl.col("service").is_in(list(named.idents)) | (pl.col("service") == named.unit)
-            unit = pl.when(by_ident.fill_null(False)).then(pl.lit(named.unit)).otherwise(unit)
+        idents = {ident: named.unit for named in reversed(knowledge.own_logs) for ident in (*named.idents, named.unit)}
+        unit = pl.col("service").cast(pl.String).replace_strict(idents, default=None, return_dtype=pl.String)
     timed = events.filter(pl.col("ts_local").is_not_null())
     spans = [pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"), pl.len().alias("lines")]
     own = timed.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null()) \
@@ -181,7 +180,8 @@ class ServiceStates:
             if events.height else pl.DataFrame()
         activity = own_log_activity(member, events, self.knowledge).with_columns(pl.lit("activity").alias("kind"))
         vpools = events.select(pl.col("vpool").drop_nulls().unique()).with_columns(pl.lit("vpool").alias("kind"))
-        markers = [m for m in self.knowledge.master_markers if events["raw"].str.contains(m, literal=True).any()]
+        marked = events.filter(pl.col("raw").str.contains_any(list(self.knowledge.master_markers)).fill_null(False))
+        markers = [m for m in self.knowledge.master_markers if marked["raw"].str.contains(m, literal=True).any()]
         found = pl.DataFrame({"marker": markers, "kind": ["marker"] * len(markers)}, schema={
             "marker": pl.String, "kind": pl.String})
         parts = [p for p in (transitions, activity, vpools, found) if p.height]

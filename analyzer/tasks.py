@@ -101,8 +101,8 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
                                  & pl.col("message").str.contains(sig.regex))
         if rows.height == 0:
             continue
-        found = pl.col("message").str.extract_groups(sig.regex).struct.field
-        parts.append(rows.select(
+        found = pl.col("_g").struct.field
+        parts.append(rows.with_columns(pl.col("message").str.extract_groups(sig.regex).alias("_g")).select(
             "host", "ts_local", "utc_offset", "source", "line", "thread", "raw",
             pl.col("raw").str.split("\n").list.first().alias("record"),
             pl.lit(sig.id).alias("signature"), pl.lit(sig.step).alias("step"),
@@ -112,14 +112,17 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame()
     found_rows = pl.concat(parts, how="vertical_relaxed")
+    # only the few records that carry a traceback pay for reading it
+    has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
     frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)
     last = pl.col("raw").str.extract_groups(_TRACEBACK_LAST)
-    return found_rows.with_columns(
+    with_traceback = found_rows.filter(has_traceback).with_columns(
         pl.format("{}:{} in {}", frame.struct.field("file"), frame.struct.field("lineno"),
                   frame.struct.field("func")).alias("frame"),
         last.struct.field("cls").alias("tb_class"),
         last.struct.field("msg").alias("tb_message"),
-    ).drop("raw")
+    )
+    return pl.concat([found_rows.filter(~has_traceback), with_traceback], how="diagonal_relaxed").drop("raw")
 
 
 def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:

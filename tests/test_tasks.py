@@ -36,7 +36,7 @@ def test_task_knowledge_lives_beside_the_formats_but_is_not_a_format():
 
 
 def test_task_rules_know_every_outcome_the_signatures_can_give():
-    assert TASK_OUTCOMES == (*KNOWLEDGE.outcomes, "unfinished")
+    assert (*KNOWLEDGE.outcomes, "unfinished") == TASK_OUTCOMES
 
 
 def test_a_broken_signature_file_is_one_clear_error(tmp_path):
