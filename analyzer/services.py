@@ -151,8 +151,8 @@ def resolve_units(transitions: pl.DataFrame, knowledge: ServiceKnowledge, vpools
 
 
 def own_log_activity(member: Member, events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
-    """First/last line and count per service whose own output this member holds, plus one row
-    (unit null) for the member as a whole: the node's activity that silence is judged against."""
+    """First/last line and count per minute and service whose own output this member holds, plus one
+    row (unit null) for the member as a whole: the node's activity that silence is judged against."""
     by_path = next((named.unit for named in knowledge.own_logs for source in named.sources
                     if _path_matches(source, member.path)), None)
     unit = pl.lit(by_path, dtype=pl.String)
@@ -162,7 +162,8 @@ def own_log_activity(member: Member, events: pl.DataFrame, knowledge: ServiceKno
     timed = events.filter(pl.col("ts_local").is_not_null())
     spans = [pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"), pl.len().alias("lines")]
     own = timed.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null()) \
-        .group_by("host", "unit", "vpool", "utc_offset").agg(*spans)
+        .group_by("host", "unit", "vpool", "utc_offset", pl.col("ts_local").dt.truncate("1m").alias("minute")) \
+        .agg(*spans).drop("minute")
     node = timed.group_by("host", "utc_offset").agg(*spans).with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     return pl.concat([own, node], how="diagonal_relaxed")
 
@@ -189,7 +190,7 @@ class ServiceStates:
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
         if not parts:
-            return service_section(pl.DataFrame(), pl.DataFrame(), [], None, [], [])
+            return {**service_section(pl.DataFrame(), pl.DataFrame(), [], None, [], []), "untimed": []}
         frame = pl.concat(parts, how="diagonal_relaxed")
         frame = frame.with_columns(pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String))) \
             if "host" in frame.columns else frame
@@ -197,16 +198,25 @@ class ServiceStates:
         transitions = of_kind("transition")
         vpools = _vpools(frame, transitions)
         activity = _activity_in_utc(of_kind("activity"), view, vpools)
+        untimed = pl.DataFrame()
         if transitions.height:
             transitions = resolve_units(view.to_utc(transitions), self.knowledge, vpools)
-            transitions = transitions.sort("source", "line").unique(["host", "ts", "signature", "unit"],
-                                                                    keep="first", maintain_order=True)
+            # bare dmesg lines have no instant: a trace of the service, but no place on its timeline
+            untimed = transitions.filter(pl.col("ts").is_null())
+            transitions = transitions.filter(pl.col("ts").is_not_null()).sort("source", "line") \
+                .unique(["host", "ts", "signature", "unit"], keep="first", maintain_order=True)
         timeline = state_timeline(transitions, activity, self.knowledge)
         traced = set(timeline["unit"].to_list()) if timeline.height else set()
+        traced |= set(untimed["unit"].to_list()) if untimed.height else set()
         markers = set(of_kind("marker")["marker"].to_list()) if "marker" in frame.columns else set()
         role = _role(traced | markers, self.knowledge)
-        return service_section(timeline, summarize(timeline, self.knowledge), vpools, role,
-                               expected_services(role, vpools, self.knowledge), sorted(traced))
+        section = service_section(timeline, summarize(timeline, self.knowledge), vpools, role,
+                                  expected_services(role, vpools, self.knowledge), sorted(traced))
+        section["untimed"] = [
+            {"unit": r["unit"], "state": r["state"], "detail": r["detail"], "evidence": f"{r['source']}:{r['line']}"}
+            for r in untimed.iter_rows(named=True)
+        ] if untimed.height else []
+        return section
 
 
 def _activity_in_utc(activity: pl.DataFrame, view: BundleView, vpools: list[str]) -> pl.DataFrame:
@@ -216,8 +226,7 @@ def _activity_in_utc(activity: pl.DataFrame, view: BundleView, vpools: list[str]
     first = view.to_utc(activity.with_columns(pl.col("first").alias("ts_local")))["ts"]
     last = view.to_utc(activity.with_columns(pl.col("last").alias("ts_local")))["ts"]
     unit = fill_vpool(pl.col("unit"), pl.col("vpool"), vpools)
-    return activity.select("host", unit.alias("unit"), "lines").with_columns(first.alias("first"), last.alias("last")) \
-        .group_by("host", "unit").agg(pl.col("first").min(), pl.col("last").max(), pl.col("lines").sum())
+    return activity.select("host", unit.alias("unit"), "lines").with_columns(first.alias("first"), last.alias("last"))
 
 
 def _path_matches(source: str, path: str) -> bool:
@@ -245,9 +254,13 @@ def _vpools(frame: pl.DataFrame, transitions: pl.DataFrame) -> list[str]:
 
 def state_timeline(transitions: pl.DataFrame, activity: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
     """State spans per (host, unit): each state lasts until the next; a service seen only in its own
-    log is `running` from its first line; one that went quiet while alive becomes `silent`."""
+    log is `running` from its first line, and again after a crash or respawn once its own log speaks
+    (upstart logs no start); one that went quiet while alive becomes `silent`.
+
+    `activity` holds own-log buckets (first/last line per minute and service) and node rows (unit null)."""
     node_end = activity.filter(pl.col("unit").is_null()).group_by("host").agg(pl.col("last").max().alias("node_end"))
-    own = activity.filter(pl.col("unit").is_not_null())
+    buckets = activity.filter(pl.col("unit").is_not_null())
+    own = buckets.group_by("host", "unit").agg(pl.col("first").min(), pl.col("last").max())
     # within one second (the journal's precision) the line order is the order of events
     changes = transitions.select(
         "host", "unit", "ts", "line", "state", "detail", pl.format("{}:{}", "source", "line").alias("evidence"),
@@ -262,7 +275,8 @@ def state_timeline(transitions: pl.DataFrame, activity: pl.DataFrame, knowledge:
              pl.lit("running").alias("state"),
              pl.lit(None, dtype=pl.String).alias("detail"), pl.lit("own log").alias("evidence"),
              pl.lit(False).alias("flapping"))
-    timeline = pl.concat([changes, seen_alive], how="vertical_relaxed").sort("host", "unit", "ts", "line")
+    timeline = pl.concat([changes, seen_alive, _alive_again(changes, buckets)], how="vertical_relaxed") \
+        .sort("host", "unit", "ts", "line")
     last_state = timeline.group_by("host", "unit").agg(pl.col("state").last(), pl.col("ts").last().alias("since"))
     silent = own.join(node_end, on="host").join(last_state, on=["host", "unit"], how="left").filter(
         (pl.col("node_end") - pl.col("last") >= pl.duration(seconds=knowledge.silent_after))
@@ -276,6 +290,25 @@ def state_timeline(transitions: pl.DataFrame, activity: pl.DataFrame, knowledge:
     return timeline.join(node_end, on="host", how="left", maintain_order="left").with_columns(
         pl.coalesce(pl.col("ts").shift(-1).over("host", "unit"), pl.col("node_end")).alias("end")
     ).drop("node_end", "line")
+
+
+def _alive_again(changes: pl.DataFrame, buckets: pl.DataFrame) -> pl.DataFrame:
+    """`running` (from the own log) after a down state that no logged transition follows before the
+    service's own log speaks again; the time is that of the first own line known to follow."""
+    down = changes.sort("host", "unit", "ts", "line").with_columns(
+        pl.col("ts").shift(-1).over("host", "unit").alias("next")
+    ).filter(pl.col("state").is_in(("crashed", "failed", "restarting", "stopped")))
+    seen = pl.when(pl.col("first") > pl.col("ts")).then(pl.col("first")).otherwise(pl.col("last"))
+    return (
+        down.select("host", "unit", "ts", "next").join(buckets.select("host", "unit", "first", "last"),
+                                                       on=["host", "unit"])
+        .filter(pl.col("last") > pl.col("ts")).with_columns(seen.alias("seen"))
+        .filter(pl.col("next").is_null() | (pl.col("seen") < pl.col("next")))
+        .group_by("host", "unit", "ts").agg(pl.col("seen").min())
+        .select("host", "unit", pl.col("seen").alias("ts"), pl.lit(0, dtype=pl.UInt32).alias("line"),
+                pl.lit("running").alias("state"), pl.lit("own log speaks again").alias("detail"),
+                pl.lit("own log").alias("evidence"), pl.lit(False).alias("flapping"))
+    )
 
 
 def summarize(timeline: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:

@@ -43,6 +43,7 @@ def test_services_table_names_the_crashed_volumedriver_and_the_missing_services(
 def test_services_json_is_the_report_section_and_a_missing_bundle_exits_2(tmp_path):
     result = cli("services", str(SAMPLE), "--json")
     section = json.loads(result.stdout)
-    assert set(section) == {"role", "vpools", "services", "timeline_lanes", "missing", "crashed", "flapping"}
+    assert set(section) == {"role", "vpools", "services", "timeline_lanes", "missing", "crashed", "flapping",
+                           "untimed"}
     missing = cli("services", str(tmp_path / "nope.tar.gz"))
     assert missing.returncode == 2 and missing.stderr.startswith("ovs-analyzer: error: ")

@@ -146,3 +146,23 @@ def test_upstart_era_own_log_going_quiet_is_a_silent_state(upstart_era):
 def test_upstart_era_extra_node_expects_watcher_and_each_vpool_service(upstart_era):
     assert upstart_era["role"] == "extra"
     assert upstart_era["missing"] == ["ovs-watcher-framework", "ovs-volumerouter-consumer", "ovs-dtl_vpool1"]
+
+
+def test_upstart_respawn_is_running_again_once_the_own_log_speaks_and_bare_dmesg_is_a_trace_only(tmp_path, rules):
+    crash = "init: ovs-volumedriver_vpool1 main process (2345) killed by SEGV signal"
+    respawn = "init: ovs-volumedriver_vpool1 main process ended, respawning"
+    vd = "".join(f"2015-12-04 09:{m:02d}:00:046812 +0100 CET -- info -- VolManager -- f: m -- [0x00007f8400994700]\n"
+                 for m in (0, 10, 20))
+    bundle = build_tar(tmp_path / "ovs-node1-20151204110205-logs.tar.gz", {
+        "var/log/kern.log": f"Dec  4 09:05:00 ovs-node1 kernel: [ 300.100000] {crash}\n"
+                            f"Dec  4 09:05:00 ovs-node1 kernel: [ 300.100100] {respawn}\n",
+        "var/log/dmesg": f"[  300.100000] {crash}\n[  300.100100] {respawn}\n",
+        "var/log/ovs/volumedriver/vpool1.log": vd,
+    })
+    section = analyze(bundle, rules, collectors=[ServiceStates()]).sections["services"]
+    spans = _spans(section, "ovs-volumedriver_vpool1")
+    assert [(s["state"], s["start"][11:19]) for s in spans] == [
+        ("running", "08:00:00"), ("crashed", "08:05:00"), ("restarting", "08:05:00"), ("running", "08:10:00")]
+    assert spans[-1]["detail"] == "own log speaks again"
+    assert _service(section, "ovs-volumedriver_vpool1")["crashes"] == 1, "the dmesg copy is not a second crash"
+    assert [u["evidence"] for u in section["untimed"]] == ["var/log/dmesg:1", "var/log/dmesg:2"]
