@@ -57,6 +57,8 @@ def tasks(
         if row["exception"] or row["message"]:
             text = ": ".join(x for x in (row["exception"], row["message"]) if x)
             typer.echo(f"{'':<21}{text[:_MESSAGE_WIDTH]}  [{row['evidence']}]")
+        if row["output_error"]:
+            typer.echo(f"{'':<21}printed: {row['output_error'][:_MESSAGE_WIDTH]}")
     outcomes = table.group_by("outcome").len().sort("outcome").iter_rows()
     typer.echo(f"{len(rows)} tasks" + "".join(f"; {n} {o}" for o, n in outcomes))
 

@@ -61,6 +61,8 @@ class TaskKnowledge:
     outcomes: tuple[str, ...]
     signatures: tuple[TaskSignature, ...]
     source_file: str
+    #: What marks a task's own output re-logged by its pool process (celery.redirected).
+    output_literal: str = ""
 
 
 def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
@@ -88,7 +90,9 @@ def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
                                         examples=examples_of(path, where, item.get("examples"))))
     if not signatures:
         raise UserError(f"{path}: no signatures")
-    return TaskKnowledge(outcomes=outcomes, signatures=tuple(signatures), source_file=str(path))
+    output = doc.get("output") or {}
+    return TaskKnowledge(outcomes=outcomes, signatures=tuple(signatures), source_file=str(path),
+                         output_literal=str(output.get("literal", "")))
 
 
 def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
@@ -109,9 +113,18 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
             pl.lit(sig.outcome, dtype=pl.String).alias("outcome"),
             *[(found(g) if g in sig.groups else pl.lit(None, dtype=pl.String)).alias(g) for g in TASK_GROUPS],
         ))
+    if knowledge.output_literal:
+        printed = events.filter(pl.col("raw").str.contains(knowledge.output_literal, literal=True).fill_null(False))
+        parts.append(printed.select(
+            "host", "ts_local", "utc_offset", "source", "line", "raw", pl.col("pid").alias("output_pid"),
+            pl.lit("output").alias("signature"), pl.lit("output").alias("step"),
+            pl.col("level").cast(pl.String).is_in(["error", "critical"]).alias("output_is_error"),
+            pl.col("message").alias("output_message"),
+        ))
+    parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()
-    found_rows = pl.concat(parts, how="vertical_relaxed")
+    found_rows = pl.concat(parts, how="diagonal_relaxed")
     # only the few records that carry a traceback pay for reading it
     has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
     frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)
@@ -132,6 +145,11 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
         pl.col("outcome").replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
         pl.format("{}:{}", "source", "line").alias("evidence"),
     )
+    for column in ("output_pid", "output_message"):  # present only when some task printed something
+        if column not in events.columns:
+            events = events.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    output = events.filter(pl.col("step") == "output")
+    events = events.filter(pl.col("step") != "output")
     keyed = pl.concat([events.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
                        _tie_by_name(events)], how="diagonal_relaxed")
     worker = pl.coalesce(pl.format("pid {}", "worker_pid"),
@@ -157,13 +175,38 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
         pl.col("evidence").sort_by("rank", nulls_last=False).last(),
         pl.col("record").sort_by("rank", nulls_last=False).last(),
         pl.col("frame").drop_nulls().last().alias("traceback"),
+        pl.col("worker_pid").drop_nulls().first(),
     )
+    rows = _with_output(rows, output)
     span = (pl.col("finished") - pl.coalesce("started", "received")).dt.total_microseconds() / 1e6
     return rows.with_columns(
         pl.col("rank").replace_strict({i: o for o, i in rank_of.items()}, default=UNFINISHED,
                                       return_dtype=pl.String).alias("outcome"),
         pl.coalesce(pl.col("logged_runtime"), span).alias("runtime"),
-    ).drop("rank", "logged_runtime", "key").sort("first_seen", "name", "task_id", nulls_last=True)
+    ).drop("rank", "logged_runtime", "key", "worker_pid").sort("first_seen", "name", "task_id", nulls_last=True)
+
+
+def _with_output(rows: pl.DataFrame, output: pl.DataFrame) -> pl.DataFrame:
+    """What each task printed: re-logged lines of its pool process (the pid celery says accepted it)
+    while it ran; `output_error` is the first one whose own level is error or worse."""
+    running = rows.filter(pl.col("worker_pid").is_not_null()).select(
+        "key", "host", "worker_pid", pl.coalesce("started", "received").alias("start"), pl.col("finished").alias("end"))
+    empty = rows.with_columns(pl.lit(0, dtype=pl.UInt32).alias("output_lines"),
+                              pl.lit(None, dtype=pl.String).alias("output_error"))
+    if output.height == 0 or running.height == 0:
+        return empty
+    tied = (
+        output.filter(pl.col("output_pid").is_not_null()).sort("ts")
+        .join_asof(running.filter(pl.col("start").is_not_null()).sort("start"), left_on="ts", right_on="start",
+                   by_left=["host", "output_pid"], by_right=["host", "worker_pid"], strategy="backward",
+                   check_sortedness=False)
+        .filter(pl.col("key").is_not_null() & (pl.col("end").is_null() | (pl.col("ts") <= pl.col("end"))))
+        .group_by("key").agg(
+            pl.len().cast(pl.UInt32).alias("output_lines"),
+            pl.col("output_message").filter(pl.col("output_is_error")).first().alias("output_error"),
+        )
+    )
+    return rows.join(tied, on="key", how="left").with_columns(pl.col("output_lines").fill_null(0))
 
 
 def _tie_by_name(events: pl.DataFrame) -> pl.DataFrame:
@@ -275,7 +318,7 @@ def empty_table() -> pl.DataFrame:
         "task_id": pl.String, "name": pl.String, "host": pl.String, "worker": pl.String, "received": stamp,
         "started": stamp, "finished": stamp, "first_seen": stamp, "retries": pl.UInt32, "exception": pl.String,
         "message": pl.String, "evidence": pl.String, "record": pl.String, "traceback": pl.String,
-        "outcome": pl.String,
+        "output_lines": pl.UInt32, "output_error": pl.String, "outcome": pl.String,
         "runtime": pl.Float64,
     })
 

@@ -219,3 +219,28 @@ def test_a_task_rule_turns_repeated_failures_into_one_finding_with_the_deciding_
                                                                            "task": "ovs.mds.ensure_safety"})
     assert [e.line for e in finding.evidence] == [2, 4, 6]
     assert "raised unexpected: ArakoonNoMaster()" in finding.evidence[0].raw
+
+
+def test_what_a_task_printed_is_tied_to_it_by_the_pool_process_that_accepted_it(tmp_path, rules):
+    from tests.conftest import build_tar
+
+    def c(t: str, pid: int, comp: str, level: str, msg: str) -> str:
+        return f"2017-03-14 10:22:{t} 04700 +0100 - ovs-node1 - {pid}/140355468900096 - {comp} - 7 - {level} - {msg}"
+
+    task = UUID.format(1)
+    printed = "celery/celery.redirected"
+    lines = "\n".join([
+        c("00", 3311, "celery/celery.worker.strategy", "INFO", f"Received task: ovs.alba.sync[{task}]"),
+        c("01", 3311, "celery/celery.worker.job", "DEBUG", f"Task accepted: ovs.alba.sync[{task}] pid:23050"),
+        c("02", 23050, printed, "WARNING", '{"result": "ok"}'),
+        c("03", 23050, printed, "WARNING", c("03", 23050, "lib/alba", "ERROR", "alba-cli failed: namespace busy")),
+        c("04", 23051, printed, "WARNING", "another pool process"),
+        c("05", 3311, "celery/celery.worker.job", "INFO", f"Task ovs.alba.sync[{task}] succeeded in 4.02s: None"),
+        c("09", 23050, printed, "WARNING", "after the task"),
+    ]) + "\n"
+    bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {"var/log/ovs/celery.log": lines})
+    history = TaskHistory()
+    analyze(bundle, rules, collectors=[history])
+    row = history.table.row(0, named=True)
+    assert (row["worker"], row["output_lines"], row["output_error"]) == (
+        "pid 23050", 2, "alba-cli failed: namespace busy")
