@@ -19,6 +19,7 @@ import polars as pl
 
 from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
 from analyzer.collectors import BundleView, Collector, default_collectors
+from analyzer.copies import drop_copied_hits
 from analyzer.coverage import rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
@@ -239,7 +240,8 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
         )
     offsets = pl.concat([r.offsets for r in results]) if results else pl.DataFrame(schema=OFFSETS_SCHEMA)
     hit_frames = [r.hits for r in results if r.hits.height]
-    hits = fill_offsets(pl.concat(hit_frames, how="diagonal_relaxed"), offsets) if hit_frames else pl.DataFrame()
+    hits = (fill_offsets(drop_copied_hits(pl.concat(hit_frames, how="diagonal_relaxed")), offsets) if hit_frames
+            else pl.DataFrame())
     counts, learned = counts_in_utc([r.counts for r in results], offsets)
     for result in results:
         result.report.first_seen, result.report.last_seen = _utc_span(result.spans, offsets)
@@ -252,6 +254,9 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
         c.name: c.combine([r.parts[c.name] for r in results if c.name in r.parts], view) for c in collectors
     }
     sections["unknown_errors"] = templates_section([r.unknown for r in results if r.unknown.height], view.to_utc)
+    table_hits = [hits_of(rules) for c in collectors if (hits_of := getattr(c, "rule_hits", None))]  # task rules
+    if any(f.height for f in table_hits):
+        hits = pl.concat([f for f in (hits, *table_hits) if f.height], how="diagonal_relaxed")
     findings = build_findings(hits, counts, rules, end_of_logs(counts))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
     coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)

@@ -23,18 +23,23 @@ from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.parse import LEVELS
 from analyzer.resources import shipped_dir
+from analyzer.versions import VersionRange, is_version
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 COMPONENTS = ("arakoon", "alba", "celery", "rabbitmq", "memcached", "framework", "volumedriver",
               "dtl", "mds", "scrubber", "system")
 ENTITY_GROUPS = ("volume", "vpool", "namespace", "osd", "arakoon_cluster", "node", "task", "service",
                  "exception")
-KINDS = ("match", "threshold", "sequence", "absence", "clock_jump")
+#: How a rebuilt Celery task can end (the outcomes of parsers/knowledge/tasks.yaml, and never
+#: finishing); `task` rules pick among them, by default the ones where the task did not do its job.
+TASK_OUTCOMES = ("succeeded", "failed", "discarded", "timed_out", "revoked", "unfinished")
+TASK_PROBLEMS = ("failed", "timed_out", "revoked")
+KINDS = ("match", "threshold", "sequence", "absence", "clock_jump", "task")
 #: Columns a hit may be grouped by besides the regex's entities.
 GROUP_COLUMNS = ("host", "component", "producer", "source", *ENTITY_GROUPS)
 _REQUIRED = ("id", "title", "severity", "component", "description", "remediation")
 _OPTIONAL = ("references", "hc_codes", "tags", "examples", "kind", "match", "threshold", "sequence", "absence",
-             "clock_jump", "escalate", "applies_to", "enabled")
+             "clock_jump", "escalate", "applies_to", "enabled", "versions", "task")
 _MATCH_KEYS = ("literals", "regex", "producers", "min_level")
 #: The event columns a hit keeps: enough for evidence, windows and the timeline.
 HIT_COLUMNS = ("host", "source", "line", "ts_local", "utc_offset", "producer", "component", "vpool", "raw")
@@ -120,6 +125,14 @@ class Absence:
 
 
 @dataclass(frozen=True)
+class TaskCondition:
+    """Celery tasks whose name matches `name` and that ended in one of `outcomes` (task history)."""
+
+    name: str
+    outcomes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     """One known failure pattern, compiled from its YAML file."""
 
@@ -144,9 +157,12 @@ class Rule:
     escalate_when: Window | None
     applies_to: tuple[str, ...]
     enabled: bool
+    versions: VersionRange | None
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
     source_file: str
+    #: task rules: which tasks of the rebuilt task history count as hits (analyzer/tasks.py).
+    task: TaskCondition | None = None
 
     @property
     def severity_rank(self) -> int:
@@ -197,15 +213,18 @@ def load_rule_file(path: Path) -> Rule:
     kind = doc.get("kind", "match")
     _one_of(path, "kind", kind, KINDS)
     needs = {"match": ("match",), "threshold": ("match", "threshold"), "sequence": ("sequence",),
-             "absence": ("absence",), "clock_jump": ("clock_jump",)}[kind]
+             "absence": ("absence",), "clock_jump": ("clock_jump",), "task": ("task",)}[kind]
     for key in needs:
         if key not in doc:
             raise UserError(f"{path}: a {kind} rule needs a '{key}' block")
-    for key in {"match", "threshold", "sequence", "absence", "clock_jump"} - set(needs):
+    for key in {"match", "threshold", "sequence", "absence", "clock_jump", "task"} - set(needs):
         if key in doc:
             raise UserError(f"{path}: '{key}' does not apply to a {kind} rule (set kind: {key}?)")
     matcher = _matcher(path, doc["match"]) if "match" in doc else None
     threshold, group_by = _threshold(path, doc.get("threshold"), matcher)
+    task = None
+    if kind == "task":
+        task, threshold, group_by = _task(path, doc["task"])
     escalate_to, escalate_when = _escalation(path, doc.get("escalate"), doc["severity"])
     examples = doc.get("examples") or {}
     return Rule(
@@ -229,9 +248,11 @@ def load_rule_file(path: Path) -> Rule:
         escalate_when=escalate_when,
         applies_to=_strings(path, "applies_to.producers", (doc.get("applies_to") or {}).get("producers")),
         enabled=bool(doc.get("enabled", True)),
+        versions=_versions(path, doc.get("versions")),
         examples_match=tuple(x.rstrip("\n") for x in _strings(path, "examples.match", examples.get("match"))),
         examples_no_match=tuple(x.rstrip("\n") for x in _strings(path, "examples.no_match", examples.get("no_match"))),
         source_file=str(path),
+        task=task,
     )
 
 
@@ -329,6 +350,25 @@ def _threshold(path: Path, value: Any, matcher: Matcher | None) -> tuple[Window 
     return window, per or (("host", *matcher.entities) if matcher else ("host",))
 
 
+def _task(path: Path, value: Any) -> tuple[TaskCondition, Window | None, tuple[str, ...]]:
+    """`task: {name, outcomes, count, window}`: one finding per host and task name; with `count` >= 2,
+    only when that many such tasks ended within `window`."""
+    block = _mapping(path, "task", value, ("name", "outcomes", "count", "window"))
+    name = block.get("name")
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{path}: task.name is a regex on the task name, e.g. '^ovs\\.mds\\.ensure_safety$'")
+    if _compile(path, name)[1]:
+        raise UserError(f"{path}: task.name must not need look-around or back-references")
+    outcomes = _strings(path, "task.outcomes", block.get("outcomes")) or TASK_PROBLEMS
+    for outcome in outcomes:
+        _one_of(path, "task.outcomes", outcome, TASK_OUTCOMES)
+    count = int(block.get("count", 1))
+    window = None
+    if count >= 2:
+        window = Window(count=count, seconds=duration_seconds(path, "task.window", block.get("window", "1d")))
+    return TaskCondition(name=name, outcomes=outcomes), window, ("host", "task")
+
+
 def _escalation(path: Path, value: Any, severity: str) -> tuple[str | None, Window | None]:
     if value is None:
         return None, None
@@ -364,6 +404,19 @@ def _absence(path: Path, value: Any) -> Absence:
 def _clock_jump(path: Path, value: Any) -> float:
     block = _mapping(path, "clock_jump", value, ("backwards",))
     return duration_seconds(path, "clock_jump.backwards", block.get("backwards"))
+
+
+def _versions(path: Path, value: Any) -> VersionRange | None:
+    if value is None:
+        return None
+    block = _mapping(path, "versions", value, ("package", "introduced", "fixed"))
+    if not isinstance(block.get("package"), str) or not (block.get("introduced") or block.get("fixed")):
+        raise UserError(f"{path}: versions needs a package and an introduced or fixed version")
+    bounds = {key: str(block[key]) for key in ("introduced", "fixed") if block.get(key) is not None}
+    for key, bound in bounds.items():
+        if not is_version(bound):
+            raise UserError(f"{path}: versions.{key} {bound!r} is not a Debian version")
+    return VersionRange(package=block["package"], introduced=bounds.get("introduced"), fixed=bounds.get("fixed"))
 
 
 def _check_sequences(rules: list[Rule]) -> None:
