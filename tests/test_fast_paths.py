@@ -15,6 +15,7 @@ from analyzer import coverage, parse
 from analyzer.formats import ascii_digits
 from analyzer.parse import ParseContext, parse_chunks, parse_member
 from analyzer.pipeline import analyze
+from tests.conftest import SAMPLE
 
 
 def _alone(rule, formats) -> frozenset[str]:
@@ -114,6 +115,7 @@ def test_a_bundle_analyzed_in_small_chunks_finds_what_it_finds_whole(make_bundle
     assert [m.__dict__ for m in chunked.members] == [m.__dict__ for m in whole.members]
     assert_frame_equal(chunked.counts, whole.counts)
     assert [(f.rule_id, f.count) for f in chunked.findings] == [(f.rule_id, f.count) for f in whole.findings]
+    assert chunked.sections == whole.sections
 
 
 @pytest.mark.parametrize(("pattern", "ascii"), [
@@ -132,3 +134,13 @@ def test_a_header_with_ascii_digits_reads_every_format_sample_alike(formats):
         for sample in spec.samples:
             line = pl.Series([sample["line"]])
             assert line.str.contains(spec.header).item() == line.str.contains(ascii_digits(spec.header)).item()
+
+
+def test_the_sample_bundle_analyzed_in_small_chunks_gives_the_same_findings_and_sections(rules, monkeypatch):
+    whole = analyze(SAMPLE, rules)
+    monkeypatch.setattr(parse, "CHUNK_BYTES", 4096)
+    chunked = analyze(SAMPLE, rules)
+    assert [m.lines for m in chunked.members] == [m.lines for m in whole.members]
+    assert [(f.rule_id, f.count, f.first_seen) for f in chunked.findings] == \
+        [(f.rule_id, f.count, f.first_seen) for f in whole.findings]
+    assert chunked.sections == whole.sections
