@@ -86,12 +86,12 @@ class _MemberResult:
     parts: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = None,
+def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | None = None,
             caps: Caps = Caps(), collectors: list[Collector] | None = None) -> Analysis:
-    """Analyze one bundle file or folder."""
+    """Analyze one bundle file or folder (or a node `Bundle` of a bundle of bundles)."""
     formats = formats if formats is not None else load_formats()
     collectors = default_collectors() if collectors is None else collectors
-    bundle = describe(path)
+    bundle = path if isinstance(path, Bundle) else describe(path)
     results: dict[str, _MemberResult] = {}
     for member in iter_members(bundle, caps):
         if member.path in results:
@@ -107,7 +107,10 @@ def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec
         year=int(year_match.group(1)) if year_match else None,
         collected_at=bundle.collected_at or datetime.fromtimestamp(member.mtime),
     )
-    return parse_member(member.path, member.data, formats, ctx)
+    parsed = parse_member(member.path, member.data, formats, ctx)
+    if member.first_line != 1:  # lines a rotation neighbour holds were dropped from the head
+        parsed.events = parsed.events.with_columns(pl.col("line") + (member.first_line - 1))
+    return parsed
 
 
 def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],

@@ -1,0 +1,58 @@
+"""Make a member's text safe to parse: NUL runs removed, monstrous lines cut, both counted.
+
+A hard reset leaves runs of NUL bytes where a log's preallocated tail was; a program dumping a
+blob can write a line of many MB. Neither may cost the parser unbounded work or put megabytes
+into a report, and neither may pass silently: each returns a note for the inventory.
+Binary files (`lastlog`, `wtmp`) are left alone here; the parser recognises and skips them.
+"""
+
+from __future__ import annotations
+
+from analyzer.parse import looks_binary
+
+TRUNCATION_MARK = b" [...line cut by ovs-analyzer: %d bytes]"
+
+
+def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
+    """Remove NUL bytes and cut lines longer than `max_line_bytes`; say what was done."""
+    if looks_binary(data):
+        return data, []
+    notes: list[str] = []
+    nuls = data.count(0)
+    if nuls:
+        data = data.replace(b"\0", b"")
+        notes.append(f"{nuls} NUL byte(s) removed (a crash or power loss leaves them)")
+    data, cut = cut_long_lines(data, max_line_bytes)
+    if cut:
+        notes.append(f"{cut} line(s) longer than {max_line_bytes} bytes cut to that length")
+    return data, notes
+
+
+def cut_long_lines(data: bytes, limit: int) -> tuple[bytes, int]:
+    """Cut every line longer than `limit` bytes, keeping its start and its newline.
+
+    Scans by windows of `limit` bytes (`rfind` of the last newline in each), so a file with
+    normal lines costs len/limit C-level searches, not one Python step per line.
+    """
+    if len(data) <= limit:
+        return data, 0
+    pieces: list[bytes] = []
+    cut = 0
+    pos = 0
+    kept_from = 0
+    size = len(data)
+    while size - pos > limit:
+        newline = data.rfind(b"\n", pos, pos + limit + 1)
+        if newline != -1:
+            pos = newline + 1
+            continue
+        end = data.find(b"\n", pos)
+        end = size if end == -1 else end
+        pieces.append(data[kept_from:pos + limit])
+        pieces.append(TRUNCATION_MARK % (end - pos))
+        cut += 1
+        kept_from = pos = end
+    if not cut:
+        return data, 0
+    pieces.append(data[kept_from:])
+    return b"".join(pieces), cut
