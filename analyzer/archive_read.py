@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 _CHUNK = 1 << 20
+#: tarfile inflates one buffer of compressed input at a time: 64 KiB bounds a bomb's step to ~64 MiB.
+_STREAM_BUFFER = 64 * 1024
 _INFLATE_STEP = 16 * 1024
 #: Everything a broken or hostile container can raise while being read.
 READ_ERRORS: tuple[type[BaseException], ...] = (
@@ -57,6 +59,7 @@ class ReadResult:
     data: bytes
     stopped: str | None = None  # why reading stopped early (a cap)
     damage: str | None = None  # what broke, and where
+    bomb: bool = False  # stopped by the inflation ratio
 
 
 class Damaged(Exception):
@@ -96,7 +99,7 @@ def open_tar_stream(fileobj: IO[bytes]) -> tuple[tarfile.TarFile, CountingReader
     """Open a tar stream in any compression tarfile knows (plain, gz, bz2, xz); raises on non-tar."""
     counter = CountingReader(fileobj)
     archive = tarfile.open(  # noqa: SIM115 - the caller closes the underlying file
-        fileobj=counter, mode="r|*", bufsize=_CHUNK, tarinfo=_WatchedTarInfo)  # type: ignore[call-overload]
+        fileobj=counter, mode="r|*", bufsize=_STREAM_BUFFER, tarinfo=_WatchedTarInfo)  # type: ignore[call-overload]
     return archive, counter
 
 
@@ -118,9 +121,35 @@ def tar_entries(archive: tarfile.TarFile, counter: CountingReader) -> Iterator[E
             return
         yield Entry(
             name=info.name, kind=_tar_kind(info), size=info.size, mtime=float(info.mtime),
-            offset=info.offset_data, open=lambda info=info: archive.extractfile(info),  # type: ignore[misc]
+            offset=info.offset_data, open=lambda info=info: _tar_data(archive, info),  # type: ignore[misc]
             consumed=(lambda: counter.count) if compressed else None,
         )
+
+
+def _tar_data(archive: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
+    """A member's bytes straight from the stream, so a cut archive still yields what precedes the cut
+    (tarfile's own reader discards a short read); sparse members need tarfile's reader."""
+    if info.issparse():
+        return archive.extractfile(info)  # type: ignore[return-value]
+    return _StreamSlice(archive.fileobj, info.size)  # type: ignore[arg-type, return-value]
+
+
+class _StreamSlice:
+    """The next `size` bytes of a forward-only stream; running dry early raises after the partial read."""
+
+    def __init__(self, stream: IO[bytes], size: int):
+        self.stream = stream
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left if size < 0 else min(size, self.left)
+        if want == 0:
+            return b""
+        data = self.stream.read(want)
+        if not data:
+            raise EOFError(f"unexpected end of data, {self.left} bytes of the member missing")
+        self.left -= len(data)
+        return data
 
 
 def _tar_kind(info: tarfile.TarInfo) -> str:
@@ -195,7 +224,7 @@ def read_capped(entry: Entry, limits: Limits) -> ReadResult:
             packed = entry.compressed_size if entry.compressed_size is not None else (
                 entry.consumed() - start if entry.consumed else None)
             if packed is not None and _too_inflated(total, packed, limits):
-                return ReadResult(b"".join(chunks), stopped=_ratio_note(limits, total))
+                return ReadResult(b"".join(chunks), stopped=_ratio_note(limits, total), bomb=True)
     except READ_ERRORS as exc:
         where = f"at byte {total} of the member" + (f" (byte {entry.offset + total} of the archive)"
                                                     if entry.offset is not None else "")

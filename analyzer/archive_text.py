@@ -8,14 +8,13 @@ Binary files (`lastlog`, `wtmp`) are left alone here; the parser recognises and 
 
 from __future__ import annotations
 
-from analyzer.parse import looks_binary
-
 TRUNCATION_MARK = b" [...line cut by ovs-analyzer: %d bytes]"
+_BINARY_PROBE = 8192
 
 
 def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
     """Remove NUL bytes and cut lines longer than `max_line_bytes`; say what was done."""
-    if looks_binary(data):
+    if _binary(data):
         return data, []
     notes: list[str] = []
     nuls = data.count(0)
@@ -26,6 +25,20 @@ def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
     if cut:
         notes.append(f"{cut} line(s) longer than {max_line_bytes} bytes cut to that length")
     return data, notes
+
+
+def _binary(data: bytes) -> bool:
+    """Binary once NUL runs are set aside: nothing but NULs, or many other control bytes.
+
+    A text log with a run of NULs from a crash stays text; `lastlog` (NULs) and `wtmp`
+    (records full of control bytes) do not, and are left for the parser to mark as binary.
+    """
+    probe = data[:_BINARY_PROBE]
+    text = probe.replace(b"\0", b"")
+    if not text:
+        return bool(probe)
+    control = sum(1 for b in text if b < 9 or 13 < b < 32)
+    return control > len(text) // 10
 
 
 def cut_long_lines(data: bytes, limit: int) -> tuple[bytes, int]:

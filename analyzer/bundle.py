@@ -65,7 +65,7 @@ class Caps:
 
     max_member_bytes: int = 2 * 1024**3
     max_total_bytes: int = 16 * 1024**3
-    max_members: int = 10_000
+    max_members: int = 5_000
     max_ratio: int = 200
     ratio_floor: int = 16 * 1024**2
     max_line_bytes: int = 1024**2
@@ -186,6 +186,10 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                 total += max(entry.size, len(result.data)) if streamed else len(result.data)
                 yield _member(name, entry, result.data, [n for n in (result.stopped, result.damage) if n],
                               caps, trimmer)
+                if result.bomb and streamed:
+                    bundle.warnings.append(f"member {name} {result.stopped}; reaching the members after it would "
+                                           "mean inflating it all, so they were not read")
+                    break
                 if result.damage and streamed:
                     bundle.warnings.append(f"archive damaged inside member {name} ({result.damage}): "
                                            "members after it could not be read; everything before was analyzed")
@@ -204,6 +208,7 @@ def normalize_member_name(name: str) -> str | None:
     """Strip a leading `/` or `./`; refuse names that climb out with `..` or hold control characters."""
     if any(ord(c) < 32 for c in name):
         return None
+    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("/", ".")]
     if not parts or ".." in parts or re.match(r"^[A-Za-z]:$", parts[0]):
         return None
