@@ -28,17 +28,20 @@ def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
 
 
 def _binary(data: bytes) -> bool:
-    """Binary once NUL runs are set aside: nothing but NULs, or many other control bytes.
+    """Binary once NUL runs are set aside: nothing but NULs, many other control bytes, or NULs
+    beside bytes that are not UTF-8.
 
-    A text log with a run of NULs from a crash stays text; `lastlog` (NULs) and `wtmp`
-    (records full of control bytes) do not, and are left for the parser to mark as binary.
+    A text log with a run of NULs from a crash stays text; `lastlog` (NULs around binary
+    times) and `wtmp` (records full of control bytes) do not, and are left for the parser to
+    mark as binary.
     """
     probe = data[:_BINARY_PROBE]
     text = probe.replace(b"\0", b"")
     if not text:
         return bool(probe)
     control = sum(1 for b in text if b < 9 or 13 < b < 32)
-    return control > len(text) // 10
+    invalid = text.decode("utf-8", "replace").count("\ufffd") if len(text) < len(probe) else 0
+    return control > len(text) // 10 or invalid > len(text) // 20
 
 
 def cut_long_lines(data: bytes, limit: int) -> tuple[bytes, int]:

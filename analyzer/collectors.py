@@ -44,4 +44,6 @@ class Collector(Protocol):
 
 def default_collectors() -> list[Collector]:
     """The collectors every analysis runs, in the order their sections appear."""
-    return []
+    from analyzer.identity import IdentityCollector  # collectors import this module's types
+
+    return [IdentityCollector()]

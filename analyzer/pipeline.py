@@ -23,6 +23,7 @@ from analyzer.coverage import rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
+from analyzer.member_kind import classify
 from analyzer.parse import ParseContext, ParsedMember, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
@@ -48,6 +49,9 @@ class MemberReport:
     first_seen: str | None = None
     last_seen: str | None = None
     warnings: list[str] = field(default_factory=list)
+    kind: str | None = None
+    era: str | None = None
+    rotation_set: str | None = None
 
 
 @dataclass
@@ -123,6 +127,7 @@ def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: 
         records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
         invalid_utf8=parsed.invalid_utf8, formats=parsed.formats, warnings=list(member.warnings),
     )
+    report.kind, report.era, report.rotation_set = classify(member.path, parsed.formats, parsed.binary, formats)
     if parsed.binary:
         report.warnings.append("binary file (not a text log): skipped")
     if parsed.invalid_utf8:
