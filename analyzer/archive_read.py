@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import lzma
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -25,7 +26,8 @@ _INFLATE_STEP = 16 * 1024
 #: Everything a broken or hostile container can raise while being read.
 READ_ERRORS: tuple[type[BaseException], ...] = (
     tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, lzma.LZMAError,
-    ValueError, NotImplementedError, RuntimeError, KeyError, UnicodeError,
+    ValueError, NotImplementedError, RuntimeError, KeyError, UnicodeError, TypeError, IndexError, OverflowError,
+    struct.error,
 )
 
 
@@ -168,7 +170,7 @@ def zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
     """The zip's members in central-directory order; symlinks (unix mode) are not files."""
     for info in archive.infolist():
         mode = info.external_attr >> 16
-        kind = "dir" if info.is_dir() else "link" if (mode & 0o170000) == 0o120000 else "file"
+        kind = "dir" if info.filename.endswith("/") else "link" if (mode & 0o170000) == 0o120000 else "file"
         if mode and (mode & 0o170000) not in (0, 0o100000, 0o120000, 0o040000):
             kind = "device" if mode & 0o170000 in (0o020000, 0o060000) else "other"
         yield Entry(

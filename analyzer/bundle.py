@@ -199,6 +199,9 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                     break
         except Damaged as exc:
             bundle.warnings.append(f"{exc}: everything before the damage was analyzed")
+        except READ_ERRORS as exc:
+            bundle.warnings.append(f"reading stopped after {count} members ({why(exc)}): "
+                                   "everything before was analyzed")
     bundle.warnings.extend(notes.summary())
     if count == 0 and not bundle.nested:
         bundle.warnings.append("the bundle holds no regular files")
@@ -249,7 +252,11 @@ def _entries(bundle: Bundle, caps: Caps) -> Iterator[tuple[Iterator[Entry], bool
         try:
             for entry in entries:
                 if entry.kind == "file" and normalize_member_name(entry.name) == bundle.inner:
-                    yield _container(entry.open(), f"{bundle.path}:{bundle.inner}", caps, seekable=False)
+                    try:
+                        stream = entry.open()
+                    except READ_ERRORS as exc:
+                        raise UserError(f"{bundle.path}: {bundle.inner} cannot be read ({why(exc)})") from None
+                    yield _container(stream, f"{bundle.path}:{bundle.inner}", caps, seekable=False)
                     return
         except Damaged as exc:
             raise UserError(f"{bundle.path}: {exc} before {bundle.inner} was reached") from None
@@ -258,7 +265,10 @@ def _entries(bundle: Bundle, caps: Caps) -> Iterator[tuple[Iterator[Entry], bool
 
 def _container(handle: IO[bytes], label: str, caps: Caps, seekable: bool) -> tuple[Iterator[Entry], bool]:
     """Sniff the container kind from its first bytes (names lie: gzip is often named .tar)."""
-    head = handle.read(8)
+    try:
+        head = handle.read(8)
+    except READ_ERRORS as exc:
+        raise UserError(f"{label}: cannot be read ({why(exc)})") from None
     if not head:
         raise UserError(f"{label}: empty file, not a bundle")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
