@@ -28,8 +28,8 @@ def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
 
 
 def _binary(data: bytes) -> bool:
-    """Binary once NUL runs are set aside: nothing but NULs, many other control bytes, or NULs
-    beside bytes that are not UTF-8.
+    """Binary once NUL runs are set aside: nothing but NULs, NULs around text with no newline,
+    many other control bytes, or NULs beside bytes that are not UTF-8.
 
     A text log with a run of NULs from a crash stays text; `lastlog` (NULs around binary
     times) and `wtmp` (records full of control bytes) do not, and are left for the parser to
@@ -40,6 +40,8 @@ def _binary(data: bytes) -> bool:
     if not text:
         return bool(probe)
     control = sum(1 for b in text if b < 9 or 13 < b < 32)
+    if len(text) < len(probe) and b"\n" not in text:
+        return True  # NULs around text that has no line: records, not a log
     invalid = text.decode("utf-8", "replace").count("\ufffd") if len(text) < len(probe) else 0
     return control > len(text) // 10 or invalid > len(text) // 20
 
