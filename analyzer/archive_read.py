@@ -214,8 +214,11 @@ def read_capped(entry: Entry, limits: Limits) -> ReadResult:
     except READ_ERRORS as exc:
         return ReadResult(b"", damage=f"cannot be opened ({why(exc)})")
     try:
+        watched = entry.compressed_size is not None or entry.consumed is not None
         while True:
-            chunk = stream.read(min(_CHUNK, limits.max_member_bytes + 1 - total))
+            # Nothing inflates: one read. Inflating: small steps, so the ratio is checked as it grows.
+            step = _CHUNK if watched else limits.max_member_bytes
+            chunk = stream.read(min(step, limits.max_member_bytes + 1 - total))
             if not chunk:
                 return ReadResult(b"".join(chunks))
             chunks.append(chunk)
