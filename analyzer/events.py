@@ -14,6 +14,7 @@ import polars as pl
 
 from analyzer.bundle import Caps, describe, iter_members
 from analyzer.copies import mark_journal_copies
+from analyzer.entities import with_entities
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import EVENT_SCHEMA
 from analyzer.pipeline import parse_bundle_member
@@ -34,7 +35,7 @@ def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Cap
     node = stated[0] if stated.len() else bundle.host_hint
     events = events.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String)))
     events = fill_offsets(events, offset_samples(events))
-    return _ordered(mark_journal_copies(events))
+    return _ordered(with_entities(mark_journal_copies(events)))
 
 
 def write_events(path: Path, out: Path) -> tuple[Path, pl.DataFrame]:
