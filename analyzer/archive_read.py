@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 _CHUNK = 1 << 20
-#: tarfile inflates one buffer of compressed input at a time: 64 KiB bounds a bomb's step to ~64 MiB.
-_STREAM_BUFFER = 64 * 1024
+#: tarfile inflates one buffer of compressed input at a time: 16 KiB bounds a bomb's step to ~16 MiB.
+_STREAM_BUFFER = 16 * 1024
 _INFLATE_STEP = 16 * 1024
 #: Everything a broken or hostile container can raise while being read.
 READ_ERRORS: tuple[type[BaseException], ...] = (
@@ -52,8 +52,6 @@ class Entry:
     open: Callable[[], IO[bytes]]
     #: Compressed bytes of the container consumed so far (None: no compression to watch).
     consumed: Callable[[], int] | None = None
-    #: Compressed size of this member when the container states it (zip).
-    compressed_size: int | None = None
 
 
 @dataclass
@@ -166,8 +164,12 @@ def _tar_kind(info: tarfile.TarInfo) -> str:
     return "fifo" if info.isfifo() else "other"
 
 
-def zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
-    """The zip's members in central-directory order; symlinks (unix mode) are not files."""
+def zip_entries(archive: zipfile.ZipFile, raw: IO[bytes]) -> Iterator[Entry]:
+    """The zip's members in central-directory order; symlinks (unix mode) are not files.
+
+    `raw` is the file the zip is read from: its position tells how much compressed data a
+    member has consumed so far, so the inflation ratio is checked as the member grows.
+    """
     for info in archive.infolist():
         mode = info.external_attr >> 16
         kind = "dir" if info.filename.endswith("/") else "link" if (mode & 0o170000) == 0o120000 else "file"
@@ -175,7 +177,7 @@ def zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
             kind = "device" if mode & 0o170000 in (0o020000, 0o060000) else "other"
         yield Entry(
             name=info.filename, kind=kind, size=info.file_size, mtime=_zip_mtime(info), offset=info.header_offset,
-            open=lambda info=info: archive.open(info), compressed_size=info.compress_size,  # type: ignore[misc]
+            open=lambda info=info: archive.open(info), consumed=raw.tell,  # type: ignore[misc]
         )
 
 
@@ -214,7 +216,7 @@ def read_capped(entry: Entry, limits: Limits) -> ReadResult:
     except READ_ERRORS as exc:
         return ReadResult(b"", damage=f"cannot be opened ({why(exc)})")
     try:
-        watched = entry.compressed_size is not None or entry.consumed is not None
+        watched = entry.consumed is not None
         while True:
             # Nothing inflates: one read. Inflating: small steps, so the ratio is checked as it grows.
             step = _CHUNK if watched else limits.max_member_bytes
@@ -226,9 +228,7 @@ def read_capped(entry: Entry, limits: Limits) -> ReadResult:
             if total > limits.max_member_bytes:
                 data = b"".join(chunks)[: limits.max_member_bytes]
                 return ReadResult(data, stopped=f"larger than {limits.max_member_bytes} bytes: truncated")
-            packed = entry.compressed_size if entry.compressed_size is not None else (
-                entry.consumed() - start if entry.consumed else None)
-            if packed is not None and _too_inflated(total, packed, limits):
+            if entry.consumed and _too_inflated(total, entry.consumed() - start, limits):
                 return ReadResult(b"".join(chunks), stopped=_ratio_note(limits, total), bomb=True)
     except READ_ERRORS as exc:
         where = f"at byte {total} of the member" + (f" (byte {entry.offset + total} of the archive)"

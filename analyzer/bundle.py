@@ -273,10 +273,10 @@ def _container(handle: IO[bytes], label: str, caps: Caps, seekable: bool) -> tup
         raise UserError(f"{label}: empty file, not a bundle")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         try:
-            if seekable:
-                handle.seek(0)
-                return zip_entries(zipfile.ZipFile(handle)), False
-            return zip_entries(zipfile.ZipFile(io.BytesIO(head + handle.read(caps.max_member_bytes)))), False
+            if not seekable:
+                handle = io.BytesIO(head + handle.read(caps.max_member_bytes))
+            handle.seek(0)
+            return zip_entries(zipfile.ZipFile(handle), handle), False
         except READ_ERRORS as exc:
             raise UserError(f"{label}: not a readable zip archive ({why(exc)})") from None
     try:
