@@ -186,9 +186,9 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                 total += max(entry.size, len(result.data)) if streamed else len(result.data)
                 yield _member(name, entry, result.data, [n for n in (result.stopped, result.damage) if n],
                               caps, trimmer)
-                if result.bomb and streamed:
-                    bundle.warnings.append(f"member {name} {result.stopped}; reaching the members after it would "
-                                           "mean inflating it all, so they were not read")
+                if result.bomb and streamed and entry.size > caps.max_member_bytes:
+                    bundle.warnings.append(f"member {name} {result.stopped}; it claims {entry.size} bytes and reaching "
+                                           "the members after it would mean inflating them all, so they were not read")
                     break
                 if result.damage and streamed:
                     bundle.warnings.append(f"archive damaged inside member {name} ({result.damage}): "

@@ -121,6 +121,13 @@ def test_a_tar_gz_whose_member_inflates_to_gigabytes_stops_the_stream_there(tmp_
     assert took < 10
 
 
+def test_a_sparse_lastlog_of_zeros_is_capped_and_the_members_after_it_are_still_read(tmp_path):
+    data = gzip.compress(tar_bytes({"var/log/lastlog": b"\0" * (96 << 20), "var/log/syslog": GOOD}), 6)
+    bundle, members, took = read_all(write(tmp_path, data, "ovs-x-logs.tar.gz"))
+    assert "inflates more than 200:1" in " ".join(members["var/log/lastlog"].warnings)
+    assert members["var/log/syslog"].data == GOOD.encode() and bundle.warnings == [] and took < 10
+
+
 def test_a_zip_bomb_member_is_stopped_and_the_rest_is_read(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
