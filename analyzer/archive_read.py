@@ -201,7 +201,14 @@ def dir_entries(root: Path) -> Iterator[Entry]:
             continue
         else:
             kind = "other"
-        stat = path.lstat()
+        try:
+            stat = path.lstat()
+        except OSError:
+            kind, stat = "other", None
+        if stat is None:
+            yield Entry(name=path.relative_to(root).as_posix(), kind=kind, size=0, mtime=0.0, offset=None,
+                        open=path.open)  # type: ignore[arg-type]
+            continue
         yield Entry(name=path.relative_to(root).as_posix(), kind=kind, size=stat.st_size, mtime=stat.st_mtime,
                     offset=None, open=lambda path=path: path.open("rb"))  # type: ignore[misc]
 

@@ -68,7 +68,7 @@ class IdentityCollector:
             "vpools": vpools,
             "services": services,
             "time_span": _spans(facts, view),
-            "utc_offsets": _counted(facts, "offset"),
+            "utc_offsets": {_offset_text(int(k)): n for k, n in _counted(facts, "offset").items()},
             "missing_sources": missing_sources(sources, versions.get("openvstorage")),
         }
 
@@ -144,6 +144,12 @@ def _keys(facts: pl.DataFrame, kind: str) -> set[str]:
 def _counted(facts: pl.DataFrame, kind: str) -> dict[str, int]:
     rows = facts.filter(pl.col("kind") == kind).drop_nulls("key").group_by("key").agg(pl.col("count").sum())
     return {k: int(n) for k, n in rows.sort("count", "key", descending=[True, False]).iter_rows()}
+
+
+def _offset_text(minutes: int) -> str:
+    """60 -> `+0100`, -330 -> `-0530`: as the lines write it."""
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
 
 
 def _versions(facts: pl.DataFrame) -> tuple[dict[str, str], list[dict[str, Any]]]:

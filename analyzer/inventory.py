@@ -64,7 +64,7 @@ def _identity_lines(identity: dict[str, Any]) -> list[str]:
              "versions: " + (", ".join(f"{k} {v}" for k, v in identity["versions"].items()) or "unknown"),
              f"vPools: {', '.join(identity['vpools']) or 'none seen'}",
              f"services: {', '.join(identity['services']) or 'none seen'}",
-             "UTC offsets (minutes): " + (", ".join(f"{k} ({n:,})" for k, n in identity["utc_offsets"].items())
+             "UTC offsets (records): " + (", ".join(f"{k} ({n:,})" for k, n in identity["utc_offsets"].items())
                                           or "none stated")]
     lines += [f"missing: {m['source']}: {m['why']}" for m in identity["missing_sources"]]
     return lines

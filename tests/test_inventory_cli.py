@@ -73,3 +73,24 @@ def test_findings_json_of_a_damaged_bundle_follows_the_schema_and_locates_the_da
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     jsonschema.validate(doc, SCHEMA)
     assert any("damaged inside member var/log/ovs/lib.log" in w for w in doc["bundle"]["warnings"])
+
+
+def test_hostile_member_names_never_write_outside_the_output_folder(tmp_path):
+    from tests.test_bundle_hostile import raw_tar, special
+
+    evil = PY.format(s=1).encode()
+    members = [(special("../../escaped.log", b"0", data=evil), evil),
+               (special("/tmp/abs-escape.log", b"0", data=evil), evil),
+               (special("var/log/link.log", b"2", "/etc/passwd"), b""),
+               (special("var/log/ovs/lib.log", b"0", data=evil), evil)]
+    bundle = tmp_path / "in" / "ovs-n-logs.tar"
+    bundle.parent.mkdir()
+    bundle.write_bytes(raw_tar(members))
+    before = {p for p in tmp_path.rglob("*")}
+    result = cli("analyze", str(bundle), "-o", str(tmp_path / "out"), cwd=tmp_path / "in")
+    assert result.returncode == 0, result.stderr
+    created = {p for p in tmp_path.rglob("*")} - before
+    assert all(p.is_relative_to(tmp_path / "out") for p in created)
+    assert not any(p.name in ("escaped.log", "abs-escape.log") for p in created)
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert any("unsafe names skipped" in w for w in doc["bundle"]["warnings"])
