@@ -20,7 +20,8 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps()) -> list[tu
     outer = analyze(path, rules, caps=caps)
     nodes = nested_bundles(outer.bundle)
     results: list[tuple[str | None, Analysis]] = []
-    if outer.members or not nodes:
+    loose_logs = any(m.formats for m in outer.members)
+    if not nodes or loose_logs:
         results.append((None, outer))
     folders: set[str] = set()
     for node in nodes:
@@ -32,6 +33,11 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps()) -> list[tu
             results.append((folder, analyze(node, rules, caps=caps)))
         except UserError as exc:
             outer.bundle.warnings.append(f"nested bundle {node.inner or node.path}: {exc}")
+    if outer.members and not loose_logs:
+        note = (f"{len(outer.members)} file(s) beside the node bundles hold no log lines and were not analyzed: "
+                + ", ".join(m.path for m in outer.members[:5]))
+        for _, node_analysis in results:
+            node_analysis.bundle.warnings.append(note)
     if not any(a.members for _, a in results):
         reasons = "; ".join(outer.bundle.warnings) or "no regular files"
         raise UserError(f"{path}: nothing to analyze ({reasons})")

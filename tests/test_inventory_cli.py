@@ -37,12 +37,14 @@ def test_analyze_of_a_bundle_of_bundles_writes_one_report_per_node(tmp_path):
             text = PY.format(s=1).replace("ovs-node1", f"ovs-{host}")
             inner = gzip.compress(tar_bytes({"var/log/ovs/lib.log": text}))
             zf.writestr(f"ovs-{host}-20170314102205-logs.tar.gz", inner)
+        zf.writestr("README.txt", "Bundles of the cluster, as asked in the ticket.\n")
     result = cli("analyze", str(outer), "-o", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     for host in ("node1", "node2"):
         doc = json.loads((tmp_path / "out" / f"ovs-{host}-20170314102205-logs" / "findings.json").read_text())
         assert doc["bundle"]["hosts"] == [f"ovs-{host}"]
-    assert not (tmp_path / "out" / "findings.json").exists(), "the outer archive held nothing else"
+    assert not (tmp_path / "out" / "findings.json").exists(), "the outer archive held no log of its own"
+    assert any("README.txt" in w for w in doc["bundle"]["warnings"])
 
 
 def test_caps_are_set_from_the_command_line_and_hitting_one_is_a_warning(tmp_path):
