@@ -96,3 +96,11 @@ def test_hostile_member_names_never_write_outside_the_output_folder(tmp_path):
     assert not any(p.name in ("escaped.log", "abs-escape.log") for p in created)
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     assert any("unsafe names skipped" in w for w in doc["bundle"]["warnings"])
+
+
+def test_parse_of_a_bundle_of_bundles_says_to_split_it_rather_than_mix_nodes(tmp_path):
+    outer = tmp_path / "cluster.tar"
+    inner = gzip.compress(tar_bytes({"var/log/ovs/lib.log": PY.format(s=1)}))
+    outer.write_bytes(tar_bytes({"ovs-a-logs.tar.gz": inner, "ovs-b-logs.tar.gz": inner}))
+    result = cli("parse", str(outer), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "holds 2 node bundles" in result.stderr
