@@ -68,6 +68,7 @@ class IdentityCollector:
             "vpools": vpools,
             "services": services,
             "time_span": _spans(facts, view),
+            "format_eras": _counted(facts, "era"),
             "utc_offsets": {_offset_text(int(k)): n for k, n in _counted(facts, "offset").items()},
             "missing_sources": missing_sources(sources, versions.get("openvstorage")),
         }
@@ -89,11 +90,15 @@ class IdentityCollector:
             return []
         data = knowledge()
         events = events.with_columns(pl.col(c).cast(pl.String) for c in ("host", "service", "vpool", "producer",
-                                                                          "message", "raw"))
+                                                                          "format", "message", "raw"))
         ok = events.filter(pl.col("parse_status") == "ok")
         message = pl.col("message").fill_null("")
+        eras = data["format_eras"]
         frames = [
             ok.group_by(pl.col("host").alias("key")).len("count").with_columns(kind=pl.lit("host")),
+            ok.filter(pl.col("format").is_in(list(eras))).group_by(
+                pl.col("format").replace_strict(eras, return_dtype=pl.String).alias("key")
+            ).len("count").with_columns(kind=pl.lit("era")),
             ok.filter(pl.col("utc_offset").is_not_null())
             .group_by(pl.col("utc_offset").cast(pl.String).alias("key")).len("count")
             .with_columns(kind=pl.lit("offset")),

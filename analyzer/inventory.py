@@ -62,6 +62,8 @@ def _identity_lines(identity: dict[str, Any]) -> list[str]:
         return []
     lines = [f"role: {identity['role']} ({'; '.join(identity['role_evidence'])})",
              "versions: " + (", ".join(f"{k} {v}" for k, v in identity["versions"].items()) or "unknown"),
+             "eras (records): " + (", ".join(f"{k} ({n:,})" for k, n in identity["format_eras"].items())
+                                   or "none recognised"),
              f"vPools: {', '.join(identity['vpools']) or 'none seen'}",
              f"services: {', '.join(identity['services']) or 'none seen'}",
              "UTC offsets (records): " + (", ".join(f"{k} ({n:,})" for k, n in identity["utc_offsets"].items())

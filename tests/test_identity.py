@@ -52,6 +52,7 @@ def test_spans_and_offsets_are_per_source(make_bundle, rules):
     assert section["time_span"]["framework"] == {"first": "2017-03-14T09:22:05.047000Z",
                                                  "last": "2017-03-14T09:22:05.047000Z"}
     assert section["utc_offsets"] == {"+0100": 1}
+    assert section["format_eras"] == {"framework E3 (2.7-2.9)": 1}
 
 
 def test_a_2_7_6_bundle_without_a_journal_dump_says_which_rules_could_not_run(make_bundle, rules):
