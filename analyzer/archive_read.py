@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-_CHUNK = 1 << 20
+_CHUNK = 4 << 20
 #: tarfile inflates one buffer of compressed input at a time: 16 KiB bounds a bomb's step to ~16 MiB.
 _STREAM_BUFFER = 16 * 1024
 _INFLATE_STEP = 16 * 1024
