@@ -54,3 +54,10 @@ def test_services_section_and_timeline_lanes_show_the_crashes(browser, report): 
     page.screenshot(path=str(ARTIFACTS / "services-section.png"))
     assert seen["errors"] == []
     page.close()
+
+
+def test_summary_names_the_task_outcomes_and_the_crashed_and_missing_services(report):
+    summary = (report.parent / "summary.md").read_text()
+    assert "Celery tasks rebuilt from the logs: 508 (4 failed, 501 succeeded, 1 timed out, 2 unfinished)." in summary
+    assert "crashed ovs-volumedriver_vpool1, ovs-workers; flapping ovs-volumedriver_vpool1;" in summary
+    assert "no trace: ovs-volumerouter-consumer, ovs-scheduled-tasks, memcached, nginx." in summary
