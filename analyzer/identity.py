@@ -70,7 +70,7 @@ class IdentityCollector:
             "time_span": _spans(facts, view),
             "format_eras": _counted(facts, "era"),
             "utc_offsets": {_offset_text(int(k)): n for k, n in _counted(facts, "offset").items()},
-            "missing_sources": missing_sources(sources, versions.get("openvstorage")),
+            "missing_sources": missing_sources(sources, versions.get("openvstorage") or _release_floor(facts)),
         }
 
     @staticmethod
@@ -96,6 +96,7 @@ class IdentityCollector:
         eras = data["format_eras"]
         frames = [
             ok.group_by(pl.col("host").alias("key")).len("count").with_columns(kind=pl.lit("host")),
+            ok.select(pl.col("format").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("format")),
             ok.filter(pl.col("format").is_in(list(eras))).group_by(
                 pl.col("format").replace_strict(eras, return_dtype=pl.String).alias("key")
             ).len("count").with_columns(kind=pl.lit("era")),
@@ -202,6 +203,13 @@ def _spans(facts: pl.DataFrame, view: BundleView) -> dict[str, dict[str, str | N
         pl.col("ts").filter(pl.col("value") == "last").max().alias("last"),
     ).sort("key")
     return {k: {"first": iso(f), "last": iso(last)} for k, f, last in rows.iter_rows()}
+
+
+def _release_floor(facts: pl.DataFrame) -> str | None:
+    """The newest 'at least this release' the framework line formats seen prove, if any."""
+    floors = knowledge()["format_min_release"]
+    seen = [floors[f] for f in _keys(facts, "format") if f in floors]
+    return max(seen, key=Version, default=None)
 
 
 def missing_sources(present: set[str], release: str | None) -> list[dict[str, str]]:

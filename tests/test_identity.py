@@ -66,3 +66,12 @@ def test_expected_sources_follow_the_release():
     assert [m["source"] for m in missing_sources(present, "2.6.1-1")] == ["upstart job logs"]
     assert [m["source"] for m in missing_sources(present, "2.7.9.1-1")] == ["journal dump"]
     assert missing_sources(present, None) == [], "unknown release: only era-independent sources are expected"
+
+
+def test_without_dpkg_log_the_formats_bound_the_release_from_below(make_bundle, rules):
+    line_d = ("2018-09-17 10:22:05 04700 +0200 - n - 3311/140012345671111 - lib/vdisk.py - delete - 8 - INFO - "
+              "Deleting vDisk vd01\n")
+    section = identity(make_bundle, rules, {"var/log/ovs/lib.log": line_d, "var/log/syslog": ""})
+    assert section["versions"] == {}
+    assert [m["source"] for m in section["missing_sources"]] == ["journal dump", "dpkg.log"], \
+        "format D is 2.10+, so the journal dump (2.7.6+) should be there"
