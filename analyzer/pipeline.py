@@ -25,6 +25,7 @@ from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.frames import detached
+from analyzer.member_kind import classify
 from analyzer.parse import ParseContext, ParsedMember, parse_chunks, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
@@ -51,6 +52,9 @@ class MemberReport:
     first_seen: str | None = None
     last_seen: str | None = None
     warnings: list[str] = field(default_factory=list)
+    kind: str | None = None
+    era: str | None = None
+    rotation_set: str | None = None
 
 
 @dataclass
@@ -90,13 +94,14 @@ class _MemberResult:
     parts: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = None,
+def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | None = None,
             caps: Caps = Caps(), collectors: list[Collector] | None = None,
             progress: Callable[[Member], None] | None = None) -> Analysis:
-    """Analyze one bundle file or folder; `progress` hears of each member once it is analyzed."""
+    """Analyze one bundle file or folder (or a node `Bundle` of a bundle of bundles);
+    `progress` hears of each member once it is analyzed."""
     formats = formats if formats is not None else load_formats()
     collectors = default_collectors() if collectors is None else collectors
-    bundle = describe(path)
+    bundle = path if isinstance(path, Bundle) else describe(path)
     results: dict[str, _MemberResult] = {}
     for member in timed(iter_members(bundle, caps), "read"):
         if member.path in results:
@@ -111,7 +116,13 @@ def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = No
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
     """Parse one member with what the bundle knows (host, collection time, journal year)."""
-    return parse_member(member.path, member.data, formats, _parse_context(member, bundle))
+    return _numbered(parse_member(member.path, member.data, formats, _parse_context(member, bundle)), member)
+
+
+def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
+    if member.first_line != 1:  # lines a rotation neighbour holds were dropped from the head
+        parsed.events = parsed.events.with_columns(pl.col("line") + (member.first_line - 1))
+    return parsed
 
 
 def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
@@ -126,9 +137,11 @@ def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: 
                     collectors: list[Collector]) -> _MemberResult:
     """A large member is parsed and analyzed a chunk of whole records at a time, then merged."""
     chunks = parse_chunks(member.path, member.data, formats, _parse_context(member, bundle))
-    pieces = [_analyze_chunk(parsed, member, rules, formats, collectors) for parsed in timed(chunks, "parse")]
+    pieces = [_analyze_chunk(_numbered(parsed, member), member, rules, formats, collectors)
+              for parsed in timed(chunks, "parse")]
     result = pieces[0] if len(pieces) == 1 else _merged(pieces)
     report = result.report
+    report.kind, report.era, report.rotation_set = classify(member.path, report.formats, report.binary, formats)
     if report.binary:
         report.warnings.append("binary file (not a text log): skipped")
     if report.invalid_utf8:

@@ -52,7 +52,8 @@ class BundleProgress:
             self._bar.start()
             self._task = self._bar.add_task("", total=self.total)
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=self.done, description=member.path)
+            done = min(self.done, self.total) if self.total else self.done  # nested bundles re-read the file
+            self._bar.update(self._task, completed=done, description=member.path)
 
     def close(self) -> None:
         if self._bar is not None:

@@ -8,7 +8,9 @@ member, folds the events into one row per task id with its outcome, times and ex
 
 Ensure-single lines name a task but not its id: they are tied to the task of that name on
 that host that was running at that moment, or, when celery's own lines are not in the
-bundle, grouped into runs of their own ("scheduled" opens a run, a finish closes it).
+bundle, grouped into runs of their own ("scheduled" opens a run, a finish closes it). What a
+task printed (`celery.redirected` lines) is tied to it through the pool process that accepted
+it, so a failed task shows the error its own output carried.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
 
 
 def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
-    """One row per record a signature recognises: step, outcome and the fields it captured."""
+    """One row per record a signature recognises (step, outcome and the fields it captured), plus
+    one `output` row per line a task printed (pid, message, whether its own level was an error)."""
     literals = sorted({s.literal for s in knowledge.signatures})
     candidates = events.filter(pl.col("message").str.contains_any(literals).fill_null(False))
     parts = []

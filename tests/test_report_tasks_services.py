@@ -43,6 +43,10 @@ def test_services_section_and_timeline_lanes_show_the_crashes(browser, report): 
     assert "ovs-volumedriver_vpool1 flapped: 3 crashes" in alerts
     assert "ovs-workers 1 crash" in alerts
     assert "memcached" in services.locator("p.missing").inner_text()
+    workers = services.locator("ul.warn li", has_text="ovs-workers")
+    assert "Around it: ARAKOON_NO_MASTER" in workers.inner_text(), "the kill reads as part of the Arakoon story"
+    workers.locator("a", has_text="ARAKOON_NO_MASTER").click()
+    assert page.url.endswith("#f0") and page.locator("article#f0 pre.evidence").first.is_visible()
     services.locator("details summary").click()
     assert services.locator("table.states tr", has_text="9/KILL").count() == 1
     svg = page.locator("#tl-svg")
@@ -54,3 +58,10 @@ def test_services_section_and_timeline_lanes_show_the_crashes(browser, report): 
     page.screenshot(path=str(ARTIFACTS / "services-section.png"))
     assert seen["errors"] == []
     page.close()
+
+
+def test_summary_names_the_task_outcomes_and_the_crashed_and_missing_services(report):
+    summary = (report.parent / "summary.md").read_text()
+    assert "Celery tasks rebuilt from the logs: 508 (4 failed, 501 succeeded, 1 timed out, 2 unfinished)." in summary
+    assert "crashed ovs-volumedriver_vpool1, ovs-workers; flapping ovs-volumedriver_vpool1;" in summary
+    assert "no trace: ovs-volumerouter-consumer, ovs-scheduled-tasks, memcached, nginx." in summary

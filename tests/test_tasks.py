@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.errors import UserError
 from analyzer.formats import load_formats
 from analyzer.knowledge import knowledge_file
 from analyzer.pipeline import analyze
 from analyzer.rules import TASK_OUTCOMES
-from analyzer.tasks import TaskHistory, load_task_knowledge, task_events
+from analyzer.tasks import TaskHistory, history_of, load_task_knowledge, task_events
 
 KNOWLEDGE = load_task_knowledge()
 EXAMPLES = [(sig.id, i, ex) for sig in KNOWLEDGE.signatures for i, ex in enumerate(sig.examples)]
@@ -244,3 +247,42 @@ def test_what_a_task_printed_is_tied_to_it_by_the_pool_process_that_accepted_it(
     row = history.table.row(0, named=True)
     assert (row["worker"], row["output_lines"], row["output_error"]) == (
         "pid 23050", 2, "alba-cli failed: namespace busy")
+
+
+NAMES = st.from_regex(r"(ovs|alba)\.[a-z_]{1,12}\.[a-z_]{1,16}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=NAMES, ids=st.lists(st.uuids(), min_size=1, max_size=4, unique=True),
+       runtimes=st.lists(st.decimals(min_value=0, max_value=9999, places=2), min_size=4, max_size=4),
+       fail=st.integers(min_value=0, max_value=3))
+def test_any_received_and_finished_pair_becomes_one_row_with_its_outcome_and_runtime(parse, name, ids, runtimes,
+                                                                                    fail):
+    lines = []
+    for i, task_id in enumerate(ids):
+        lines.append(f"[2017-03-14 10:0{i}:00,000: INFO/MainProcess] Received task: {name}[{task_id}]")
+        end = f"[2017-03-14 10:0{i}:30,000: INFO/MainProcess] Task {name}[{task_id}] "
+        lines.append(end + ("raised unexpected: RuntimeError('boom',)" if i == fail else
+                            f"succeeded in {runtimes[i]}s: None"))
+    events = parse("\n".join(lines) + "\n", source="var/log/upstart/ovs-workers.log").events
+    table = history_of(events, pl.DataFrame(schema={"host": pl.String, "ts_local": pl.Datetime("us"),
+                                                   "utc_offset": pl.Int16}))
+    assert table.height == len(ids)
+    for i, task_id in enumerate(ids):
+        row = table.filter(pl.col("task_id") == str(task_id)).row(0, named=True)
+        assert row["name"] == name
+        if i == fail:
+            assert (row["outcome"], row["exception"], row["runtime"]) == ("failed", "RuntimeError", 30.0)
+        else:
+            assert (row["outcome"], row["runtime"]) == ("succeeded", float(runtimes[i]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120), max_size=12))
+def test_arbitrary_lines_never_break_the_task_history(parse, texts):
+    noise = [f"[2017-03-14 10:00:0{i % 10},000: INFO/MainProcess] {t.replace(chr(10), ' ')}"
+             for i, t in enumerate(texts)]
+    events = parse("\n".join([*noise, *texts]) + "\n", source="var/log/upstart/ovs-workers.log").events
+    table = history_of(events, pl.DataFrame(schema={"host": pl.String, "ts_local": pl.Datetime("us"),
+                                                   "utc_offset": pl.Int16}))
+    assert set(table["outcome"].to_list()) <= set(TASK_OUTCOMES)
