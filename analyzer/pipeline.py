@@ -19,7 +19,7 @@ import polars as pl
 from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
 from analyzer.collectors import BundleView, Collector, default_collectors
 from analyzer.copies import drop_copied_hits
-from analyzer.coverage import rule_coverage
+from analyzer.coverage import judge_versions, rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
@@ -211,6 +211,8 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     findings = build_findings(hits, counts, rules, end_of_logs(counts))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
     coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)
+    findings, coverage["rule_versions"] = judge_versions(findings, rules,
+                                                         sections.get("identity", {}).get("versions", {}))
     firsts = [first for first, _ in active if first]
     lasts = [last for _, last in active if last]
     return Analysis(
