@@ -200,10 +200,11 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     hosts = sorted(counts["host"].drop_nulls().unique().to_list()) if counts.height else []
     if not hosts and node:
         hosts = [node]
-    view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets))
-    sections = {
-        c.name: c.combine([r.parts[c.name] for r in results if c.name in r.parts], view) for c in collectors
-    }
+    sections: dict[str, dict[str, Any]] = {}
+    view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets), sections=sections)
+    for collector in collectors:
+        sections[collector.name] = collector.combine([r.parts[collector.name] for r in results
+                                                      if collector.name in r.parts], view)
     sections["unknown_errors"] = templates_section([r.unknown for r in results if r.unknown.height], view.to_utc)
     table_hits = [hits_of(rules) for c in collectors if (hits_of := getattr(c, "rule_hits", None))]  # task rules
     if any(f.height for f in table_hits):

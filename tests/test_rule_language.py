@@ -108,14 +108,16 @@ def test_findings_say_whether_the_nodes_release_is_affected(tmp_path, rules):
     from tests.conftest import SAMPLE
 
     # the sample node runs openvstorage 2.7.9.1-1 (dpkg.log)
-    custom = [load_rule_file(_versioned_rule(tmp_path, "STILL_BROKEN", {"package": "openvstorage",
-                                                                        "introduced": "2.7.0", "fixed": "2.7.10"})),
-              load_rule_file(_versioned_rule(tmp_path, "FIXED_LONG_AGO", {"package": "openvstorage", "fixed": "2.7.4"})),
-              load_rule_file(_versioned_rule(tmp_path, "OTHER_PACKAGE", {"package": "nosuchpkg", "fixed": "1.0"}))]
+    ranges = {"STILL_BROKEN": {"package": "openvstorage", "introduced": "2.7.0", "fixed": "2.7.10"},
+              "FIXED_LONG_AGO": {"package": "openvstorage", "fixed": "2.7.4"},
+              "OTHER_PACKAGE": {"package": "nosuchpkg", "fixed": "1.0"}}
+    custom = [load_rule_file(_versioned_rule(tmp_path, rule_id, span)) for rule_id, span in ranges.items()]
     analysis = analyze(SAMPLE, [*rules, *custom])
     by_id = {f.rule_id: f for f in analysis.findings}
-    assert by_id["STILL_BROKEN"].versions == "openvstorage 2.7.9.1-1 is affected (openvstorage from 2.7.0, fixed in 2.7.10)"
-    assert by_id["FIXED_LONG_AGO"].versions.startswith("openvstorage 2.7.9.1-1 has the fix (fixed in 2.7.4): fired anyway")
+    assert by_id["STILL_BROKEN"].versions == ("openvstorage 2.7.9.1-1 is affected "
+                                              "(openvstorage from 2.7.0, fixed in 2.7.10)")
+    assert by_id["FIXED_LONG_AGO"].versions.startswith("openvstorage 2.7.9.1-1 has the fix (fixed in 2.7.4): "
+                                                       "fired anyway")
     assert by_id["OTHER_PACKAGE"].versions.startswith("no nosuchpkg version found")
     assert by_id["ARAKOON_NO_MASTER"].versions is None, "a rule without a range says nothing about releases"
     verdicts = {v["id"]: v["verdict"] for v in analysis.coverage["rule_versions"]}
