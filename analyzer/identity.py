@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 from debian.debian_support import Version
 
 from analyzer.bundle import Member
 from analyzer.collectors import BundleView
+from analyzer.datafiles import load_mapping
 from analyzer.findings import iso
+from analyzer.knowledge import knowledge_file
 from analyzer.versions import is_version
 
-_DATA = Path(__file__).with_name("identity.yaml")
 FACTS_SCHEMA = {"kind": pl.String, "key": pl.String, "value": pl.String, "source": pl.String,
                 "host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset": pl.Int16, "count": pl.Int64}
 #: dpkg.log: `install <pkg>:<arch> <old> <new>`, `upgrade ...`, `status installed <pkg>:<arch> <version>`.
@@ -36,8 +35,8 @@ _MAX_EVIDENCE = 6
 
 @cache
 def knowledge() -> dict[str, Any]:
-    """The parsed `identity.yaml` (shipped inside the package)."""
-    return yaml.safe_load(_DATA.read_text(encoding="utf-8"))
+    """The parsed `parsers/knowledge/identity.yaml` (shipped inside the package)."""
+    return load_mapping(knowledge_file("identity"), "identity knowledge file")
 
 
 class IdentityCollector:

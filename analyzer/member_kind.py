@@ -1,5 +1,5 @@
 """What a member is, for the inventory: its kind (which producer wrote it), the release era its
-formats betray, and the rotation set it belongs to. Era knowledge is data (`identity.yaml`)."""
+formats betray, and the rotation set it belongs to. Era knowledge is data (`parsers/knowledge/identity.yaml`)."""
 
 from __future__ import annotations
 
