@@ -202,7 +202,7 @@ def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseC
     if lines.len() == 0:
         return ParsedMember(source=source, events=empty_events(), invalid_utf8=invalid)
     fields = match_lines(lines, formats, ctx)
-    events = _assemble_records(lines, fields, formats)
+    events = fold_journal_tracebacks(_assemble_records(lines, fields, formats))
     stated = events["host"].drop_nulls().mode().sort()
     host = stated[0] if stated.len() else None
     if ctx.carry is not None:
@@ -443,6 +443,54 @@ def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Form
     return starts.sort("line").with_columns(
         pl.when(pl.col("is_header")).then(pl.lit("ok")).otherwise(pl.lit("unparsed")).alias("parse_status"),
         pl.when(pl.col("is_header")).then(pl.col("message")).otherwise(pl.col("text")).alias("message"),
+    )
+
+
+#: Formats whose every physical line is its own entry, even the lines of one Python traceback.
+_LINE_PER_ENTRY = ("syslog_short",)
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def fold_journal_tracebacks(events: pl.DataFrame) -> pl.DataFrame:
+    """One record for a traceback the journal (or rsyslog) split into one entry per line.
+
+    A service's stderr reaches the journal line by line, each with the same `ident[pid]`, so a
+    Python traceback would be a dozen records none of which says what failed. Entries of the
+    same host, ident and pid within two seconds fold into the entry before them when they are
+    the `Traceback (most recent call last):` line, an indented frame line, or the exception line
+    right after a frame; only runs that contain a traceback line fold. The folded record keeps
+    its first entry's fields and line number and all entries' raw text.
+    """
+    if events.height < 2 or not events["format"].is_in(_LINE_PER_ENTRY).any():
+        return events
+    message = pl.col("message").fill_null("")
+    indented = message.str.contains(r"^\s")
+    an_entry = pl.col("format").is_in(_LINE_PER_ENTRY) | pl.col("wrapper").is_in(_LINE_PER_ENTRY)
+    same_entry_stream = (
+        pl.col("format").is_in(_LINE_PER_ENTRY) & pl.col("wrapper").is_null() & pl.col("pid").is_not_null()
+        & an_entry.shift(1)
+        & (pl.col("host") == pl.col("host").shift(1)) & (pl.col("service") == pl.col("service").shift(1))
+        & (pl.col("pid") == pl.col("pid").shift(1))
+        & ((pl.col("ts_local") - pl.col("ts_local").shift(1)).abs() <= pl.duration(seconds=2))
+    ).fill_null(False)
+    candidate = same_entry_stream & (message.str.starts_with(_TRACEBACK) | indented
+                                     | (indented.shift(1).fill_null(False) & ~indented))
+    frame = events.with_columns(candidate.alias("_cont")).with_columns((~pl.col("_cont")).cum_sum().alias("_run"))
+    frame = frame.with_columns(
+        (pl.col("_cont") & pl.col("message").fill_null("").str.starts_with(_TRACEBACK).any().over("_run"))
+        .alias("_fold")
+    )
+    if not frame["_fold"].any():
+        return events
+    frame = frame.with_columns((~pl.col("_fold")).cum_sum().alias("_record"))
+    tails = frame.filter(pl.col("_fold")).group_by("_record").agg(pl.col("raw").str.join("\n").alias("_tail"))
+    return (
+        frame.filter(~pl.col("_fold"))
+        .join(tails, on="_record", how="left")
+        .with_columns(pl.when(pl.col("_tail").is_null()).then(pl.col("raw"))
+                      .otherwise(pl.concat_str([pl.col("raw"), pl.lit("\n"), pl.col("_tail")])).alias("raw"))
+        .sort("line")
+        .drop("_cont", "_run", "_fold", "_record", "_tail")
     )
 
 

@@ -22,6 +22,31 @@ def test_a_traceback_stays_in_the_record_it_follows(parse):
     assert parsed.unparsed == 0
 
 
+JOURNAL_TRACEBACK = """Mar 14 10:22:05 ovs-node1 celery[2211]: [2017-03-14 10:22:05,046: ERROR/MainProcess] Task ovs.mds.ensure_safety[3a9de4f5-d543-4646-a6f2-6769ffa18810] raised unexpected: ArakoonNoMaster()
+Mar 14 10:22:05 ovs-node1 celery[2211]: Traceback (most recent call last):
+Mar 14 10:22:05 ovs-node1 celery[2211]:   File "/opt/OpenvStorage/ovs/extensions/db/arakoon/pyrakoon/pyrakoon/compat.py", line 190, in wrapped
+Mar 14 10:22:06 ovs-node1 celery[2211]:     raise ArakoonNoMaster()
+Mar 14 10:22:06 ovs-node1 celery[2211]: ArakoonNoMaster: Could not determine the Arakoon master node
+Mar 14 10:22:06 ovs-node1 celery[2211]: [2017-03-14 10:22:06,100: INFO/MainProcess] Received task: ovs.storagerouter.ping[x]
+Mar 14 10:22:06 ovs-node1 systemd[1]:   indented, but no traceback
+Mar 14 10:22:07 ovs-node1 systemd[1]:   indented again"""  # noqa: E501
+
+
+def test_a_traceback_the_journal_split_into_entries_is_one_record_with_the_line_before_it(parse):
+    events = parse(JOURNAL_TRACEBACK, source="var/log/journald.log").events
+    assert events["line"].to_list() == [1, 6, 7, 8]
+    assert events["raw"][0] == "\n".join(JOURNAL_TRACEBACK.splitlines()[:5])
+    assert events["level"][0] == "error", "the folded record keeps its first entry's fields"
+
+
+def test_journal_entries_of_another_process_or_time_never_fold(parse):
+    lines = JOURNAL_TRACEBACK.splitlines()
+    other_pid = [lines[1], lines[2].replace("[2211]", "[2212]"), lines[4].replace("10:22:06", "10:25:00")]
+    assert parse("\n".join(other_pid), source="var/log/journald.log").events.height == 3
+    later = [lines[1], lines[2].replace("10:22:05", "10:25:05")]
+    assert parse("\n".join(later), source="var/log/journald.log").events.height == 2
+
+
 def test_the_volumedriver_version_banner_is_one_record_with_its_blank_line(parse):
     text = (
         "2017-03-14 10:20:00 000412 +0100 - n1 - 1/0x00007f8402ffe880 - volumedriverfs/Main - "
@@ -79,6 +104,9 @@ LINE_PIECES = st.sampled_from([
     "=INFO REPORT==== 14-Mar-2017::08:23:42 ===",
     "[ 6805.221345] init: ovs-volumedriver_vpool1 main process (1937) killed by SEGV signal",
     "12月 13 16:56:51 node1 celery: Traceback (most recent call last):",
+    "Mar  4 10:22:05 n1 celery[7]: Traceback (most recent call last):",
+    'Mar  4 10:22:05 n1 celery[7]:   File "/opt/x.py", line 1, in f',
+    "Mar  4 10:22:06 n1 celery[7]: ValueError: boom",
 ])
 
 
