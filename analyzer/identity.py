@@ -31,6 +31,9 @@ _DPKG = r"^(?:install|upgrade|status installed) (?P<key>[^:\s]+)(?::\S+)? (?:\S+
 #: The volumedriver's start-up build banner (`print_version_data`): `version: 6.16.3` on its own line.
 _BANNER = r"(?m)^version: (?P<value>\d[\w.~+-]*)\s*$"
 _MAX_EVIDENCE = 6
+#: Version changes listed; a node whose banners alternate versions (or a hostile dpkg.log) must
+#: not turn the report into megabytes of history. The latest changes are the ones kept.
+_MAX_HISTORY = 100
 
 
 @cache
@@ -53,6 +56,7 @@ class IdentityCollector:
         facts = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=FACTS_SCHEMA)
         facts = facts.with_columns(pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String)))
         versions, history = _versions(facts)
+        omitted = max(0, len(history) - _MAX_HISTORY)
         services = sorted(_keys(facts, "service"))
         sources = _keys(facts, "source")
         vpools = sorted(_keys(facts, "vpool") | _vpools_of(services))
@@ -63,7 +67,8 @@ class IdentityCollector:
             "role": role,
             "role_evidence": evidence,
             "versions": versions,
-            "version_history": history,
+            "version_history": history[omitted:],
+            "version_history_omitted": omitted,
             "vpools": vpools,
             "services": services,
             "time_span": _spans(facts, view),

@@ -75,3 +75,10 @@ def test_without_dpkg_log_the_formats_bound_the_release_from_below(make_bundle, 
     assert section["versions"] == {}
     assert [m["source"] for m in section["missing_sources"]] == ["journal dump", "dpkg.log"], \
         "format D is 2.10+, so the journal dump (2.7.6+) should be there"
+
+
+def test_a_flapping_version_history_is_capped_to_its_latest_changes(make_bundle, rules):
+    banner_lines = "".join(BANNER.replace("6.16.3", f"6.16.{n % 2}") for n in range(130))
+    section = identity(make_bundle, rules, {"var/log/ovs/volumedriver/vpool9.log": banner_lines})
+    assert len(section["version_history"]) == 100
+    assert section["version_history_omitted"] > 0
