@@ -89,6 +89,33 @@ def analyze(
 
 
 @app.command(epilog=_EPILOG)
+def triage(
+    inputs: Annotated[list[str], typer.Argument(help="Bundles: files, globs, folders (searched recursively).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")] = Path("out"),
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel bundles (default: the cores).")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 3 when a finding in any bundle is at or above this severity.",
+    )] = None,
+    executor: Annotated[str, typer.Option("--executor", help="Where bundles run: local or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Analyze many bundles in parallel: one report folder each, OUT/index.html, triage.json, triage.csv."""
+    from analyzer.triage import triage as run_triage
+
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    batch = run_triage(inputs, out, workers=jobs, executor=executor, scheduler=scheduler,
+                       rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on)
+    errors = sum(r["status"] == "error" for r in batch.rows)
+    worst = batch.worst_severity()
+    typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), worst {worst or 'none'} -> {out / 'index.html'}")
+    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command(epilog=_EPILOG)
 def parse(
     bundle: Annotated[Path, typer.Argument(help="Bundle: .tar, .tar.gz, or an unpacked folder.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")] = Path("out"),

@@ -1,0 +1,91 @@
+"""What a bundle says about the cluster it belongs to, kept small enough to travel with a triage row.
+
+Bundles of one cluster are recognised from names only the cluster's nodes share: the Arakoon
+node names (an Arakoon log is `var/log/arakoon/<cluster>/<node>.log`, and at start it prints
+`cfg = { node_name = "<self>"; ...}` and one `other: <peer>` line per peer). Those names are
+OVS machine ids, random per node, so two nodes that name a common Arakoon node are in one
+cluster. vPool names are listed too but never used to link bundles: `vpool1` is everywhere.
+
+Near-simultaneous Arakoon messages (master elections, catch-up) are kept as clock anchors for
+`analyzer.skew`; the role (master or extra) follows ovs-log-formats.md section 7: a master has
+rabbitmq, nginx or the `ovsdb` Arakoon cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+
+from analyzer.bundle import Member
+from analyzer.collectors import BundleView
+from analyzer.findings import iso
+
+_ARAKOON_LOG = re.compile(r"^var/log/arakoon/(?P<cluster>[^/]+)/(?P<node>[^/]+?)\.log(?:\.\d+)?(?:\.gz)?$")
+_MASTER_PATHS = ("var/log/rabbitmq/", "var/log/nginx/", "var/log/arakoon/ovsdb/")
+_OVS_PATHS = ("var/log/ovs/", "var/log/upstart/ovs-")
+_SELF = r'node_name = "([^"]+)"'
+_PEER = r"^other: (\S+)\s*$"
+#: Arakoon messages every node of a cluster logs about the same event at the same moment.
+ANCHOR_PATTERN = r"\bis master\b|\bmaster\b.*\belect|\belect\w*\b.*\bmaster\b|\bcatch ?-?up\b|\blost master\b"
+MAX_ANCHORS = 1000
+_SCHEMA = {"kind": pl.String, "value": pl.String, "host": pl.String, "ts_local": pl.Datetime("us"),
+           "utc_offset": pl.Int16, "source": pl.String, "line": pl.UInt32}
+
+
+class ClusterEvidence:
+    """Collector of Arakoon node names, vPools, role hints and clock anchors (see module doc)."""
+
+    name = "cluster_evidence"
+
+    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+        facts: list[dict[str, Any]] = []
+        if found := _ARAKOON_LOG.match(member.path):
+            facts += [{"kind": "arakoon_cluster", "value": found["cluster"]},
+                      {"kind": "arakoon_node", "value": found["node"]}]
+        if member.path.startswith(_MASTER_PATHS):
+            facts.append({"kind": "master_hint", "value": member.path})
+        elif member.path.startswith(_OVS_PATHS):
+            facts.append({"kind": "ovs_hint", "value": member.path})
+        frames = [pl.DataFrame(facts, schema=_SCHEMA)] if facts else []
+        if events.height and "producer" in events.columns:
+            live = events.filter(pl.col("parse_status") != "duplicate") if "parse_status" in events.columns \
+                else events
+            arakoon = live.filter(pl.col("producer") == "arakoon")
+            names = arakoon.select(
+                pl.lit("arakoon_node").alias("kind"),
+                pl.coalesce(pl.col("message").str.extract(_SELF), pl.col("message").str.extract(_PEER)).alias("value"),
+            ).drop_nulls().unique()
+            vpools = live.select(pl.lit("vpool").alias("kind"), pl.col("vpool").alias("value")).drop_nulls().unique()
+            anchors = arakoon.filter(pl.col("message").str.contains(ANCHOR_PATTERN) & pl.col("ts_local").is_not_null())
+            anchors = anchors.select(pl.lit("anchor").alias("kind"), pl.col("message").str.strip_chars().alias("value"),
+                                     "host", "ts_local", "utc_offset", "source", "line")
+            frames += [f for f in (names, vpools, anchors) if f.height]
+        if not frames:
+            return None
+        return pl.concat(frames, how="diagonal_relaxed").cast(_SCHEMA)  # type: ignore[arg-type]
+
+    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+        facts = pl.concat(parts) if parts else pl.DataFrame(schema=_SCHEMA)
+
+        def values(kind: str) -> list[str]:
+            return sorted(facts.filter(pl.col("kind") == kind)["value"].unique().to_list())
+
+        masters, ovs = values("master_hint"), values("ovs_hint")
+        role = "master" if masters else "extra" if ovs else None
+        anchors = facts.filter(pl.col("kind") == "anchor")
+        if anchors.height:
+            anchors = view.to_utc(anchors.with_columns(pl.col("host").fill_null(pl.lit(view.node, pl.String))))
+            anchors = anchors.filter(pl.col("ts").is_not_null()).sort("ts", "source", "line")
+        return {
+            "node": view.node,
+            "role": role,
+            "role_evidence": masters[:5] if masters else ovs[:1],
+            "arakoon_clusters": values("arakoon_cluster"),
+            "arakoon_nodes": values("arakoon_node"),
+            "vpools": values("vpool"),
+            "anchors": [{"key": row["value"], "ts": iso(row["ts"]), "source": row["source"], "line": row["line"]}
+                        for row in anchors.head(MAX_ANCHORS).iter_rows(named=True)],
+            "anchors_omitted": max(anchors.height - MAX_ANCHORS, 0),
+        }

@@ -1,0 +1,311 @@
+"""Triage many bundles at once: one `analyze` per bundle, in parallel, then a ranked index.
+
+Each bundle goes through exactly the single-bundle path (`pipeline.analyze` then
+`report.write_outputs`) in a worker process, plus the `ClusterEvidence` collector so bundles of
+one cluster can be recognised afterwards. A worker returns a small `Outcome` (the row of the
+index, the cluster evidence, per-minute activity and the findings' headlines), never events,
+so the parent stays small whatever the bundles weigh. A bundle that cannot be read becomes a
+row with its error; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analyzer import __version__
+from analyzer.errors import UserError
+from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rules
+
+SCHEMA_ID = "ovs-analyzer/triage/1"
+#: The archive names bundle.py accepts (`ovs-<host>-<stamp>-logs.<suffix>`), by their suffix.
+BUNDLE_FILE = re.compile(r"\.(?:tar|tgz|tar\.\w+|zip)$")
+UNPACKED_NAME = re.compile(r"^ovs-.+-logs$")
+#: Rows sort by this, most urgent first. An unreadable bundle ranks just below `high`: the node
+#: may be as bad as anything, and a new bundle has to be asked for.
+URGENCY = ("critical", "high", "error", "medium", "low", "clean")
+TOP_FINDINGS = 5
+MAX_LANE_BUCKETS = 3000
+_LANE_STEPS = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("6h", 21600), ("1d", 86400))
+CSV_COLUMNS = ("rank", "bundle", "status", "error", "host", "role", "cluster", "first_seen", "last_seen", "worst",
+               *reversed(SEVERITIES), "findings_total", "top_findings", "report", "size_bytes", "seconds")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One bundle to analyze into its own report folder (everything a worker needs, picklable)."""
+
+    path: Path
+    out_dir: Path
+    rule_dirs: tuple[Path, ...]
+    config: Path | None
+    settings: dict[str, Any]
+    size: int
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back for one bundle."""
+
+    row: dict[str, Any]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    lanes: list[tuple[str, int, int, int]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def discover(inputs: Iterable[str]) -> list[Path]:
+    """Expand files, globs and folders (recursively) into bundle paths, each once, in a stable order.
+
+    A path named explicitly is always taken, so a broken or missing one becomes an error row;
+    inside folders, archives are recognised by suffix and unpacked bundles by their `var/log`.
+    """
+    found: list[Path] = []
+    for arg in inputs:
+        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) else [arg]
+        for match in matches:
+            path = Path(match)
+            found.extend(_in_folder(path) if path.is_dir() and not is_unpacked_bundle(path) else [path])
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def is_unpacked_bundle(path: Path) -> bool:
+    return path.is_dir() and (bool(UNPACKED_NAME.match(path.name)) or (path / "var" / "log").is_dir())
+
+
+def _in_folder(root: Path) -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        bundles = sorted(d for d in dirs if is_unpacked_bundle(here / d))
+        found.extend(here / d for d in bundles)
+        dirs[:] = sorted(d for d in dirs if d not in bundles)
+        found.extend(here / f for f in sorted(files) if BUNDLE_FILE.search(f))
+    return found
+
+
+def bundle_size(path: Path) -> int:
+    """Bytes to read: the archive, or every file of an unpacked bundle (0 if missing)."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return path.stat().st_size if path.is_file() else 0
+
+
+def plan(paths: list[Path], out: Path, rule_dirs: tuple[Path, ...], config: Path | None,
+         settings: dict[str, Any]) -> list[Job]:
+    """One job per bundle, each with its own report folder `out/bundles/<name>` (names made unique)."""
+    taken: set[str] = set()
+    jobs = []
+    for path in paths:
+        base = BUNDLE_FILE.sub("", path.name) or "bundle"
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        jobs.append(Job(path=path, out_dir=out / "bundles" / slug, rule_dirs=rule_dirs, config=config,
+                        settings=settings, size=bundle_size(path)))
+    return jobs
+
+
+@cache
+def _rules(rule_dirs: tuple[Path, ...], config: Path | None) -> list[Rule]:
+    """Loaded once per worker process."""
+    return apply_tuning(load_rules([*default_rule_dirs(), *rule_dirs]), config)
+
+
+def run_bundle(job: Job) -> Outcome:
+    """Analyze one bundle and write its report folder; any failure becomes an error row."""
+    from analyzer.cluster_evidence import ClusterEvidence
+    from analyzer.collectors import default_collectors
+    from analyzer.pipeline import analyze
+    from analyzer.report import write_outputs
+
+    started = time.perf_counter()
+    try:
+        analysis = analyze(job.path, _rules(job.rule_dirs, job.config),
+                           collectors=[*default_collectors(), ClusterEvidence()])
+        write_outputs(analysis, job.out_dir, job.settings)
+    except UserError as exc:
+        return failed(job, exc, time.perf_counter() - started)
+    except MemoryError:
+        return failed(job, MemoryError("out of memory while analyzing this bundle"), time.perf_counter() - started)
+    except Exception as exc:
+        return failed(job, RuntimeError(f"internal error: {type(exc).__name__}: {exc}"),
+                      time.perf_counter() - started)
+    findings = [f.to_dict() for f in analysis.findings]
+    headlines = [{k: f[k] for k in ("rule_id", "title", "severity", "count", "first_seen", "last_seen", "hosts",
+                                    "entities")} for f in findings]
+    evidence = analysis.sections.get("cluster_evidence", {})
+    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in reversed(SEVERITIES)}
+    problems = [f for f in headlines if f["severity"] != "info"]
+    row = {
+        "bundle": job.path.name,
+        "path": str(job.path),
+        "status": "ok",
+        "error": None,
+        "host": evidence.get("node") or (analysis.hosts[0] if analysis.hosts else analysis.bundle.host_hint),
+        "hosts": analysis.hosts,
+        "role": evidence.get("role"),
+        "cluster": None,
+        "first_seen": analysis.first_seen,
+        "last_seen": analysis.last_seen,
+        "worst": next((s for s in reversed(SEVERITIES) if s != "info" and counts[s]), "clean"),
+        "counts": counts,
+        "findings_total": len(findings),
+        "findings": (problems or headlines)[:TOP_FINDINGS],
+        "warnings": len(analysis.bundle.warnings),
+        "report": (Path("bundles") / job.out_dir.name / "report.html").as_posix(),
+        "size_bytes": job.size,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return Outcome(row=row, evidence=evidence, lanes=activity_lanes(analysis.counts), findings=headlines)
+
+
+def failed(job: Job, exc: BaseException, seconds: float = 0.0) -> Outcome:
+    """The row of a bundle that could not be analyzed."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return Outcome(row={
+        "bundle": job.path.name, "path": str(job.path), "status": "error", "error": message,
+        "host": None, "hosts": [], "role": None, "cluster": None, "first_seen": None, "last_seen": None,
+        "worst": None, "counts": {s: 0 for s in reversed(SEVERITIES)}, "findings_total": 0, "findings": [],
+        "warnings": 0, "report": None, "size_bytes": job.size, "seconds": round(seconds, 3),
+    })
+
+
+def activity_lanes(counts: pl.DataFrame) -> list[tuple[str, int, int, int]]:
+    """(bucket start UTC, error and worse, warning, other) per minute, coarser when the logs span long."""
+    if counts.height == 0:
+        return []
+    span = (counts["minute"].max() - counts["minute"].min()).total_seconds()  # type: ignore[operator]
+    every = next((s for s, sec in _LANE_STEPS if span / sec < MAX_LANE_BUCKETS), _LANE_STEPS[-1][0])
+    level = pl.col("level").cast(pl.String)
+    errors = pl.col("count").filter(level.is_in(["error", "critical"])).sum()
+    warnings = pl.col("count").filter(level == "warning").sum()
+    per = (counts.group_by(pl.col("minute").dt.truncate(every).alias("bucket"))
+           .agg(errors.alias("e"), warnings.alias("w"), (pl.col("count").sum() - errors - warnings).alias("i"))
+           .sort("bucket"))
+    return [(t.strftime("%Y-%m-%dT%H:%M:%SZ"), int(e), int(w), int(i)) for t, e, w, i in per.iter_rows()]
+
+
+def urgency(row: dict[str, Any]) -> tuple:
+    """Most urgent first: worst severity (errors just below high), then how many at that level."""
+    worst = "error" if row["status"] == "error" else row["worst"]
+    at_worst = row["counts"].get(worst, 0)
+    problems = sum(n for s, n in row["counts"].items() if s != "info")
+    return URGENCY.index(worst), -at_worst, -problems, row["bundle"], row["path"]
+
+
+@dataclass
+class Batch:
+    """The finished batch: rows ranked by urgency, and what the cluster view needs."""
+
+    outcomes: list[Outcome]
+    clusters: list[dict[str, Any]]
+    generated_at: str
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [o.row for o in self.outcomes]
+
+    def worst_severity(self) -> str | None:
+        """Over every bundle, counting `info` (the same rule as `analyze --fail-on`)."""
+        present = {s for row in self.rows for s, n in row["counts"].items() if n}
+        return max(present, key=SEVERITIES.index, default=None)
+
+
+def run_batch(jobs: list[Job], executor: str, workers: int | None, scheduler: str | None,
+              on_done: Callable[[Outcome, Job], None]) -> list[Outcome]:
+    """Run every job on the executor, calling `on_done` as each finishes; rows ranked by urgency."""
+    from analyzer.executors import run_each
+
+    by_path = {str(job.path): job for job in jobs}
+    outcomes = []
+    for outcome in run_each(run_bundle, jobs, _worker_lost, executor=executor, jobs=workers, scheduler=scheduler):
+        on_done(outcome, by_path[outcome.row["path"]])
+        outcomes.append(outcome)
+    outcomes.sort(key=lambda o: urgency(o.row))
+    for rank, outcome in enumerate(outcomes, 1):
+        outcome.row = {"rank": rank, **outcome.row}
+    return outcomes
+
+
+def _worker_lost(job: Job, exc: BaseException) -> Outcome:
+    return failed(job, RuntimeError(f"the worker analyzing it was lost ({type(exc).__name__}: {exc}); "
+                                    "was it killed for lack of memory?"))
+
+
+def write_batch(batch: Batch, out: Path, settings: dict[str, Any]) -> dict[str, Path]:
+    """Write OUT/triage.json, OUT/triage.csv and OUT/index.html."""
+    from analyzer.pages import render_page
+
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "schema": SCHEMA_ID,
+        "tool": {"name": "ovs-analyzer", "version": __version__},
+        "generated_at": batch.generated_at,
+        "settings": settings,
+        "summary": summary(batch),
+        "clusters": batch.clusters,
+        "bundles": batch.rows,
+    }
+    paths = {"index": out / "index.html", "json": out / "triage.json", "csv": out / "triage.csv"}
+    paths["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with paths["csv"].open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for row in batch.rows:
+            writer.writerow({**{k: row.get(k) for k in CSV_COLUMNS if k in row}, **row["counts"],
+                             "top_findings": "; ".join(f"{f['severity']}:{f['rule_id']}" for f in row["findings"])})
+    render_page("index.html.j2", {"doc": doc, "urgency": list(URGENCY)}, paths["index"])
+    return paths
+
+
+def summary(batch: Batch) -> dict[str, Any]:
+    rows = batch.rows
+    return {
+        "bundles": len(rows),
+        "ok": sum(r["status"] == "ok" for r in rows),
+        "errors": sum(r["status"] == "error" for r in rows),
+        "by_worst": {w: sum((r["worst"] or "error") == w for r in rows) for w in URGENCY},
+        "bytes": sum(r["size_bytes"] for r in rows),
+    }
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor: str = "local",
+           scheduler: str | None = None, rule_dirs: tuple[Path, ...] = (), config: Path | None = None,
+           fail_on: str | None = None, progress: Callable[[int, int], Any] | None = None) -> Batch:
+    """The whole `triage` command short of its exit code: discover, analyze each, rank, write."""
+    from analyzer.progress import progress_for
+
+    paths = discover(inputs)
+    if not paths:
+        raise UserError(f"no bundle found in {' '.join(inputs)} (looked for *.tar, *.tar.gz, *.tgz and "
+                        "unpacked bundle folders)")
+    loaded = _rules(rule_dirs, config)  # a bad --rules or --config stops here, before any work
+    settings = {"fail_on": fail_on, "rules": len(loaded), "extra_rule_dirs": [str(p) for p in rule_dirs],
+                "config": str(config) if config else None}
+    jobs = plan(paths, out, rule_dirs, config, settings)
+    with (progress or progress_for)(len(jobs), sum(j.size for j in jobs)) as bar:
+        outcomes = run_batch(jobs, executor, workers, scheduler, lambda o, job: bar.advance(o.row, job.size))
+    batch = Batch(outcomes=outcomes, clusters=[], generated_at=now())
+    write_batch(batch, out, {**settings, "executor": executor, "jobs": workers})
+    return batch
