@@ -98,6 +98,12 @@ def triage(
     )] = None,
     executor: Annotated[str, typer.Option("--executor", help="Where bundles run: local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Treat every bundle as one cluster of this name (default: recognised from the logs).",
+    )] = None,
+    align_clocks: Annotated[bool, typer.Option(
+        "--align-clocks", help="Move each node's times by its estimated clock skew in cluster reports.",
+    )] = False,
     rules: RulesOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -107,10 +113,12 @@ def triage(
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
     batch = run_triage(inputs, out, workers=jobs, executor=executor, scheduler=scheduler,
-                       rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on)
+                       rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
+                       align_clocks=align_clocks)
     errors = sum(r["status"] == "error" for r in batch.rows)
     worst = batch.worst_severity()
-    typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), worst {worst or 'none'} -> {out / 'index.html'}")
+    typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
+               f"worst {worst or 'none'} -> {out / 'index.html'}")
     if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
         raise typer.Exit(EXIT_FINDINGS)
 

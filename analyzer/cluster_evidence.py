@@ -42,8 +42,8 @@ class ClusterEvidence:
     def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
         facts: list[dict[str, Any]] = []
         if found := _ARAKOON_LOG.match(member.path):
-            facts += [{"kind": "arakoon_cluster", "value": found["cluster"]},
-                      {"kind": "arakoon_node", "value": found["node"]}]
+            facts += [{"kind": kind, "value": found[group]} for kind, group in
+                      (("arakoon_cluster", "cluster"), ("arakoon_node", "node"), ("arakoon_self", "node"))]
         if member.path.startswith(_MASTER_PATHS):
             facts.append({"kind": "master_hint", "value": member.path})
         elif member.path.startswith(_OVS_PATHS):
@@ -83,6 +83,7 @@ class ClusterEvidence:
             "role": role,
             "role_evidence": masters[:5] if masters else ovs[:1],
             "arakoon_clusters": values("arakoon_cluster"),
+            "arakoon_self": values("arakoon_self"),
             "arakoon_nodes": values("arakoon_node"),
             "vpools": values("vpool"),
             "anchors": [{"key": row["value"], "ts": iso(row["ts"]), "source": row["source"], "line": row["line"]}

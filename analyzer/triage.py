@@ -3,7 +3,7 @@
 Each bundle goes through exactly the single-bundle path (`pipeline.analyze` then
 `report.write_outputs`) in a worker process, plus the `ClusterEvidence` collector so bundles of
 one cluster can be recognised afterwards. A worker returns a small `Outcome` (the row of the
-index, the cluster evidence, per-minute activity and the findings' headlines), never events,
+index, the cluster evidence and per-minute counts), never events,
 so the parent stays small whatever the bundles weigh. A bundle that cannot be read becomes a
 row with its error; the batch goes on.
 """
@@ -37,8 +37,6 @@ UNPACKED_NAME = re.compile(r"^ovs-.+-logs$")
 #: may be as bad as anything, and a new bundle has to be asked for.
 URGENCY = ("critical", "high", "error", "medium", "low", "clean")
 TOP_FINDINGS = 5
-MAX_LANE_BUCKETS = 3000
-_LANE_STEPS = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600), ("6h", 21600), ("1d", 86400))
 CSV_COLUMNS = ("rank", "bundle", "status", "error", "host", "role", "cluster", "first_seen", "last_seen", "worst",
                *reversed(SEVERITIES), "findings_total", "top_findings", "report", "size_bytes", "seconds")
 
@@ -61,8 +59,8 @@ class Outcome:
 
     row: dict[str, Any]
     evidence: dict[str, Any] = field(default_factory=dict)
-    lanes: list[tuple[str, int, int, int]] = field(default_factory=list)
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    #: per-minute record counts (host, producer, level, minute, count): the cluster timeline's lanes
+    counts: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def discover(inputs: Iterable[str]) -> list[Path]:
@@ -173,7 +171,7 @@ def run_bundle(job: Job) -> Outcome:
         "size_bytes": job.size,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    return Outcome(row=row, evidence=evidence, lanes=activity_lanes(analysis.counts), findings=headlines)
+    return Outcome(row=row, evidence=evidence, counts=analysis.counts)
 
 
 def failed(job: Job, exc: BaseException, seconds: float = 0.0) -> Outcome:
@@ -185,21 +183,6 @@ def failed(job: Job, exc: BaseException, seconds: float = 0.0) -> Outcome:
         "worst": None, "counts": {s: 0 for s in reversed(SEVERITIES)}, "findings_total": 0, "findings": [],
         "warnings": 0, "report": None, "size_bytes": job.size, "seconds": round(seconds, 3),
     })
-
-
-def activity_lanes(counts: pl.DataFrame) -> list[tuple[str, int, int, int]]:
-    """(bucket start UTC, error and worse, warning, other) per minute, coarser when the logs span long."""
-    if counts.height == 0:
-        return []
-    span = (counts["minute"].max() - counts["minute"].min()).total_seconds()  # type: ignore[operator]
-    every = next((s for s, sec in _LANE_STEPS if span / sec < MAX_LANE_BUCKETS), _LANE_STEPS[-1][0])
-    level = pl.col("level").cast(pl.String)
-    errors = pl.col("count").filter(level.is_in(["error", "critical"])).sum()
-    warnings = pl.col("count").filter(level == "warning").sum()
-    per = (counts.group_by(pl.col("minute").dt.truncate(every).alias("bucket"))
-           .agg(errors.alias("e"), warnings.alias("w"), (pl.col("count").sum() - errors - warnings).alias("i"))
-           .sort("bucket"))
-    return [(t.strftime("%Y-%m-%dT%H:%M:%SZ"), int(e), int(w), int(i)) for t, e, w, i in per.iter_rows()]
 
 
 def urgency(row: dict[str, Any]) -> tuple:
@@ -292,7 +275,8 @@ def now() -> str:
 
 def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor: str = "local",
            scheduler: str | None = None, rule_dirs: tuple[Path, ...] = (), config: Path | None = None,
-           fail_on: str | None = None, progress: Callable[[int, int], Any] | None = None) -> Batch:
+           fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False,
+           progress: Callable[[int, int], Any] | None = None) -> Batch:
     """The whole `triage` command short of its exit code: discover, analyze each, rank, write."""
     from analyzer.progress import progress_for
 
@@ -306,6 +290,24 @@ def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor
     jobs = plan(paths, out, rule_dirs, config, settings)
     with (progress or progress_for)(len(jobs), sum(j.size for j in jobs)) as bar:
         outcomes = run_batch(jobs, executor, workers, scheduler, lambda o, job: bar.advance(o.row, job.size))
-    batch = Batch(outcomes=outcomes, clusters=[], generated_at=now())
-    write_batch(batch, out, {**settings, "executor": executor, "jobs": workers})
+    generated = now()
+    batch = Batch(outcomes=outcomes, clusters=cluster_reports(outcomes, out, cluster, align_clocks, generated),
+                  generated_at=generated)
+    write_batch(batch, out, {**settings, "executor": executor, "jobs": workers, "cluster": cluster,
+                             "align_clocks": align_clocks})
     return batch
+
+
+def cluster_reports(outcomes: list[Outcome], out: Path, name: str | None, align: bool,
+                    generated_at: str) -> list[dict[str, Any]]:
+    """Group the bundles into clusters, write `out/clusters/<name>/report.html` for each, mark the rows."""
+    from analyzer.cluster import group, slug, write_cluster_report
+
+    entries = []
+    for found in group(outcomes, name):
+        folder = Path("clusters") / slug(found.name)
+        entry = write_cluster_report(found, out / folder, out, align, generated_at)
+        entries.append({**entry, "report": (folder / "report.html").as_posix()})
+        for outcome in found.outcomes:
+            outcome.row["cluster"] = found.name
+    return entries
