@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
+from playwright.sync_api import sync_playwright
 
 from analyzer.skew import estimate
 from samples.make_sample import write_cluster
 from tests.test_cli import SCHEMA, cli
+from tests.test_report_browser import CHROMIUM_ARGS, open_report
 
 CLUSTER_A = {"hosts": ("ovs-node1", "ovs-node2", "ovs-node3"), "scenarios": ("incident", "incident", "healthy"),
              "skews": (0.0, 2.5, -1.25), "seed": 1}
@@ -132,3 +135,42 @@ def test_skew_confidence_follows_how_many_events_agree():
     assert (by_host["n3"].offset_seconds, by_host["n3"].confidence) == (1.0, "low")
     assert by_host["n4"].confidence == "low", "two events that disagree by 3 s"
     assert (by_host["n5"].offset_seconds, by_host["n5"].confidence) == (None, "none")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.browser
+def test_the_index_page_sorts_and_filters_offline(chromium, aligned):
+    index = aligned / "index.html"
+    page, seen = open_report(chromium, index, "triage-index.png")
+    assert seen["requests"] == [index.as_uri()] and seen["errors"] == [], seen
+    rows = page.locator("#triage tbody tr")
+    assert rows.count() == 6
+    page.locator("#triage thead th", has_text="Host").click()
+    hosts = [h for h in page.locator("#triage tbody tr td:nth-child(3)").all_inner_texts()]
+    assert hosts == sorted(hosts)
+    page.locator("input[data-filter='triage']").fill("ovs-b")
+    assert page.locator("#triage tbody tr:not([hidden])").count() == 2
+    page.locator("input[data-filter='triage']").fill("")
+    page.locator("select[data-filter='triage']").select_option("error")
+    assert page.locator("#triage tbody tr:not([hidden])").count() == 1
+    for href in page.locator("a[href$='report.html']").evaluate_all("links => links.map(a => a.href)"):
+        assert Path(href.removeprefix("file://")).is_file(), href
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_cluster_report_draws_a_lane_per_node_on_one_timeline(chromium, aligned):
+    report = aligned / "clusters" / "ovs-node1+ovs-node2+ovs-node3" / "report.html"
+    page, seen = open_report(chromium, report, "cluster-report.png")
+    assert seen["requests"] == [report.as_uri()] and seen["errors"] == [], seen
+    labels = page.locator("#tl .lane-label").evaluate_all("labels => labels.map(l => l.textContent)")
+    assert {label.split(" · ")[0] for label in labels if " · " in label} >= {"ovs-node1", "ovs-node2", "ovs-node3"}
+    assert page.locator("#cluster-skew tbody tr").count() == 3
+    page.close()
