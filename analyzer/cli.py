@@ -123,6 +123,38 @@ def triage(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+@app.command("diff", epilog=_EPILOG)
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="Older side: bundle, findings.json, report or triage folder.")],
+    new: Annotated[Path, typer.Argument(help="Newer side, of the same node or cluster.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Also write diff.json and diff.md here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON instead of Markdown.")] = False,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 3 when a new or recurring finding is at or above this severity.",
+    )] = None,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Findings new, resolved and persisting between two bundles of the same node or cluster."""
+    import json
+
+    from analyzer.diff import compare, load_side, markdown, worst_open
+
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    loaded = _rules(rules, config)
+    result = compare(load_side(old, loaded), load_side(new, loaded))
+    text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "diff.json").write_text(text, encoding="utf-8")
+        (out / "diff.md").write_text(markdown(result), encoding="utf-8")
+    typer.echo(text if as_json else markdown(result), nl=False)
+    worst = worst_open(result)
+    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 @app.command(epilog=_EPILOG)
 def parse(
     bundle: Annotated[Path, typer.Argument(help="Bundle: .tar, .tar.gz, or an unpacked folder.")],

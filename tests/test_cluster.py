@@ -174,3 +174,12 @@ def test_the_cluster_report_draws_a_lane_per_node_on_one_timeline(chromium, alig
     assert {label.split(" · ")[0] for label in labels if " · " in label} >= {"ovs-node1", "ovs-node2", "ovs-node3"}
     assert page.locator("#cluster-skew tbody tr").count() == 3
     page.close()
+
+
+def test_diff_takes_a_whole_triage_folder_as_one_side(aligned):
+    result = cli("diff", str(aligned), str(aligned / "triage.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    diff = json.loads(result.stdout)
+    per_bundle = [json.loads(p.read_text()) for p in (aligned / "bundles").glob("*/findings.json")]
+    assert diff["summary"]["persisting"] == sum(len(d["findings"]) for d in per_bundle)
+    assert len(diff["old"]["hosts"]) == 5
