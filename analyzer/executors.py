@@ -75,7 +75,7 @@ def _dask(fn: Callable[[Any], T], items: Sequence[Any], failed: Callable[[Any, B
     except ImportError:
         raise UserError("--executor dask needs the dask extra: pip install 'ovs-analyzer[dask]'") from None
     try:
-        client = Client(scheduler, timeout="10s", set_as_default=False)
+        client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError) as exc:
         raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
