@@ -4,8 +4,9 @@ Both take a top-level function and its arguments and yield results as they compl
 triage loop (progress, rows, outputs) is the same whichever runs the work.
 
 - local: `ProcessPoolExecutor` with the `spawn` context (no forked copy of the parent's Polars
-  thread pool), one worker per core by default. A worker is replaced after a few bundles so
-  the memory one large bundle made it grow is given back to the system.
+  thread pool), one worker per core by default. Workers are not recycled: with
+  `max_tasks_per_child` the pool of Python 3.11 hung for good once a worker retired (seen here
+  with --jobs 1); a bundle's memory is bounded by `bundle.Caps` and freed when its analysis returns.
 - dask: `distributed.Client(ADDRESS)`; the workers must see the bundle and output paths (same
   machine or a shared file system) and have ovs-analyzer installed (`pip install ovs-analyzer[dask]`).
 """
@@ -22,7 +23,6 @@ from analyzer.errors import UserError
 
 T = TypeVar("T")
 EXECUTORS = ("local", "dask")
-BUNDLES_PER_WORKER = 4
 
 
 def default_jobs() -> int:
@@ -55,8 +55,7 @@ def _local(fn: Callable[[Any], T], items: Sequence[Any], failed: Callable[[Any, 
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, not {jobs}")
     workers = min(jobs, max(len(items), 1))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             max_tasks_per_child=BUNDLES_PER_WORKER) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(fn, item): item for item in items}
         try:
             for future in as_completed(futures):

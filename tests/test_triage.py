@@ -12,7 +12,7 @@ import pytest
 
 from analyzer.triage import discover, urgency
 from samples.make_sample import write_sample
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, build_tar
 from tests.test_cli import cli
 
 
@@ -119,3 +119,15 @@ def test_a_missing_path_named_explicitly_is_an_error_row(tmp_path):
     rows = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
     assert {r["bundle"]: r["status"] for r in rows} == {SAMPLE.name: "ok", "gone.tar.gz": "error"}
     assert "no such file or directory" in next(r["error"] for r in rows if r["status"] == "error")
+
+
+def test_one_worker_goes_through_many_bundles(tmp_path):
+    line = ("2017-03-14 10:22:05 046812 +0100 - ovs-node1 - 18332/0x00007f8400994700 - volumedriverfs/Volume - "
+            "00000000000a1b2c - error - write: No space left on device\n")
+    (tmp_path / "in").mkdir()
+    for i in range(7):
+        build_tar(tmp_path / "in" / f"ovs-n{i}-20170314102205-logs.tar.gz", {"var/log/ovs/volumedriver/vp.log": line})
+    result = cli("triage", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
+    assert len(rows) == 7 and {r["worst"] for r in rows} == {"high"}
