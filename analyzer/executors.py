@@ -55,7 +55,9 @@ def _local(fn: Callable[[Any], T], items: Sequence[Any], failed: Callable[[Any, 
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, not {jobs}")
     workers = min(jobs, max(len(items), 1))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    threads = max(1, default_jobs() // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_share_cores, initargs=(threads,)) as pool:
         futures = {pool.submit(fn, item): item for item in items}
         try:
             for future in as_completed(futures):
@@ -64,6 +66,12 @@ def _local(fn: Callable[[Any], T], items: Sequence[Any], failed: Callable[[Any, 
             for future in futures:
                 future.cancel()
             raise
+
+
+def _share_cores(threads: int) -> None:
+    """Runs first in each worker, before Polars is imported: its thread pool gets this worker's
+    share of the cores, so N workers do not run N x cores threads (the usual Polars default)."""
+    os.environ.setdefault("POLARS_MAX_THREADS", str(threads))
 
 
 def _dask(fn: Callable[[Any], T], items: Sequence[Any], failed: Callable[[Any, BaseException], T],

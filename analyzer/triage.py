@@ -32,7 +32,6 @@ from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, lo
 SCHEMA_ID = "ovs-analyzer/triage/1"
 #: The archive names bundle.py accepts (`ovs-<host>-<stamp>-logs.<suffix>`), by their suffix.
 BUNDLE_FILE = re.compile(r"\.(?:tar|tgz|tar\.\w+|zip)$")
-UNPACKED_NAME = re.compile(r"^ovs-.+-logs$")
 #: Rows sort by this, most urgent first. An unreadable bundle ranks just below `high`: the node
 #: may be as bad as anything, and a new bundle has to be asked for.
 URGENCY = ("critical", "high", "error", "medium", "low", "clean")
@@ -63,11 +62,12 @@ class Outcome:
     counts: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
-def discover(inputs: Iterable[str]) -> list[Path]:
+def discover(inputs: Iterable[str], exclude: Path | None = None) -> list[Path]:
     """Expand files, globs and folders (recursively) into bundle paths, each once, in a stable order.
 
     A path named explicitly is always taken, so a broken or missing one becomes an error row;
     inside folders, archives are recognised by suffix and unpacked bundles by their `var/log`.
+    Nothing under `exclude` (the output folder, when it sits inside an input folder) is taken.
     """
     found: list[Path] = []
     for arg in inputs:
@@ -76,13 +76,17 @@ def discover(inputs: Iterable[str]) -> list[Path]:
             path = Path(match)
             found.extend(_in_folder(path) if path.is_dir() and not is_unpacked_bundle(path) else [path])
     unique: dict[Path, Path] = {}
+    skip = exclude.resolve() if exclude is not None else None
     for path in found:
-        unique.setdefault(path.resolve(), path)
+        resolved = path.resolve()
+        if skip is None or not resolved.is_relative_to(skip):
+            unique.setdefault(resolved, path)
     return list(unique.values())
 
 
 def is_unpacked_bundle(path: Path) -> bool:
-    return path.is_dir() and (bool(UNPACKED_NAME.match(path.name)) or (path / "var" / "log").is_dir())
+    """An unpacked `ovs collect logs` archive: its members are `var/log/...`."""
+    return path.is_dir() and (path / "var" / "log").is_dir()
 
 
 def _in_folder(root: Path) -> list[Path]:
@@ -280,7 +284,7 @@ def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor
     """The whole `triage` command short of its exit code: discover, analyze each, rank, write."""
     from analyzer.progress import progress_for
 
-    paths = discover(inputs)
+    paths = discover(inputs, exclude=out)
     if not paths:
         raise UserError(f"no bundle found in {' '.join(inputs)} (looked for *.tar, *.tar.gz, *.tgz and "
                         "unpacked bundle folders)")

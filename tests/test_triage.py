@@ -131,3 +131,11 @@ def test_one_worker_goes_through_many_bundles(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
     assert len(rows) == 7 and {r["worst"] for r in rows} == {"high"}
+
+
+def test_an_output_folder_inside_the_inbox_is_not_triaged_again(tmp_path):
+    shutil.copy(SAMPLE, tmp_path)
+    for _ in range(2):
+        result = cli("triage", str(tmp_path), "-o", str(tmp_path / "out"), "-j", "1")
+        assert result.returncode == 0, result.stderr
+        assert len(json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]) == 1
