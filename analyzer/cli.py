@@ -116,6 +116,8 @@ def triage(
                        rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
                        align_clocks=align_clocks)
     errors = sum(r["status"] == "error" for r in batch.rows)
+    if errors == len(batch.rows):
+        raise UserError(f"none of the {errors} bundle(s) could be read; the reasons are in {out / 'triage.json'}")
     worst = batch.worst_severity()
     typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
                f"worst {worst or 'none'} -> {out / 'index.html'}")

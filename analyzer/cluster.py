@@ -40,7 +40,7 @@ class Group:
 
 
 def group(outcomes: list[Outcome], forced: str | None = None) -> list[Group]:
-    """Clusters of two bundles or more (all analyzed bundles under one name if `forced`)."""
+    """Clusters of two nodes or more (all analyzed bundles under one name if `forced`)."""
     ok = [o for o in outcomes if o.row["status"] == "ok"]
     if forced:
         return [Group(forced, ok, "named with --cluster")] if ok else []
@@ -64,9 +64,9 @@ def group(outcomes: list[Outcome], forced: str | None = None) -> list[Group]:
         members.setdefault(root(i), []).append(outcome)
     groups = []
     for found in members.values():
-        if len(found) < 2:
-            continue
         hosts = sorted({o.row["host"] or o.row["bundle"] for o in found})
+        if len(hosts) < 2:  # one node (maybe two bundles of it) is no cluster
+            continue
         name = "+".join(hosts) if len(hosts) <= 4 else f"{hosts[0]}+{len(hosts) - 1}-more"
         clusters = sorted({c for o in found for c in o.evidence.get("arakoon_clusters", [])})
         groups.append(Group(name, found, f"shared Arakoon node names ({', '.join(clusters) or 'arakoon'} cluster)"))

@@ -12,6 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from analyzer.skew import estimate
 from samples.make_sample import write_cluster
+from tests.conftest import SAMPLE
 from tests.test_cli import SCHEMA, cli
 from tests.test_report_browser import CHROMIUM_ARGS, open_report
 
@@ -183,3 +184,15 @@ def test_diff_takes_a_whole_triage_folder_as_one_side(aligned):
     per_bundle = [json.loads(p.read_text()) for p in (aligned / "bundles").glob("*/findings.json")]
     assert diff["summary"]["persisting"] == sum(len(d["findings"]) for d in per_bundle)
     assert len(diff["old"]["hosts"]) == 5
+
+
+@pytest.mark.browser
+def test_markup_in_a_bundle_name_stays_inert_text_in_the_index(chromium, tmp_path):
+    hostile = "ovs-<img src=x onerror=window.__pwned=1>-20170314102205-logs.tar.gz"
+    (tmp_path / "in").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "in" / hostile)
+    assert cli("triage", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-j", "1").returncode == 0
+    page, seen = open_report(chromium, tmp_path / "out" / "index.html", "triage-hostile.png")
+    assert page.evaluate("window.__pwned") is None and seen["errors"] == []
+    assert hostile in page.locator("#triage tbody").inner_text()
+    page.close()

@@ -139,3 +139,10 @@ def test_an_output_folder_inside_the_inbox_is_not_triaged_again(tmp_path):
         result = cli("triage", str(tmp_path), "-o", str(tmp_path / "out"), "-j", "1")
         assert result.returncode == 0, result.stderr
         assert len(json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]) == 1
+
+
+def test_when_no_bundle_at_all_can_be_read_it_is_exit_2_with_the_rows_written(tmp_path):
+    (tmp_path / "ovs-a-20170314102205-logs.tar.gz").write_bytes(b"junk")
+    result = cli("triage", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "none of the 1 bundle(s) could be read" in result.stderr
+    assert json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"][0]["status"] == "error"
