@@ -27,6 +27,7 @@ import polars as pl
 
 from analyzer import __version__
 from analyzer.errors import UserError
+from analyzer.findings import verdict
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rules
 
 SCHEMA_ID = "ovs-analyzer/triage/1"
@@ -166,7 +167,7 @@ def run_bundle(job: Job) -> Outcome:
         "cluster": None,
         "first_seen": analysis.first_seen,
         "last_seen": analysis.last_seen,
-        "worst": next((s for s in reversed(SEVERITIES) if s != "info" and counts[s]), "clean"),
+        "worst": verdict(analysis.findings),
         "counts": counts,
         "findings_total": len(findings),
         "findings": (problems or headlines)[:TOP_FINDINGS],
