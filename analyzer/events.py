@@ -13,14 +13,12 @@ from pathlib import Path
 import polars as pl
 
 from analyzer.bundle import Caps, describe, iter_members
+from analyzer.copies import mark_journal_copies
+from analyzer.entities import with_entities
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import EVENT_SCHEMA
 from analyzer.pipeline import parse_bundle_member
 from analyzer.timezones import fill_offsets, offset_samples
-
-#: The journal dump is the evidence kept; rsyslog's copy of the same entry is marked, not dropped.
-JOURNAL_SOURCES = ("var/log/journald.log", "var/log/ovs_journald.log")
-_COPY_KEY = ["host", "ts_local", "service", "message"]
 
 
 def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Caps = Caps()) -> pl.DataFrame:
@@ -37,25 +35,7 @@ def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Cap
     node = stated[0] if stated.len() else bundle.host_hint
     events = events.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String)))
     events = fill_offsets(events, offset_samples(events))
-    return _ordered(mark_journal_copies(events))
-
-
-def mark_journal_copies(events: pl.DataFrame) -> pl.DataFrame:
-    """An entry rsyslog copied from the journal (same host, instant, ident and message) counts once.
-
-    The journal copy stays `ok` as the evidence; the other copy's `parse_status` becomes
-    `duplicate`, so every line is still accounted for but no count sees it twice.
-    """
-    journal = events.filter(pl.col("source").is_in(JOURNAL_SOURCES) & (pl.col("parse_status") == "ok"))
-    if journal.height == 0:
-        return events
-    keys = journal.select(_COPY_KEY).unique().with_columns(pl.lit(True).alias("_copy"))
-    candidate = ~pl.col("source").is_in(JOURNAL_SOURCES) & pl.col("service").is_not_null()
-    marked = events.with_row_index("_row").join(keys, on=_COPY_KEY, how="left", nulls_equal=False)
-    return marked.sort("_row").with_columns(
-        pl.when(candidate & pl.col("_copy").fill_null(False)).then(pl.lit("duplicate"))
-        .otherwise(pl.col("parse_status")).alias("parse_status")
-    ).drop("_row", "_copy")
+    return _ordered(with_entities(mark_journal_copies(events)))
 
 
 def write_events(path: Path, out: Path) -> tuple[Path, pl.DataFrame]:

@@ -9,7 +9,7 @@ sort order are fixed so the same bundle always gives the same bytes.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -107,6 +107,8 @@ def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
 
 def _grouped(rule: Rule, rows: pl.DataFrame) -> list[Finding]:
     keys = [k for k in rule.entities if k in rows.columns]
+    if "vpool" in keys:
+        rows = borrow_vpool(rows)
     window = rule.threshold or rule.escalate_when
     peak_of: dict[tuple, tuple[int, datetime]] = {}
     if window:
@@ -129,6 +131,35 @@ def _grouped(rule: Rule, rows: pl.DataFrame) -> list[Finding]:
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
         findings.append(_finding(rule, group, entities, severity, detail))
     return findings
+
+
+def borrow_vpool(rows: pl.DataFrame) -> pl.DataFrame:
+    """A hit that does not name its vPool takes the vPool of the same host's nearest hit within a minute.
+
+    The kernel's `volumedriver_fs[pid]: segfault` line and systemd's
+    `ovs-volumedriver_<vpool>.service: Main process exited` line are one crash; without this
+    they would be two findings, one of them about no vPool at all.
+    """
+    missing = pl.col("vpool").is_null() & pl.col("ts").is_not_null()
+    if rows.height == 0 or not rows.select(missing.any()).item():
+        return rows
+    named = rows.filter(pl.col("vpool").is_not_null() & pl.col("ts").is_not_null())
+    if named.height == 0:
+        return rows
+    lookup = named.select("host", "ts", pl.col("vpool").alias("_near")).sort("ts")
+    indexed = rows.with_row_index("_row")
+    guessed = (
+        indexed.filter(missing).select("_row", "host", "ts").sort("ts")
+        .join_asof(lookup, on="ts", by="host", strategy="nearest", tolerance=timedelta(minutes=1),
+                   check_sortedness=False)
+        .select("_row", "_near")
+    )
+    return (
+        indexed.join(guessed, on="_row", how="left")
+        .sort("_row")
+        .with_columns(pl.coalesce("vpool", "_near").alias("vpool"))
+        .drop("_row", "_near")
+    )
 
 
 def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None) -> list[Finding]:

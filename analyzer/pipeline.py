@@ -18,6 +18,7 @@ import polars as pl
 
 from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
 from analyzer.collectors import BundleView, Collector, default_collectors
+from analyzer.copies import drop_copied_hits
 from analyzer.coverage import rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
@@ -182,7 +183,8 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
         )
     offsets = pl.concat([r.offsets for r in results]) if results else pl.DataFrame(schema=OFFSETS_SCHEMA)
     hit_frames = [r.hits for r in results if r.hits.height]
-    hits = fill_offsets(pl.concat(hit_frames, how="diagonal_relaxed"), offsets) if hit_frames else pl.DataFrame()
+    hits = (fill_offsets(drop_copied_hits(pl.concat(hit_frames, how="diagonal_relaxed")), offsets) if hit_frames
+            else pl.DataFrame())
     counts, learned = counts_in_utc([r.counts for r in results], offsets)
     for result in results:
         result.report.first_seen, result.report.last_seen = _utc_span(result.spans, offsets)

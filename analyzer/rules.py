@@ -23,6 +23,7 @@ from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.parse import LEVELS
 from analyzer.resources import shipped_dir
+from analyzer.versions import VersionRange, is_version
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 COMPONENTS = ("arakoon", "alba", "celery", "rabbitmq", "memcached", "framework", "volumedriver",
@@ -34,7 +35,7 @@ KINDS = ("match", "threshold", "sequence", "absence", "clock_jump")
 GROUP_COLUMNS = ("host", "component", "producer", "source", *ENTITY_GROUPS)
 _REQUIRED = ("id", "title", "severity", "component", "description", "remediation")
 _OPTIONAL = ("references", "hc_codes", "tags", "examples", "kind", "match", "threshold", "sequence", "absence",
-             "clock_jump", "escalate", "applies_to", "enabled")
+             "clock_jump", "escalate", "applies_to", "enabled", "versions")
 _MATCH_KEYS = ("literals", "regex", "producers", "min_level")
 #: The event columns a hit keeps: enough for evidence, windows and the timeline.
 HIT_COLUMNS = ("host", "source", "line", "ts_local", "utc_offset", "producer", "component", "vpool", "raw")
@@ -144,6 +145,7 @@ class Rule:
     escalate_when: Window | None
     applies_to: tuple[str, ...]
     enabled: bool
+    versions: VersionRange | None
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
     source_file: str
@@ -229,6 +231,7 @@ def load_rule_file(path: Path) -> Rule:
         escalate_when=escalate_when,
         applies_to=_strings(path, "applies_to.producers", (doc.get("applies_to") or {}).get("producers")),
         enabled=bool(doc.get("enabled", True)),
+        versions=_versions(path, doc.get("versions")),
         examples_match=tuple(x.rstrip("\n") for x in _strings(path, "examples.match", examples.get("match"))),
         examples_no_match=tuple(x.rstrip("\n") for x in _strings(path, "examples.no_match", examples.get("no_match"))),
         source_file=str(path),
@@ -364,6 +367,19 @@ def _absence(path: Path, value: Any) -> Absence:
 def _clock_jump(path: Path, value: Any) -> float:
     block = _mapping(path, "clock_jump", value, ("backwards",))
     return duration_seconds(path, "clock_jump.backwards", block.get("backwards"))
+
+
+def _versions(path: Path, value: Any) -> VersionRange | None:
+    if value is None:
+        return None
+    block = _mapping(path, "versions", value, ("package", "introduced", "fixed"))
+    if not isinstance(block.get("package"), str) or not (block.get("introduced") or block.get("fixed")):
+        raise UserError(f"{path}: versions needs a package and an introduced or fixed version")
+    bounds = {key: str(block[key]) for key in ("introduced", "fixed") if block.get(key) is not None}
+    for key, bound in bounds.items():
+        if not is_version(bound):
+            raise UserError(f"{path}: versions.{key} {bound!r} is not a Debian version")
+    return VersionRange(package=block["package"], introduced=bounds.get("introduced"), fixed=bounds.get("fixed"))
 
 
 def _check_sequences(rules: list[Rule]) -> None:

@@ -55,7 +55,7 @@ def unexplained_errors(events: pl.DataFrame, hits: pl.DataFrame, explaining: lis
 def templates_section(parts: list[pl.DataFrame], to_utc: Any) -> dict[str, Any]:
     """Combine every member's unexplained errors into ranked templates for findings.json."""
     if not parts:
-        return {"records": 0, "templates": []}
+        return {"records": 0, "template_count": 0, "templates": []}
     rows = to_utc(pl.concat(parts, how="diagonal_relaxed")).sort("ts", "source", "line", nulls_last=True)
     ranked = (
         rows.group_by("template", maintain_order=True)

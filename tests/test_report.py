@@ -42,6 +42,19 @@ def test_rules_that_could_not_run_are_listed_with_their_reason(sample):
     assert "Rules that could not run" in page and "needs the journal, absent &lt;here&gt;" in page
 
 
+def test_unknown_errors_are_a_ranked_table_with_their_real_lines_and_how_to_make_a_rule(sample):
+    analysis, doc = sample
+    page = render_html(doc, timeline_model(analysis, doc))
+    section = page[page.index('id="section-unknown_errors"'):]
+    section = section[: section.index("</section>")]
+    first = doc["sections"]["unknown_errors"]["templates"][0]
+    assert "<table>" in section and first["template"].replace("<", "&lt;").replace(">", "&gt;") in section
+    assert first["where"][0] in section and "rules scaffold" in section
+    empty = copy.deepcopy(doc)
+    empty["sections"]["unknown_errors"] = {"records": 0, "template_count": 0, "templates": []}
+    assert "Every error-or-worse record is explained by a rule." in render_html(empty, timeline_model(analysis, empty))
+
+
 def test_sections_contribute_timeline_lanes_and_bad_spans_are_skipped(sample):
     analysis, doc = sample
     doc = copy.deepcopy(doc)

@@ -1,0 +1,56 @@
+"""One entry copied into several syslog-family members counts once, and a crash is one finding."""
+
+from __future__ import annotations
+
+from analyzer.pipeline import analyze
+
+SEGV = ("Mar 14 10:16:35 ovs-node1 kernel: [ 6805.218245] volumedriver_fs[1937]: segfault at 0 ip "
+        "00007f8a1c2d3e4f sp 00007f89f2ffc8b0 error 4 in libvolumedriver.so[7f8a1b000000+2a00000]")
+EXIT = ("Mar 14 10:16:35 ovs-node1 systemd[1]: ovs-volumedriver_vpool1.service: Main process exited, "
+        "code=killed, status=11/SEGV")
+JOURNAL = "-- Logs begin at Tue 2017-03-14 08:00:01 CET, end at Tue 2017-03-14 10:22:05 CET. --\n"
+
+
+def crash_findings(make_bundle, rules, files):
+    analysis = analyze(make_bundle(files), rules)
+    return [f for f in analysis.findings if f.rule_id == "VOLUMEDRIVER_CRASH"]
+
+
+def test_a_kernel_line_in_kern_log_and_syslog_counts_once(make_bundle, rules):
+    (finding,) = crash_findings(make_bundle, rules, {
+        "var/log/kern.log": SEGV + "\n",
+        "var/log/syslog": SEGV + "\n",
+        "var/log/syslog.1": SEGV + "\n",
+    })
+    assert finding.count == 1
+    assert [e.source for e in finding.evidence] == ["var/log/kern.log"], "the most specific copy is the evidence"
+
+
+def test_the_journal_copy_is_preferred_over_rsyslog(make_bundle, rules):
+    (finding,) = crash_findings(make_bundle, rules, {
+        "var/log/syslog": EXIT + "\n",
+        "var/log/journald.log": JOURNAL + EXIT + "\n",
+    })
+    assert finding.count == 1 and finding.evidence[0].source == "var/log/journald.log"
+
+
+def test_a_line_repeated_within_one_member_keeps_counting(make_bundle, rules):
+    (finding,) = crash_findings(make_bundle, rules, {"var/log/kern.log": f"{SEGV}\n{SEGV}\n"})
+    assert finding.count == 2
+
+
+def test_the_kernel_segfault_joins_the_vpool_named_by_systemd_at_the_same_moment(make_bundle, rules):
+    (finding,) = crash_findings(make_bundle, rules, {
+        "var/log/kern.log": SEGV + "\n",
+        "var/log/journald.log": JOURNAL + EXIT + "\n",
+    })
+    assert finding.entities == {"vpool": "vpool1"} and finding.count == 2
+
+
+def test_a_segfault_far_from_any_named_crash_stays_on_its_own(make_bundle, rules):
+    late = SEGV.replace("10:16:35", "11:40:00")
+    findings = crash_findings(make_bundle, rules, {
+        "var/log/kern.log": late + "\n",
+        "var/log/journald.log": JOURNAL + EXIT + "\n",
+    })
+    assert sorted(f.entities.get("vpool", "-") for f in findings) == ["-", "vpool1"]

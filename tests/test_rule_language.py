@@ -1,0 +1,91 @@
+"""The rule language's JSON Schema and its loader agree, and version ranges compare as dpkg does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from analyzer.errors import UserError
+from analyzer.rules import default_rule_dirs, load_rule_file
+from analyzer.versions import VersionRange, assess
+
+SCHEMA = json.loads((default_rule_dirs()[0] / "rule.schema.json").read_text())
+RULE_FILES = sorted(default_rule_dirs()[0].rglob("*.yaml"))
+BASE = {"id": "MY_RULE", "title": "t", "severity": "high", "component": "dtl", "description": "d",
+        "remediation": "r"}
+
+
+def test_the_schema_is_itself_valid():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=[p.stem for p in RULE_FILES])
+def test_every_shipped_rule_file_validates_against_the_schema(path):
+    jsonschema.validate(yaml.safe_load(path.read_text()), SCHEMA)
+
+
+BROKEN = {
+    "unknown field": {"match": {"literals": ["x"]}, "severity_level": "high"},
+    "unknown severity": {"severity": "urgent", "match": {"literals": ["x"]}},
+    "match rule without match": {},
+    "threshold without a window": {"kind": "threshold", "match": {"literals": ["x"]}, "threshold": {"count": 3}},
+    "threshold of one": {"kind": "threshold", "match": {"literals": ["x"]},
+                         "threshold": {"count": 1, "window": "1m"}},
+    "sequence of one step": {"kind": "sequence", "sequence": {"steps": ["A"], "within": "1m"}},
+    "block of another kind": {"match": {"literals": ["x"]}, "absence": {"producers": ["x"], "silent_for": "1m"}},
+    "duration without unit": {"kind": "clock_jump", "clock_jump": {"backwards": "120"}},
+    "versions without bounds": {"match": {"literals": ["x"]}, "versions": {"package": "openvstorage"}},
+    "versions that are not versions": {"match": {"literals": ["x"]},
+                                       "versions": {"package": "openvstorage", "fixed": "latest"}},
+    "escalation with no window": {"match": {"literals": ["x"]}, "escalate": {"to": "critical", "count": 3}},
+}
+
+
+@pytest.mark.parametrize("change", BROKEN.values(), ids=BROKEN.keys())
+def test_schema_and_loader_both_refuse_a_broken_rule(change, tmp_path):
+    doc = {**BASE, **change}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, SCHEMA)
+    path = tmp_path / "MY_RULE.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(UserError, match=str(path)):
+        load_rule_file(path)
+
+
+def test_a_versions_block_is_loaded(tmp_path: Path):
+    doc = {**BASE, "match": {"literals": ["x"]},
+           "versions": {"package": "openvstorage", "introduced": "2.7.0", "fixed": "2.7.4-1"}}
+    jsonschema.validate(doc, SCHEMA)
+    path = tmp_path / "MY_RULE.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert load_rule_file(path).versions == VersionRange("openvstorage", "2.7.0", "2.7.4-1")
+
+
+SPAN = VersionRange("openvstorage", "2.7.0", "2.7.4")
+
+
+@pytest.mark.parametrize(("installed", "verdict"), [
+    ("2.7.2-1", "affected"),
+    ("2.7.0", "affected"),
+    ("2.7.4~rc1", "affected"),  # a release candidate sorts before the release, as in dpkg
+    ("2.7.4", "not_affected"),
+    ("2.7.10-rev.1", "not_affected"),  # 10 > 4 numerically, not as text
+    ("2.6.9", "not_affected"),
+    (None, "unknown"),
+    ("garbage", "unknown"),
+])
+def test_a_version_is_judged_against_the_range_as_dpkg_compares(installed, verdict):
+    found = {} if installed is None else {"openvstorage": installed}
+    got, why = assess(SPAN, found)
+    assert got == verdict
+    assert "openvstorage" in why
+
+
+def test_an_open_range_has_only_the_bound_it_names():
+    assert assess(VersionRange("volumedriver-no-dedup-server", None, "6.16.4"),
+                  {"volumedriver-no-dedup-server": "5.0.1"})[0] == "affected"
+    assert assess(VersionRange("alba", "1.5", None), {"alba": "1.6.2"})[0] == "affected"
