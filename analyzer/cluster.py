@@ -191,8 +191,10 @@ def _cluster_document(found: Group, docs: list[tuple[Outcome, dict[str, Any]]], 
     coverages = [d["coverage"] for _, d in docs]
     fired = sorted({r for c in coverages for r in c["rules_fired"]})
     problems = [f for f in findings if f["severity"] != "info"]
-    firsts = [b["first_seen"] for b in bundles if b["first_seen"]]
-    lasts = [b["last_seen"] for b in bundles if b["last_seen"]]
+    spans = [(shift(d["bundle"]["first_seen"], offsets.get(_host(o), 0.0)),
+              shift(d["bundle"]["last_seen"], offsets.get(_host(o), 0.0))) for o, d in docs]
+    firsts = [first for first, _ in spans if first]
+    lasts = [last for _, last in spans if last]
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "ovs-analyzer", "version": __version__},
