@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import re
+import resource
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -175,8 +176,14 @@ def run_bundle(job: Job) -> Outcome:
         "report": (Path("bundles") / job.out_dir.name / "report.html").as_posix(),
         "size_bytes": job.size,
         "seconds": round(time.perf_counter() - started, 3),
+        "worker_peak_mib": worker_peak_mib(),
     }
     return Outcome(row=row, evidence=evidence, counts=analysis.counts)
+
+
+def worker_peak_mib() -> float:
+    """The most memory the worker process has held so far (its largest bundle yet), in MiB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def failed(job: Job, exc: BaseException, seconds: float = 0.0) -> Outcome:
@@ -187,6 +194,7 @@ def failed(job: Job, exc: BaseException, seconds: float = 0.0) -> Outcome:
         "host": None, "hosts": [], "role": None, "cluster": None, "first_seen": None, "last_seen": None,
         "worst": None, "counts": {s: 0 for s in reversed(SEVERITIES)}, "findings_total": 0, "findings": [],
         "warnings": 0, "report": None, "size_bytes": job.size, "seconds": round(seconds, 3),
+        "worker_peak_mib": None,
     })
 
 

@@ -13,7 +13,7 @@ from tests.test_cli import cli
 
 distributed = pytest.importorskip("distributed", reason="the [dask] extra is part of [test]")
 
-VARYING = ("seconds",)
+VARYING = ("seconds", "worker_peak_mib")
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,7 @@ def test_triage_writes_one_report_per_bundle_an_index_json_and_csv(triaged):
     ok = [r for r in doc["bundles"] if r["status"] == "ok"]
     assert len(ok) == 3
     for row in ok:
+        assert 0 < row["worker_peak_mib"] < 1024, "a small bundle keeps its worker small"
         report = out / row["report"]
         assert report.is_file() and (report.parent / "findings.json").is_file()
         assert json.loads((report.parent / "findings.json").read_text())["verdict"] == row["worst"]
