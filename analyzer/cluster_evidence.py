@@ -6,7 +6,7 @@ node names (an Arakoon log is `var/log/arakoon/<cluster>/<node>.log`, and at sta
 OVS machine ids, random per node, so two nodes that name a common Arakoon node are in one
 cluster. vPool names are listed too but never used to link bundles: `vpool1` is everywhere.
 
-Near-simultaneous Arakoon messages (master elections, catch-up) are kept as clock anchors for
+Arakoon master-election announcements are kept as clock anchors for
 `analyzer.skew`; the role (master or extra) follows ovs-log-formats.md section 7: a master has
 rabbitmq, nginx or the `ovsdb` Arakoon cluster.
 """
@@ -27,8 +27,10 @@ _MASTER_PATHS = ("var/log/rabbitmq/", "var/log/nginx/", "var/log/arakoon/ovsdb/"
 _OVS_PATHS = ("var/log/ovs/", "var/log/upstart/ovs-")
 _SELF = r'node_name = "([^"]+)"'
 _PEER = r"^other: (\S+)\s*$"
-#: Arakoon messages every node of a cluster logs about the same event at the same moment.
-ANCHOR_PATTERN = r"\bis master\b|\bmaster\b.*\belect|\belect\w*\b.*\bmaster\b|\bcatch ?-?up\b|\blost master\b"
+#: The election announcement every node of a cluster logs at the same moment (`<node> is master`).
+#: Not `<node> is master, lease expires in 10.0s`: lease renewals repeat every few seconds, and a
+#: periodic message pairs with the wrong instance, giving a tight, confident and wrong offset.
+ANCHOR_PATTERN = r"^\s*\S+ is master\s*$"
 MAX_ANCHORS = 1000
 _SCHEMA = {"kind": pl.String, "value": pl.String, "host": pl.String, "ts_local": pl.Datetime("us"),
            "utc_offset": pl.Int16, "source": pl.String, "line": pl.UInt32}
