@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from analyzer import __version__
+from analyzer import __version__, cli_views
 from analyzer.errors import UserError
 from analyzer.findings import worst_severity
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rule_file, load_rules
@@ -240,6 +240,10 @@ def rules_test(
                f"examples: {len(failures)} failed")
     if failures:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+app.command("tasks", epilog=_EPILOG)(cli_views.tasks)
+app.command("services", epilog=_EPILOG)(cli_views.services)
 
 
 @app.command()

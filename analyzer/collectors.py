@@ -38,10 +38,17 @@ class Collector(Protocol):
         ...
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
-        """Turn the per-member parts into a JSON-ready section."""
+        """Turn the per-member parts into a JSON-ready section.
+
+        A collector whose table rules can refer to (task history) may also offer
+        `rule_hits(rules) -> DataFrame`, called after `combine`: its rows join the rule hits.
+        """
         ...
 
 
 def default_collectors() -> list[Collector]:
     """The collectors every analysis runs, in the order their sections appear."""
-    return []
+    from analyzer.services import ServiceStates
+    from analyzer.tasks import TaskHistory
+
+    return [TaskHistory(), ServiceStates()]

@@ -95,7 +95,7 @@ def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
     for rule in rules:
         if not rule.enabled:
             continue
-        if rule.kind in ("match", "threshold", "clock_jump") and rule.id in by_rule:
+        if rule.kind in ("match", "threshold", "clock_jump", "task") and rule.id in by_rule:
             findings.extend(_grouped(rule, by_rule[rule.id]))
         elif rule.kind == "sequence" and hits.height:
             findings.extend(_chained(rule, hits, end_of_logs))

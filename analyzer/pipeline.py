@@ -197,6 +197,9 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
         c.name: c.combine([r.parts[c.name] for r in results if c.name in r.parts], view) for c in collectors
     }
     sections["unknown_errors"] = templates_section([r.unknown for r in results if r.unknown.height], view.to_utc)
+    table_hits = [hits_of(rules) for c in collectors if (hits_of := getattr(c, "rule_hits", None))]  # task rules
+    if any(f.height for f in table_hits):
+        hits = pl.concat([f for f in (hits, *table_hits) if f.height], how="diagonal_relaxed")
     findings = build_findings(hits, counts, rules, end_of_logs(counts))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
     coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)

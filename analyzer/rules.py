@@ -30,12 +30,16 @@ COMPONENTS = ("arakoon", "alba", "celery", "rabbitmq", "memcached", "framework",
               "dtl", "mds", "scrubber", "system")
 ENTITY_GROUPS = ("volume", "vpool", "namespace", "osd", "arakoon_cluster", "node", "task", "service",
                  "exception")
-KINDS = ("match", "threshold", "sequence", "absence", "clock_jump")
+#: How a rebuilt Celery task can end (the outcomes of parsers/knowledge/tasks.yaml, and never
+#: finishing); `task` rules pick among them, by default the ones where the task did not do its job.
+TASK_OUTCOMES = ("succeeded", "failed", "discarded", "timed_out", "revoked", "unfinished")
+TASK_PROBLEMS = ("failed", "timed_out", "revoked")
+KINDS = ("match", "threshold", "sequence", "absence", "clock_jump", "task")
 #: Columns a hit may be grouped by besides the regex's entities.
 GROUP_COLUMNS = ("host", "component", "producer", "source", *ENTITY_GROUPS)
 _REQUIRED = ("id", "title", "severity", "component", "description", "remediation")
 _OPTIONAL = ("references", "hc_codes", "tags", "examples", "kind", "match", "threshold", "sequence", "absence",
-             "clock_jump", "escalate", "applies_to", "enabled", "versions")
+             "clock_jump", "escalate", "applies_to", "enabled", "versions", "task")
 _MATCH_KEYS = ("literals", "regex", "producers", "min_level")
 #: The event columns a hit keeps: enough for evidence, windows and the timeline.
 HIT_COLUMNS = ("host", "source", "line", "ts_local", "utc_offset", "producer", "component", "vpool", "raw")
@@ -121,6 +125,14 @@ class Absence:
 
 
 @dataclass(frozen=True)
+class TaskCondition:
+    """Celery tasks whose name matches `name` and that ended in one of `outcomes` (task history)."""
+
+    name: str
+    outcomes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     """One known failure pattern, compiled from its YAML file."""
 
@@ -149,6 +161,8 @@ class Rule:
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
     source_file: str
+    #: task rules: which tasks of the rebuilt task history count as hits (analyzer/tasks.py).
+    task: TaskCondition | None = None
 
     @property
     def severity_rank(self) -> int:
@@ -199,15 +213,18 @@ def load_rule_file(path: Path) -> Rule:
     kind = doc.get("kind", "match")
     _one_of(path, "kind", kind, KINDS)
     needs = {"match": ("match",), "threshold": ("match", "threshold"), "sequence": ("sequence",),
-             "absence": ("absence",), "clock_jump": ("clock_jump",)}[kind]
+             "absence": ("absence",), "clock_jump": ("clock_jump",), "task": ("task",)}[kind]
     for key in needs:
         if key not in doc:
             raise UserError(f"{path}: a {kind} rule needs a '{key}' block")
-    for key in {"match", "threshold", "sequence", "absence", "clock_jump"} - set(needs):
+    for key in {"match", "threshold", "sequence", "absence", "clock_jump", "task"} - set(needs):
         if key in doc:
             raise UserError(f"{path}: '{key}' does not apply to a {kind} rule (set kind: {key}?)")
     matcher = _matcher(path, doc["match"]) if "match" in doc else None
     threshold, group_by = _threshold(path, doc.get("threshold"), matcher)
+    task = None
+    if kind == "task":
+        task, threshold, group_by = _task(path, doc["task"])
     escalate_to, escalate_when = _escalation(path, doc.get("escalate"), doc["severity"])
     examples = doc.get("examples") or {}
     return Rule(
@@ -235,6 +252,7 @@ def load_rule_file(path: Path) -> Rule:
         examples_match=tuple(x.rstrip("\n") for x in _strings(path, "examples.match", examples.get("match"))),
         examples_no_match=tuple(x.rstrip("\n") for x in _strings(path, "examples.no_match", examples.get("no_match"))),
         source_file=str(path),
+        task=task,
     )
 
 
@@ -330,6 +348,25 @@ def _threshold(path: Path, value: Any, matcher: Matcher | None) -> tuple[Window 
     if window.count < 2:
         raise UserError(f"{path}: threshold.count must be at least 2")
     return window, per or (("host", *matcher.entities) if matcher else ("host",))
+
+
+def _task(path: Path, value: Any) -> tuple[TaskCondition, Window | None, tuple[str, ...]]:
+    """`task: {name, outcomes, count, window}`: one finding per host and task name; with `count` >= 2,
+    only when that many such tasks ended within `window`."""
+    block = _mapping(path, "task", value, ("name", "outcomes", "count", "window"))
+    name = block.get("name")
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{path}: task.name is a regex on the task name, e.g. '^ovs\\.mds\\.ensure_safety$'")
+    if _compile(path, name)[1]:
+        raise UserError(f"{path}: task.name must not need look-around or back-references")
+    outcomes = _strings(path, "task.outcomes", block.get("outcomes")) or TASK_PROBLEMS
+    for outcome in outcomes:
+        _one_of(path, "task.outcomes", outcome, TASK_OUTCOMES)
+    count = int(block.get("count", 1))
+    window = None
+    if count >= 2:
+        window = Window(count=count, seconds=duration_seconds(path, "task.window", block.get("window", "1d")))
+    return TaskCondition(name=name, outcomes=outcomes), window, ("host", "task")
 
 
 def _escalation(path: Path, value: Any, severity: str) -> tuple[str | None, Window | None]:

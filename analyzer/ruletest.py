@@ -17,6 +17,7 @@ from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import LEVELS, ParseContext, parse_member
 from analyzer.pipeline import counts_in_utc, end_of_logs, minute_counts
 from analyzer.rules import Rule, find_hits
+from analyzer.tasks import history_of, rule_hits
 from analyzer.timezones import fill_offsets, offset_samples
 
 _CTX = ParseContext(year=2017)
@@ -63,6 +64,10 @@ def example_findings(text: str, rule: Rule, involved: list[Rule], formats: list[
     offsets = offset_samples(events)
     hits = find_hits(events, involved)
     hits = fill_offsets(hits, offsets) if hits.height else hits
+    if rule.kind == "task":  # task rules look at the task history the example's lines rebuild
+        task_hits = rule_hits(history_of(events, offsets), involved)
+        hits = pl.concat([h for h in (hits, task_hits) if h.height], how="diagonal_relaxed") if task_hits.height \
+            else hits
     counts, _ = counts_in_utc([minute_counts(events)], offsets)
     found = build_findings(hits, counts, involved, end_of_logs(counts))
     return events, [f for f in found if f.rule_id == rule.id]

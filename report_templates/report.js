@@ -7,7 +7,8 @@
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var BANDS = [["o", "#94a3b8", "other"], ["w", "#f59e0b", "warning"], ["e", "#dc2626", "error+"]];
   var SEV = {critical: "#7f1d1d", high: "#dc2626", medium: "#d97706", low: "#2563eb", info: "#6b7280"};
-  var STATE_COLORS = [[/fail|dead|crash|error|kill|halt/i, "#dc2626"], [/stop|inactive|exit/i, "#f59e0b"],
+  var STATE_COLORS = [[/fail|dead|crash|error|kill|halt/i, "#dc2626"], [/silent|deactivat/i, "#94a3b8"],
+                      [/restart|respawn/i, "#8b5cf6"], [/stop|inactive|exit/i, "#f59e0b"],
                       [/run|active|start|up|ok/i, "#16a34a"]];
   var LABEL = 200, RIGHT = 14, DENS = 84, AXIS = 24, ROW = 16, GROUP = 22;
   var TICKS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];

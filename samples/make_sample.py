@@ -55,6 +55,8 @@ DEFAULT_START = {
 # The window is two hours; the last line is written just before `ovs collect logs` runs.
 WINDOW = timedelta(hours=2, minutes=1, seconds=55)
 COLLECT_DELAY = timedelta(seconds=10)
+#: systemd's RestartSec=5 of the OVS units: a crashed service is started again after this.
+RESTART_DELAY = timedelta(seconds=5, microseconds=112000)
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -362,9 +364,20 @@ class Node:
         self.t_dtl_degraded = s + timedelta(minutes=112, seconds=2, microseconds=90112)
         self.t_halted = s + timedelta(minutes=114, seconds=10, microseconds=611234)
         self.t_crash = s + timedelta(minutes=116, seconds=35, microseconds=221345)
-        self.t_restart = self.t_crash + timedelta(seconds=5, microseconds=112000)
+        self.t_restart = self.t_crash + RESTART_DELAY
         self.crash = scenario in ("incident", "legacy")
         self.t_vd_back = self.t_restart + timedelta(microseconds=700311)
+        # incident: the volumedriver keeps crashing (flapping: three SEGVs within four minutes), and
+        # ovs-workers is killed while a task runs, which therefore never finishes
+        self.vd_recrashes = [self.t_vd_back + timedelta(seconds=69, microseconds=310442),
+                             self.t_vd_back + timedelta(seconds=141, microseconds=87120)] if self.incident else []
+        self.t_worker_kill = s + timedelta(minutes=106, seconds=20, microseconds=412000)
+        self.outages: dict[str, list[tuple[datetime, datetime]]] = {}
+        if self.crash:
+            self.outages["vd"] = [(self.t_crash, self.t_vd_back)] + [
+                (t, t + RESTART_DELAY + timedelta(microseconds=700311)) for t in self.vd_recrashes]
+        if self.incident:
+            self.outages["worker"] = [(self.t_worker_kill, self.t_worker_kill + RESTART_DELAY)]
         up = self.t_up
         after = {"node": 0.0, "arakoon": 0.318002, "watcher": 1.600413, "api": 3.0012, "dtl": 6.09021,
                  "alba": 9.001307, "vd": 17.000412, "worker": 22.331}
@@ -385,12 +398,15 @@ class Node:
 
     def running(self, svc: str, t: datetime) -> bool:
         """Is the service up at t? Everything stops at shutdown and starts again after the reboot;
-        the volumedriver is also down between its crash and its restart."""
+        a service is also down between each crash and its restart (`outages`)."""
         if t < self.t_shutdown:
             return True
         if t < self.svc_start[svc]:
             return False
-        return not (svc == "vd" and self.crash and self.t_crash <= t < self.t_vd_back)
+        return not any(start <= t < end for start, end in self.outages.get(svc, ()))
+
+    def worker_killed_between(self, t0: datetime, t1: datetime) -> bool:
+        return any(t0 <= start < t1 for start, _ in self.outages.get("worker", ()))
 
     def vd_pid_at(self, t: datetime) -> str:
         if t < self.t_shutdown:
@@ -952,10 +968,14 @@ class Builder:
             task, dur = pick(rng, TASKS)[1:]
             tid = make_uuid(rng)
             took = dur * rng.uniform(0.5, 1.6)
-            m.add(t, celery_line(t, "INFO", "MainProcess", f"Received task: {task}[{tid}]"))
             te = t + timedelta(seconds=took)
+            if not (n.running("worker", t) and n.running("worker", te)) or n.worker_killed_between(t, te):
+                continue
+            m.add(t, celery_line(t, "INFO", "MainProcess", f"Received task: {task}[{tid}]"))
             m.add(te, celery_line(te, "INFO", "MainProcess",
                                   f"Task {task}[{tid}] succeeded in {took:.2f}s: None"))
+        if n.incident:
+            self.worker_story(m)
         if n.incident:
             t = n.t_task_raised
             tid = make_uuid(self.rng("raised"))
@@ -966,6 +986,35 @@ class Builder:
                       *self.celery_traceback()],
                   ids=("CELERY_TASK_RAISED_UNEXPECTED",),
                   extra=("ARAKOON_NO_MASTER", "PYTHON_TRACEBACK_GENERIC"))
+
+    def worker_story(self, m: Member) -> None:
+        """While Arakoon has no master, ensure_safety fails three times (a `task` rule's story);
+        then ovs-workers is killed with a task in hand, which never finishes, and comes back."""
+        n = self.node
+        rng = self.rng("worker-story")
+        inner = ('  File "/opt/OpenvStorage/ovs/lib/mdsservice.py", line 512, in ensure_safety',
+                 "    vdisk = VDisk(vdisk_guid)",
+                 '  File "/opt/OpenvStorage/ovs/extensions/db/arakoon/pyrakoon/pyrakoon/compat.py", line 190, '
+                 "in wrapped",
+                 "    raise ArakoonNoMaster()")
+        for minute in (96, 99, 101):
+            tid = make_uuid(rng)
+            tr = n.start + timedelta(minutes=minute, seconds=4, microseconds=118000)
+            tf = tr + timedelta(seconds=2, microseconds=301000)
+            m.add(tr, celery_line(tr, "INFO", "MainProcess", f"Received task: ovs.mds.ensure_safety[{tid}]"))
+            m.add(tf, [celery_line(tf, "ERROR", "MainProcess",
+                                   f"Task ovs.mds.ensure_safety[{tid}] raised unexpected: ArakoonNoMaster()"),
+                       *self.celery_traceback(inner=inner)],
+                  ids=("CELERY_TASK_RAISED_UNEXPECTED", "MDS_SAFETY_TASKS_FAILING"),
+                  extra=("ARAKOON_NO_MASTER", "PYTHON_TRACEBACK_GENERIC"))
+        t = n.t_worker_kill - timedelta(seconds=31, microseconds=220000)
+        m.add(t, celery_line(t, "INFO", "MainProcess", f"Received task: ovs.mds.mds_checkup[{make_uuid(rng)}]"),
+              quirk="task_never_finished")
+        back = n.t_worker_kill + RESTART_DELAY
+        m.add(back, self.celery_banner())
+        m.add(back + timedelta(seconds=1, microseconds=203117),
+              celery_line(back + timedelta(seconds=1, microseconds=203117), "WARNING", "MainProcess",
+                          f"celery@{n.host} ready."))
 
     @staticmethod
     def celery_traceback(final: str = "ArakoonNoMaster: Could not determine the Arakoon master node",
@@ -1016,7 +1065,7 @@ class Builder:
             comp, level, text = pick(rng, LIB_C)[1:]
             msg = text.format(**n.fields(rng))
             celery_own = rng.random() < 0.1
-            task, _ = pick(rng, TASKS)[1:]
+            task, typical = pick(rng, TASKS)[1:]
             tid = make_uuid(rng)
             if not n.running("worker", t):
                 continue
@@ -1025,6 +1074,11 @@ class Builder:
             if celery_own:
                 self.jentry(t, "celery", n.pid[key],
                             [celery_line(t, "INFO", "MainProcess", f"Received task: {task}[{tid}]")])
+                te = t + timedelta(seconds=typical)
+                if not n.running("worker", te) or n.worker_killed_between(t, te) or t < n.t_shutdown <= te:
+                    continue  # the worker went down with the task in hand: it never finished
+                self.jentry(te, "celery", n.pid[key], [celery_line(
+                    te, "INFO", "MainProcess", f"Task {task}[{tid}] succeeded in {typical:.2f}s: None")])
             else:
                 self.jentry(t, "celery", n.pid[key], lambda p=p, t=t, a=(comp, level, msg): [p.py_c(t, *a)])
         # volumedriver console output; the version banner comes as one journal entry per line
@@ -1070,18 +1124,22 @@ class Builder:
         self.jentry(t, "celery", n.pid["worker"],
                     lambda t=t: [new.py_c(t, "lib/ensure single", "ERROR", n.ensure_single_msg)],
                     ids=("ENSURE_SINGLE_TIMEOUT",))
-        unit = f"ovs-volumedriver_{n.vpool}.service"
-        tc = n.t_crash
-        self.jentry(tc, "systemd", 1, [f"{unit}: Main process exited, code=killed, status=11/SEGV"],
-                    ids=("VOLUMEDRIVER_CRASH",), extra=("SERVICE_FAILED_TO_START",))
+        for tc in (n.t_crash, *n.vd_recrashes):
+            self.systemd_crash(units[3][0], units[3][1], tc, "11/SEGV", ids=("VOLUMEDRIVER_CRASH",))
+        self.systemd_crash(units[5][0], units[5][1], n.t_worker_kill, "9/KILL", ids=())
+
+    def systemd_crash(self, unit: str, desc: str, tc: datetime, status: str, ids: tuple[str, ...]) -> None:
+        """systemd's lines for a unit whose main process died, and its restart (Restart=on-failure)."""
+        self.jentry(tc, "systemd", 1, [f"{unit}.service: Main process exited, code=killed, status={status}"],
+                    ids=ids, extra=("SERVICE_FAILED_TO_START",))
         self.jentry(tc + timedelta(microseconds=1200), "systemd", 1,
-                    [f"{unit}: Failed with result 'signal'."], extra=("SERVICE_FAILED_TO_START",))
-        tr = n.t_restart
+                    [f"{unit}.service: Failed with result 'signal'."], extra=("SERVICE_FAILED_TO_START",))
+        tr = tc + RESTART_DELAY
         self.jentry(tr - timedelta(microseconds=900), "systemd", 1,
-                    [f"{unit}: Service hold-off time over, scheduling restart."])
-        self.jentry(tr - timedelta(microseconds=500), "systemd", 1, [f"Stopped {units[3][1]}."])
-        self.jentry(tr - timedelta(microseconds=400), "systemd", 1, [f"Starting {units[3][1]}..."])
-        self.jentry(tr, "systemd", 1, [f"Started {units[3][1]}."])
+                    [f"{unit}.service: Service hold-off time over, scheduling restart."])
+        self.jentry(tr - timedelta(microseconds=500), "systemd", 1, [f"Stopped {desc}."])
+        self.jentry(tr - timedelta(microseconds=400), "systemd", 1, [f"Starting {desc}..."])
+        self.jentry(tr, "systemd", 1, [f"Started {desc}."])
 
     def journald_and_syslog(self, *, with_journald: bool) -> None:
         """Render the journal entries once, then write journald.log and the rsyslog copy."""

@@ -19,7 +19,10 @@ def test_the_wheel_ships_the_knowledge_and_runs_without_the_checkout(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("ovs_analyzer-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for shipped in ("analyzer/_shipped/parsers/ovs_python_c.yaml", "analyzer/_shipped/rules/README.md",
-                    "analyzer/_shipped/report_templates/report.html.j2", "analyzer/findings.schema.json"):
+                    "analyzer/_shipped/report_templates/report.html.j2", "analyzer/findings.schema.json",
+                    "analyzer/_shipped/parsers/knowledge/tasks.yaml",
+                    "analyzer/_shipped/parsers/knowledge/services.yaml",
+                    "analyzer/_shipped/report_templates/sections/tasks.html.j2"):
         assert shipped in names
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],

@@ -70,9 +70,9 @@ def test_log_lines_with_script_payloads_stay_inert_text(browser, tmp_path, rules
 
 
 class ServiceLanes:
-    """A stand-in for the services collector: one section that contributes a timeline lane."""
+    """A section that contributes a timeline lane (the real services collector has its own template)."""
 
-    name = "services"
+    name = "state_lanes"
 
     def collect(self, member, events):
         return None

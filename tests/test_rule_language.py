@@ -42,6 +42,9 @@ BROKEN = {
     "versions that are not versions": {"match": {"literals": ["x"]},
                                        "versions": {"package": "openvstorage", "fixed": "latest"}},
     "escalation with no window": {"match": {"literals": ["x"]}, "escalate": {"to": "critical", "count": 3}},
+    "task rule without a name": {"kind": "task", "task": {"outcomes": ["failed"]}},
+    "task rule with an unknown outcome": {"kind": "task", "task": {"name": "^ovs\\.mds\\.", "outcomes": ["exploded"]}},
+    "task block on a match rule": {"match": {"literals": ["x"]}, "task": {"name": "x"}},
 }
 
 

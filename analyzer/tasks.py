@@ -1,0 +1,358 @@
+"""Celery task history, rebuilt offline: one row per task from worker, framework and journal lines.
+
+Flower and the API's /api/tasks/ only know tasks while they run; the bundle still holds what
+celery and the framework logged. The signatures that recognise each task event are data
+(`parsers/knowledge/tasks.yaml`); this module applies them to each member's messages (one
+literal pre-filter, then each signature's regex over the few candidates) and, after the last
+member, folds the events into one row per task id with its outcome, times and exception.
+
+Ensure-single lines name a task but not its id: they are tied to the task of that name on
+that host that was running at that moment, or, when celery's own lines are not in the
+bundle, grouped into runs of their own ("scheduled" opens a run, a finish closes it). What a
+task printed (`celery.redirected` lines) is tied to it through the pool process that accepted
+it, so a failed task shows the error its own output carried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analyzer.bundle import Member
+from analyzer.collectors import BundleView
+from analyzer.datafiles import load_mapping
+from analyzer.errors import UserError
+from analyzer.findings import iso
+from analyzer.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.rules import TASK_PROBLEMS as PROBLEM_OUTCOMES
+from analyzer.rules import Rule
+from analyzer.timezones import fill_offsets
+
+STEPS = ("received", "started", "retried", "finished")
+TASK_GROUPS = ("task_id", "name", "runtime", "exc_class", "exc_message", "worker_pid")
+UNFINISHED = "unfinished"
+#: A name-only line (ensure single) belongs to a task that was last heard of at most this long before.
+_TIE_SLACK = pl.duration(seconds=2)
+#: Rows a section lists per kind; the per-name table always covers every task.
+SECTION_ROWS = 500
+_TRACEBACK_FRAME = r'File "(?P<file>[^"\n]+)", line (?P<lineno>\d+), in (?P<func>[^\n]+)'
+_TRACEBACK_LAST = r"\n(?P<cls>[A-Za-z_][\w.]*): ?(?P<msg>[^\n]*)\s*$"
+_TIME = "%Y-%m-%dT%H:%M:%S.%6fZ"
+
+
+@dataclass(frozen=True)
+class TaskSignature:
+    """One kind of log line about a task, and what it says."""
+
+    id: str
+    step: str
+    outcome: str | None
+    literal: str
+    regex: str
+    groups: tuple[str, ...]
+    examples: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class TaskKnowledge:
+    """Every signature, and the outcome order (a later outcome wins over an earlier one)."""
+
+    outcomes: tuple[str, ...]
+    signatures: tuple[TaskSignature, ...]
+    source_file: str
+    #: What marks a task's own output re-logged by its pool process (celery.redirected).
+    output_literal: str = ""
+
+
+def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
+    """Read and validate `parsers/knowledge/tasks.yaml` (or `path`)."""
+    path = path or knowledge_file("tasks")
+    doc = load_mapping(path, "task signatures")
+    outcomes = tuple(str(o) for o in doc.get("outcomes") or ())
+    if not outcomes or UNFINISHED in outcomes:
+        raise UserError(f"{path}: 'outcomes' lists the finished outcomes, lowest precedence first")
+    signatures = []
+    for i, item in enumerate(doc.get("signatures") or ()):
+        where = f"signature {item.get('id', i + 1) if isinstance(item, dict) else i + 1}"
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("id", "literal", "regex")):
+            raise UserError(f"{path}: {where} needs id, literal and regex strings")
+        step, outcome = item.get("step"), item.get("outcome")
+        if step not in STEPS:
+            raise UserError(f"{path}: {where}: step must be one of {', '.join(STEPS)}")
+        if (step == "finished") != (outcome is not None) or (outcome is not None and outcome not in outcomes):
+            raise UserError(f"{path}: {where}: a finished step needs an outcome from 'outcomes', other steps none")
+        groups = regex_groups(path, where, item["regex"], TASK_GROUPS)
+        if not {"task_id", "name"} & set(groups):
+            raise UserError(f"{path}: {where}: the regex must capture task_id or name")
+        signatures.append(TaskSignature(id=item["id"], step=step, outcome=outcome, literal=item["literal"],
+                                        regex=item["regex"], groups=groups,
+                                        examples=examples_of(path, where, item.get("examples"))))
+    if not signatures:
+        raise UserError(f"{path}: no signatures")
+    output = doc.get("output") or {}
+    return TaskKnowledge(outcomes=outcomes, signatures=tuple(signatures), source_file=str(path),
+                         output_literal=str(output.get("literal", "")))
+
+
+def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
+    """One row per record a signature recognises (step, outcome and the fields it captured), plus
+    one `output` row per line a task printed (pid, message, whether its own level was an error)."""
+    literals = sorted({s.literal for s in knowledge.signatures})
+    candidates = events.filter(pl.col("message").str.contains_any(literals).fill_null(False))
+    parts = []
+    for sig in knowledge.signatures:
+        rows = candidates.filter(pl.col("message").str.contains(sig.literal, literal=True)
+                                 & pl.col("message").str.contains(sig.regex))
+        if rows.height == 0:
+            continue
+        found = pl.col("_g").struct.field
+        parts.append(rows.with_columns(pl.col("message").str.extract_groups(sig.regex).alias("_g")).select(
+            "host", "ts_local", "utc_offset", "source", "line", "thread", "raw",
+            pl.col("raw").str.split("\n").list.first().alias("record"),
+            pl.lit(sig.id).alias("signature"), pl.lit(sig.step).alias("step"),
+            pl.lit(sig.outcome, dtype=pl.String).alias("outcome"),
+            *[(found(g) if g in sig.groups else pl.lit(None, dtype=pl.String)).alias(g) for g in TASK_GROUPS],
+        ))
+    if knowledge.output_literal:
+        printed = events.filter(pl.col("raw").str.contains(knowledge.output_literal, literal=True).fill_null(False))
+        parts.append(printed.select(
+            "host", "ts_local", "utc_offset", "source", "line", "raw", pl.col("pid").alias("output_pid"),
+            pl.lit("output").alias("signature"), pl.lit("output").alias("step"),
+            pl.col("level").cast(pl.String).is_in(["error", "critical"]).alias("output_is_error"),
+            pl.col("message").alias("output_message"),
+        ))
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return pl.DataFrame()
+    found_rows = pl.concat(parts, how="diagonal_relaxed")
+    # only the few records that carry a traceback pay for reading it
+    has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
+    frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)
+    last = pl.col("raw").str.extract_groups(_TRACEBACK_LAST)
+    with_traceback = found_rows.filter(has_traceback).with_columns(
+        pl.format("{}:{} in {}", frame.struct.field("file"), frame.struct.field("lineno"),
+                  frame.struct.field("func")).alias("frame"),
+        last.struct.field("cls").alias("tb_class"),
+        last.struct.field("msg").alias("tb_message"),
+    )
+    return pl.concat([found_rows.filter(~has_traceback), with_traceback], how="diagonal_relaxed").drop("raw")
+
+
+def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
+    """Fold task events (with UTC `ts`) into one row per task, newest problems easy to find."""
+    rank_of = {o: i for i, o in enumerate(outcomes)}
+    events = events.filter(pl.col("ts").is_not_null()).with_columns(
+        pl.col("outcome").replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
+        pl.format("{}:{}", "source", "line").alias("evidence"),
+    )
+    for column in ("output_pid", "output_message"):  # present only when some task printed something
+        if column not in events.columns:
+            events = events.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    output = events.filter(pl.col("step") == "output")
+    events = events.filter(pl.col("step") != "output")
+    keyed = pl.concat([events.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
+                       _tie_by_name(events)], how="diagonal_relaxed")
+    worker = pl.coalesce(pl.format("pid {}", "worker_pid"),
+                         pl.when(pl.col("thread").str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
+    exc_message = pl.col("exc_message").str.strip_chars().str.strip_chars("'\"")
+    ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
+    rows = keyed.sort("ts").group_by("key").agg(
+        pl.col("task_id").drop_nulls().first(),
+        pl.col("name").drop_nulls().first(),
+        pl.col("host").drop_nulls().first(),
+        worker.drop_nulls().first().alias("worker"),
+        ts_of("received").min().alias("received"),
+        ts_of("started").min().alias("started"),
+        ts_of("finished").max().alias("finished"),
+        pl.col("ts").min().alias("first_seen"),
+        (pl.col("step") == "retried").sum().cast(pl.UInt32).alias("retries"),
+        pl.col("rank").max(),
+        pl.col("runtime").cast(pl.Float64, strict=False).drop_nulls().last().alias("logged_runtime"),
+        pl.coalesce(pl.col("exc_class"), pl.col("tb_class")).filter(pl.col("step") == "finished")
+        .drop_nulls().first().alias("exception"),
+        pl.coalesce(pl.when(exc_message != "").then(exc_message), pl.col("tb_message"))
+        .filter(pl.col("step") == "finished").drop_nulls().first().alias("message"),
+        pl.col("evidence").sort_by("rank", nulls_last=False).last(),
+        pl.col("record").sort_by("rank", nulls_last=False).last(),
+        pl.col("frame").drop_nulls().last().alias("traceback"),
+        pl.col("worker_pid").drop_nulls().first(),
+    )
+    rows = _with_output(rows, output)
+    span = (pl.col("finished") - pl.coalesce("started", "received")).dt.total_microseconds() / 1e6
+    return rows.with_columns(
+        pl.col("rank").replace_strict({i: o for o, i in rank_of.items()}, default=UNFINISHED,
+                                      return_dtype=pl.String).alias("outcome"),
+        pl.coalesce(pl.col("logged_runtime"), span).alias("runtime"),
+    ).drop("rank", "logged_runtime", "key", "worker_pid").sort("first_seen", "name", "task_id", nulls_last=True)
+
+
+def _with_output(rows: pl.DataFrame, output: pl.DataFrame) -> pl.DataFrame:
+    """What each task printed: re-logged lines of its pool process (the pid celery says accepted it)
+    while it ran; `output_error` is the first one whose own level is error or worse."""
+    running = rows.filter(pl.col("worker_pid").is_not_null()).select(
+        "key", "host", "worker_pid", pl.coalesce("started", "received").alias("start"), pl.col("finished").alias("end"))
+    empty = rows.with_columns(pl.lit(0, dtype=pl.UInt32).alias("output_lines"),
+                              pl.lit(None, dtype=pl.String).alias("output_error"))
+    if output.height == 0 or running.height == 0:
+        return empty
+    tied = (
+        output.filter(pl.col("output_pid").is_not_null()).sort("ts")
+        .join_asof(running.filter(pl.col("start").is_not_null()).sort("start"), left_on="ts", right_on="start",
+                   by_left=["host", "output_pid"], by_right=["host", "worker_pid"], strategy="backward",
+                   check_sortedness=False)
+        .filter(pl.col("key").is_not_null() & (pl.col("end").is_null() | (pl.col("ts") <= pl.col("end"))))
+        .group_by("key").agg(
+            pl.len().cast(pl.UInt32).alias("output_lines"),
+            pl.col("output_message").filter(pl.col("output_is_error")).first().alias("output_error"),
+        )
+    )
+    return rows.join(tied, on="key", how="left").with_columns(pl.col("output_lines").fill_null(0))
+
+
+def _tie_by_name(events: pl.DataFrame) -> pl.DataFrame:
+    """Name-only events get the id of the same-name task running then, else a run of their own."""
+    named = events.filter(pl.col("task_id").is_null() & pl.col("name").is_not_null()).drop("task_id")
+    if named.height == 0:
+        return named.with_columns(pl.lit(None, dtype=pl.String).alias("key"))
+    with_id = events.filter(pl.col("task_id").is_not_null() & pl.col("name").is_not_null())
+    spans = with_id.group_by("host", "task_id").agg(
+        pl.col("name").first(), pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"))
+    tied = named.sort("ts").join_asof(spans.sort("first"), left_on="ts", right_on="first", by=["host", "name"],
+                                      strategy="backward", check_sortedness=False)
+    tied = tied.with_columns(
+        pl.when(pl.col("ts") <= pl.col("last") + _TIE_SLACK).then("task_id").alias("task_id")
+    ).drop("first", "last")
+    loose = tied.filter(pl.col("task_id").is_null()).sort("host", "name", "ts")
+    opens = (pl.col("step") == "started") | (pl.col("step").shift(1) == "finished")
+    loose = loose.with_columns(opens.fill_null(True).cum_sum().over("host", "name").alias("run"))
+    # a later run of the same task means this one ended (chained tasks run one after the other),
+    # so only the last run may be reported as never finished
+    ended = (pl.col("step") == "finished").any().over("host", "name", "run")
+    last = pl.col("run") == pl.col("run").max().over("host", "name")
+    run_start = pl.col("ts").min().over("host", "name", "run").dt.strftime(_TIME)
+    return pl.concat([
+        tied.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
+        loose.filter(ended | last).with_columns(pl.format("{}@{}@{}", "name", "host", run_start).alias("key"))
+        .drop("run"),
+    ], how="diagonal_relaxed")
+
+
+def runtime_stats(table: pl.DataFrame) -> pl.DataFrame:
+    """Per task name: how many ran, how each ended, and runtime p50/p95/max of those that finished."""
+    per_outcome = table.pivot(on="outcome", index="name", values="task_id", aggregate_function="len")
+    runtimes = table.group_by("name").agg(
+        pl.len().alias("count"),
+        pl.col("runtime").quantile(0.5, "nearest").alias("p50"),
+        pl.col("runtime").quantile(0.95, "nearest").alias("p95"),
+        pl.col("runtime").max().alias("max"),
+    )
+    return runtimes.join(per_outcome, on="name", how="left", nulls_equal=True).sort("count", "name",
+                                                                                    descending=[True, False])
+
+
+class TaskHistory:
+    """The collector: task events per member, one row per task after the last member.
+
+    `table` keeps the full task table of the last `combine`, for `ovs-analyzer tasks` and for
+    rules of kind `task`; the findings.json section lists problems and per-name statistics.
+    """
+
+    name = "tasks"
+
+    def __init__(self, knowledge: TaskKnowledge | None = None) -> None:
+        self.knowledge = knowledge or load_task_knowledge()
+        self.table = empty_table()
+
+    def rule_hits(self, rules: list[Rule]) -> pl.DataFrame:
+        """Hits of the `task` rules over the table of the last `combine`."""
+        return rule_hits(self.table, rules)
+
+    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+        found = task_events(events, self.knowledge)
+        return found if found.height else None
+
+    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+        if not parts:
+            self.table = empty_table()
+            return task_section(self.table)
+        events = pl.concat(parts, how="diagonal_relaxed").with_columns(
+            pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String)))  # celery lines name no host
+        events = view.to_utc(events)
+        # rsyslog's copy of a journal entry says the same thing again: count it once
+        events = events.sort("source").unique(["host", "ts", "signature", "task_id", "name"], keep="first",
+                                              maintain_order=True)
+        self.table = task_table(events, self.knowledge.outcomes)
+        return task_section(self.table)
+
+
+def history_of(events: pl.DataFrame, offsets: pl.DataFrame, knowledge: TaskKnowledge | None = None) -> pl.DataFrame:
+    """The task table of one table of events (a rule example), times put on UTC with `offsets`."""
+    knowledge = knowledge or load_task_knowledge()
+    found = task_events(events, knowledge)
+    return task_table(fill_offsets(found, offsets), knowledge.outcomes) if found.height else empty_table()
+
+
+def rule_hits(table: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """Hits of `task` rules: each task whose name and outcome match, at the line that decided its
+    outcome, so findings, windows and evidence work as for any other rule."""
+    parts = []
+    for rule in rules:
+        if not (rule.enabled and rule.task):
+            continue
+        chosen = table.filter(pl.col("name").str.contains(rule.task.name).fill_null(False)
+                              & pl.col("outcome").is_in(list(rule.task.outcomes)))
+        parts.append(chosen.select(
+            pl.lit(rule.id).alias("rule_id"), "host",
+            pl.col("evidence").str.replace(r":\d+$", "").alias("source"),
+            pl.col("evidence").str.extract(r":(\d+)$").cast(pl.UInt32).alias("line"),
+            pl.coalesce("finished", "first_seen").alias("ts"), pl.col("record").alias("raw"),
+            pl.lit("celery").alias("producer"), pl.col("name").alias("task"),
+        ))
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts) if parts else pl.DataFrame()
+
+
+def empty_table() -> pl.DataFrame:
+    stamp = pl.Datetime("us", "UTC")
+    return pl.DataFrame(schema={
+        "task_id": pl.String, "name": pl.String, "host": pl.String, "worker": pl.String, "received": stamp,
+        "started": stamp, "finished": stamp, "first_seen": stamp, "retries": pl.UInt32, "exception": pl.String,
+        "message": pl.String, "evidence": pl.String, "record": pl.String, "traceback": pl.String,
+        "output_lines": pl.UInt32, "output_error": pl.String, "outcome": pl.String,
+        "runtime": pl.Float64,
+    })
+
+
+def task_rows(table: pl.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: times as ISO UTC strings, runtime rounded to the millisecond."""
+    return [
+        {**row, **{k: iso(row[k]) for k in ("received", "started", "finished", "first_seen")},
+         "runtime": None if row["runtime"] is None else round(row["runtime"], 3)}
+        for row in table.iter_rows(named=True)
+    ]
+
+
+def task_section(table: pl.DataFrame) -> dict[str, Any]:
+    """What findings.json and the report show: problems first, unfinished tasks, per-name statistics."""
+    order = {o: i for i, o in enumerate(PROBLEM_OUTCOMES)}
+    problems = table.filter(~pl.col("outcome").is_in(["succeeded", UNFINISHED])).with_columns(
+        pl.col("outcome").replace_strict(order, default=len(order), return_dtype=pl.Int8).alias("_order")
+    ).sort("_order", "first_seen").drop("_order")
+    unfinished = table.filter(pl.col("outcome") == UNFINISHED)
+    outcomes = dict(table.group_by("outcome").len().sort("outcome").iter_rows())
+    stats = runtime_stats(table) if table.height else pl.DataFrame()
+    return {
+        "total": table.height,
+        "outcomes": outcomes,
+        "problems": task_rows(problems.head(SECTION_ROWS)),
+        "problems_omitted": max(problems.height - SECTION_ROWS, 0),
+        "unfinished": task_rows(unfinished.head(SECTION_ROWS)),
+        "unfinished_omitted": max(unfinished.height - SECTION_ROWS, 0),
+        "by_name": [
+            {**row, **{k: None if row[k] is None else round(row[k], 3) for k in ("p50", "p95", "max")}}
+            for row in stats.iter_rows(named=True)
+        ],
+    }

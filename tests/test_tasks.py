@@ -1,0 +1,288 @@
+"""Celery task history: every signature recognises its lines, and every outcome is rebuilt from
+real-shaped lines of both eras (upstart job log with celery's own format, systemd journal with
+the OVS format inside)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.errors import UserError
+from analyzer.formats import load_formats
+from analyzer.knowledge import knowledge_file
+from analyzer.pipeline import analyze
+from analyzer.rules import TASK_OUTCOMES
+from analyzer.tasks import TaskHistory, history_of, load_task_knowledge, task_events
+
+KNOWLEDGE = load_task_knowledge()
+EXAMPLES = [(sig.id, i, ex) for sig in KNOWLEDGE.signatures for i, ex in enumerate(sig.examples)]
+UUID = "6b1c9a4e-0d7e-4c1e-9a52-1f0c2f8b7d1{}"
+
+
+@pytest.mark.parametrize(("signature", "index", "example"), EXAMPLES, ids=[f"{s}-{i}" for s, i, _ in EXAMPLES])
+def test_each_task_signature_recognises_its_example(parse, signature, index, example):
+    events = parse(example["line"], source="var/log/upstart/ovs-workers.log").events
+    found = task_events(events, KNOWLEDGE)
+    assert found.height and signature in found["signature"].to_list(), f"not recognised: {example['line']}"
+    row = found.filter(found["signature"] == signature).row(0, named=True)
+    for key, value in example["expect"].items():
+        assert row[key] == str(value), f"{key}: got {row[key]!r}"
+
+
+def test_task_knowledge_lives_beside_the_formats_but_is_not_a_format():
+    assert knowledge_file("tasks").parent.parent == Path(load_formats()[0].source_file).parent
+    assert not [spec.source_file for spec in load_formats() if "knowledge" in spec.source_file]
+
+
+def test_task_rules_know_every_outcome_the_signatures_can_give():
+    assert (*KNOWLEDGE.outcomes, "unfinished") == TASK_OUTCOMES
+
+
+def test_a_broken_signature_file_is_one_clear_error(tmp_path):
+    bad = tmp_path / "tasks.yaml"
+    bad.write_text("outcomes: [succeeded]\nsignatures:\n  - {id: x, step: finished, outcome: exploded, "
+                   "literal: a, regex: 'Task (?P<name>\\w+)', examples: [{line: a}]}\n")
+    with pytest.raises(UserError, match="outcome"):
+        load_task_knowledge(bad)
+    bad.write_text("outcomes: [succeeded]\nsignatures:\n  - {id: x, step: started, literal: a, "
+                   "regex: 'Task (?P<nmae>\\w+)', examples: [{line: a}]}\n")
+    with pytest.raises(UserError, match="unknown group"):
+        load_task_knowledge(bad)
+
+
+def _celery(t: str, level: str, proc: str, msg: str) -> str:
+    return f"[2015-12-04 {t},000: {level}/{proc}] {msg}\r\n"
+
+
+UPSTART_WORKERS = "".join([
+    _celery("10:00:00", "INFO", "MainProcess", f"Received task: ovs.vdisk.create_snapshot[{UUID.format(1)}]"),
+    _celery("10:00:01", "WARNING", "Worker-3", f"ovs.vdisk.create_snapshot[{UUID.format(1)}]: snapshot exists"),
+    _celery("10:00:03", "INFO", "MainProcess", f"Task ovs.vdisk.create_snapshot[{UUID.format(1)}] succeeded in "
+            "2.26s: None"),
+    _celery("10:01:00", "INFO", "MainProcess", f"Received task: ovs.storagerouter.add_vpool[{UUID.format(2)}]"),
+    _celery("10:01:30", "ERROR", "MainProcess", f"Task ovs.storagerouter.add_vpool[{UUID.format(2)}] raised "
+            "unexpected: RuntimeError('StorageDriver service failed to start (service not running)',)"),
+    "Traceback (most recent call last):\r\n",
+    '  File "/usr/lib/python2.7/dist-packages/celery/app/trace.py", line 240, in trace_task\r\n',
+    "    R = retval = fun(*args, **kwargs)\r\n",
+    '  File "/opt/OpenvStorage/ovs/lib/storagerouter.py", line 712, in add_vpool\r\n',
+    "    raise RuntimeError('StorageDriver service failed to start (service not running)')\r\n",
+    "RuntimeError: StorageDriver service failed to start (service not running)\r\n",
+    _celery("10:02:00", "INFO", "MainProcess", f"Received task: ovs.vdisk.delete[{UUID.format(3)}]"),
+    _celery("10:02:05", "INFO", "MainProcess", f"Discarding revoked task: ovs.vdisk.delete[{UUID.format(3)}]"),
+    _celery("10:03:00", "INFO", "MainProcess", f"Received task: ovs.generic.execute_scrub[{UUID.format(4)}]"),
+    _celery("11:03:00", "ERROR", "MainProcess", "Hard time limit (3600s) exceeded for "
+            f"ovs.generic.execute_scrub[{UUID.format(4)}]"),
+    _celery("11:03:01", "ERROR", "MainProcess", f"Task ovs.generic.execute_scrub[{UUID.format(4)}] raised "
+            "unexpected: TimeLimitExceeded(3600,)"),
+    _celery("11:04:00", "INFO", "MainProcess", f"Received task: ovs.storagerouter.ping[{UUID.format(5)}]"),
+    _celery("11:04:01", "INFO", "MainProcess", f"Task ovs.storagerouter.ping[{UUID.format(5)}] retry: "
+            "Retry in 10s: RuntimeError('busy',)"),
+    _celery("11:04:11", "INFO", "MainProcess", f"Received task: ovs.storagerouter.ping[{UUID.format(5)}]"),
+    _celery("11:04:12", "INFO", "MainProcess", f"Task ovs.storagerouter.ping[{UUID.format(5)}] succeeded in "
+            "0.08s: None"),
+    _celery("11:05:00", "INFO", "MainProcess", f"Received task: ovs.mds.mds_checkup[{UUID.format(6)}]"),
+])
+#: Framework E2 (format B) ensure-single lines of the same node: they name the task, not its id.
+LIB_E2 = (
+    "2015-12-04 10:02:30,046 - [2816] - [INFO] - [lib] - [ensure single] - Ensure single DEFAULT mode - "
+    "ID 1449219750_a1B2c3D4e5 - Execution of task ovs.mds.mds_checkup discarded\n"
+)
+
+
+def _journal(t: str, ident: str, text: str) -> str:
+    return f"Mar 14 {t} ovs-node1 {ident}: {text}\n"
+
+
+def _ovs(t: str, comp: str, level: str, msg: str) -> str:
+    return f"2017-03-14 {t} 04700 +0100 - ovs-node1 - 23011/140355468900096 - {comp} - 88 - {level} - {msg}"
+
+
+JOURNAL = "".join([
+    "-- Logs begin at Tue 2017-03-14 09:00:01 CET, end at Tue 2017-03-14 11:00:00 CET. --\n",
+    _journal("10:00:00", "celery[23011]", _ovs("10:00:00", "celery/celery.worker.strategy", "INFO",
+                                               f"Received task: ovs.mds.ensure_safety[{UUID.format(7)}]")),
+    _journal("10:00:00", "celery[23011]", _ovs("10:00:00", "lib/ensure single", "INFO",
+                                               "Ensure single CHAINED mode - ID 1489482000_aB3dE5fG7h - New task "
+                                               "ovs.mds.ensure_safety with params {} scheduled for execution")),
+    _journal("10:05:00", "celery[23011]", _ovs("10:05:00", "lib/ensure single", "ERROR",
+                                               "Ensure single CHAINED mode - ID 1489482000_aB3dE5fG7h - Could not "
+                                               "start task ovs.mds.ensure_safety with params {}, within expected "
+                                               "time (300s). Removed it from queue")),
+    _journal("10:05:00", "celery[23011]", _ovs("10:05:00", "celery/celery.worker.job", "ERROR",
+                                               f"Task ovs.mds.ensure_safety[{UUID.format(7)}] raised unexpected: "
+                                               "EnsureSingleTimeoutReached('Ensure single CHAINED mode - ID "
+                                               "1489482000_aB3dE5fG7h - Task ovs.mds.ensure_safety could not be "
+                                               "started within timeout of 300s',)")),
+    _journal("10:10:00", "celery[23011]", _ovs("10:10:00", "celery/celery.worker.strategy", "INFO",
+                                               f"Received task: ovs.vdisk.dtl_checkup[{UUID.format(8)}]")),
+    _journal("10:10:01", "celery[23011]", _ovs("10:10:01", "lib/ensure single", "INFO",
+                                               "Ensure single CHAINED mode - ID 1489482601_zZ3dE5fG7h - Execution "
+                                               "of task ovs.vdisk.dtl_checkup with params {} discarded because "
+                                               "of identical parameters")),
+    _journal("10:10:01", "celery[23011]", _ovs("10:10:01", "celery/celery.worker.job", "INFO",
+                                               f"Task ovs.vdisk.dtl_checkup[{UUID.format(8)}] succeeded in 0.01s: "
+                                               "None")),
+    _journal("10:20:00", "celery[23011]", _ovs("10:20:00", "celery/celery.worker.job", "DEBUG",
+                                               f"Task accepted: ovs.vdisk.sync_with_reality[{UUID.format(9)}] "
+                                               "pid:23050")),
+])
+
+
+@pytest.fixture(scope="module")
+def tasks(tmp_path_factory, rules):
+    from tests.conftest import build_tar
+
+    bundle = build_tar(tmp_path_factory.mktemp("b") / "ovs-node1-20170314102205-logs.tar.gz", {
+        "var/log/upstart/ovs-workers.log": UPSTART_WORKERS,
+        "var/log/ovs/lib.log": LIB_E2,
+        "var/log/journald.log": JOURNAL,
+        "var/log/syslog": JOURNAL.split("\n", 1)[1],
+    })
+    history = TaskHistory()
+    analysis = analyze(bundle, rules, collectors=[history])
+    by_id = {row["task_id"]: row for row in history.table.iter_rows(named=True) if row["task_id"]}
+    return analysis.sections["tasks"], by_id, history.table
+
+
+def test_upstart_era_succeeded_task_has_times_runtime_and_pool_process(tasks):
+    _, by_id, _ = tasks
+    row = by_id[UUID.format(1)]
+    assert (row["name"], row["outcome"], row["runtime"], row["worker"]) == (
+        "ovs.vdisk.create_snapshot", "succeeded", 2.26, "Worker-3")
+    assert row["received"] < row["started"] < row["finished"]
+
+
+def test_upstart_era_failed_task_keeps_exception_message_and_traceback_record(tasks):
+    _, by_id, _ = tasks
+    row = by_id[UUID.format(2)]
+    assert row["outcome"] == "failed"
+    assert row["exception"] == "RuntimeError"
+    assert row["message"] == "StorageDriver service failed to start (service not running)"
+    assert row["evidence"] == "var/log/upstart/ovs-workers.log:5"
+    assert row["traceback"] == "/opt/OpenvStorage/ovs/lib/storagerouter.py:712 in add_vpool"
+
+
+def test_revoked_time_limited_retried_and_unfinished_tasks(tasks):
+    _, by_id, _ = tasks
+    assert by_id[UUID.format(3)]["outcome"] == "revoked"
+    scrub = by_id[UUID.format(4)]
+    assert (scrub["outcome"], scrub["exception"], scrub["runtime"]) == ("timed_out", "TimeLimitExceeded", 3601.0)
+    ping = by_id[UUID.format(5)]
+    assert (ping["outcome"], ping["retries"]) == ("succeeded", 1)
+    assert by_id[UUID.format(6)]["outcome"] == "unfinished"
+
+
+def test_systemd_era_ensure_single_timeout_and_discard_win_over_what_celery_says(tasks):
+    _, by_id, _ = tasks
+    safety = by_id[UUID.format(7)]
+    assert (safety["outcome"], safety["exception"]) == ("timed_out", "EnsureSingleTimeoutReached")
+    assert safety["runtime"] == 300.0 and safety["evidence"].startswith("var/log/journald.log:")
+    assert by_id[UUID.format(8)]["outcome"] == "discarded"
+    sync = by_id[UUID.format(9)]
+    assert (sync["outcome"], sync["worker"]) == ("unfinished", "pid 23050")
+
+
+def test_journal_and_rsyslog_copies_count_once_and_name_only_lines_form_their_own_run(tasks):
+    _, _, table = tasks
+    assert table.height == 10
+    loose = table.filter(table["task_id"].is_null()).row(0, named=True)
+    assert (loose["name"], loose["outcome"], loose["evidence"]) == (
+        "ovs.mds.mds_checkup", "discarded", "var/log/ovs/lib.log:1")
+
+
+def test_section_lists_problems_first_then_unfinished_and_per_name_statistics(tasks):
+    section, _, _ = tasks
+    assert section["total"] == 10
+    assert [p["outcome"] for p in section["problems"]] == ["failed", "timed_out", "timed_out", "revoked",
+                                                           "discarded", "discarded"]
+    assert {u["task_id"] for u in section["unfinished"]} == {UUID.format(6), UUID.format(9)}
+    ping = next(n for n in section["by_name"] if n["name"] == "ovs.storagerouter.ping")
+    assert (ping["count"], ping["succeeded"], ping["p50"], ping["max"]) == (1, 1, 0.08, 0.08)
+
+
+def test_a_task_rule_turns_repeated_failures_into_one_finding_with_the_deciding_lines(tmp_path, rules):
+    from tests.conftest import build_tar
+
+    lines = "".join(
+        _celery(f"10:{i}0:00", "INFO", "MainProcess", f"Received task: ovs.mds.ensure_safety[{UUID.format(i)}]")
+        + _celery(f"10:{i}0:02", "ERROR", "MainProcess", f"Task ovs.mds.ensure_safety[{UUID.format(i)}] raised "
+                  "unexpected: ArakoonNoMaster()")
+        for i in range(3)
+    )
+    bundle = build_tar(tmp_path / "ovs-node1-20151204130205-logs.tar.gz", {"var/log/upstart/ovs-workers.log": lines})
+    findings = [f for f in analyze(bundle, rules).findings if f.rule_id == "MDS_SAFETY_TASKS_FAILING"]
+    assert len(findings) == 1
+    finding = findings[0]
+    assert (finding.kind, finding.count, finding.entities) == ("task", 3, {"host": "node1",
+                                                                           "task": "ovs.mds.ensure_safety"})
+    assert [e.line for e in finding.evidence] == [2, 4, 6]
+    assert "raised unexpected: ArakoonNoMaster()" in finding.evidence[0].raw
+
+
+def test_what_a_task_printed_is_tied_to_it_by_the_pool_process_that_accepted_it(tmp_path, rules):
+    from tests.conftest import build_tar
+
+    def c(t: str, pid: int, comp: str, level: str, msg: str) -> str:
+        return f"2017-03-14 10:22:{t} 04700 +0100 - ovs-node1 - {pid}/140355468900096 - {comp} - 7 - {level} - {msg}"
+
+    task = UUID.format(1)
+    printed = "celery/celery.redirected"
+    lines = "\n".join([
+        c("00", 3311, "celery/celery.worker.strategy", "INFO", f"Received task: ovs.alba.sync[{task}]"),
+        c("01", 3311, "celery/celery.worker.job", "DEBUG", f"Task accepted: ovs.alba.sync[{task}] pid:23050"),
+        c("02", 23050, printed, "WARNING", '{"result": "ok"}'),
+        c("03", 23050, printed, "WARNING", c("03", 23050, "lib/alba", "ERROR", "alba-cli failed: namespace busy")),
+        c("04", 23051, printed, "WARNING", "another pool process"),
+        c("05", 3311, "celery/celery.worker.job", "INFO", f"Task ovs.alba.sync[{task}] succeeded in 4.02s: None"),
+        c("09", 23050, printed, "WARNING", "after the task"),
+    ]) + "\n"
+    bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {"var/log/ovs/celery.log": lines})
+    history = TaskHistory()
+    analyze(bundle, rules, collectors=[history])
+    row = history.table.row(0, named=True)
+    assert (row["worker"], row["output_lines"], row["output_error"]) == (
+        "pid 23050", 2, "alba-cli failed: namespace busy")
+
+
+NAMES = st.from_regex(r"(ovs|alba)\.[a-z_]{1,12}\.[a-z_]{1,16}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=NAMES, ids=st.lists(st.uuids(), min_size=1, max_size=4, unique=True),
+       runtimes=st.lists(st.decimals(min_value=0, max_value=9999, places=2), min_size=4, max_size=4),
+       fail=st.integers(min_value=0, max_value=3))
+def test_any_received_and_finished_pair_becomes_one_row_with_its_outcome_and_runtime(parse, name, ids, runtimes,
+                                                                                    fail):
+    lines = []
+    for i, task_id in enumerate(ids):
+        lines.append(f"[2017-03-14 10:0{i}:00,000: INFO/MainProcess] Received task: {name}[{task_id}]")
+        end = f"[2017-03-14 10:0{i}:30,000: INFO/MainProcess] Task {name}[{task_id}] "
+        lines.append(end + ("raised unexpected: RuntimeError('boom',)" if i == fail else
+                            f"succeeded in {runtimes[i]}s: None"))
+    events = parse("\n".join(lines) + "\n", source="var/log/upstart/ovs-workers.log").events
+    table = history_of(events, pl.DataFrame(schema={"host": pl.String, "ts_local": pl.Datetime("us"),
+                                                   "utc_offset": pl.Int16}))
+    assert table.height == len(ids)
+    for i, task_id in enumerate(ids):
+        row = table.filter(pl.col("task_id") == str(task_id)).row(0, named=True)
+        assert row["name"] == name
+        if i == fail:
+            assert (row["outcome"], row["exception"], row["runtime"]) == ("failed", "RuntimeError", 30.0)
+        else:
+            assert (row["outcome"], row["runtime"]) == ("succeeded", float(runtimes[i]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120), max_size=12))
+def test_arbitrary_lines_never_break_the_task_history(parse, texts):
+    noise = [f"[2017-03-14 10:00:0{i % 10},000: INFO/MainProcess] {t.replace(chr(10), ' ')}"
+             for i, t in enumerate(texts)]
+    events = parse("\n".join([*noise, *texts]) + "\n", source="var/log/upstart/ovs-workers.log").events
+    table = history_of(events, pl.DataFrame(schema={"host": pl.String, "ts_local": pl.Datetime("us"),
+                                                   "utc_offset": pl.Int16}))
+    assert set(table["outcome"].to_list()) <= set(TASK_OUTCOMES)
