@@ -42,6 +42,11 @@ RulesOption = Annotated[
     list[Path] | None,
     typer.Option("--rules", help="Extra rule folder (repeatable), added to the shipped pack."),
 ]
+CapOption = Annotated[
+    list[str] | None,
+    typer.Option("--cap", help="Raise or lower a reading cap, NAME=NUMBER[k|M|G] (repeatable): member_bytes, "
+                               "total_bytes, members, ratio, ratio_floor, line_bytes."),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="Site tuning (YAML): re-tune a rule's severity or switch it off by id."),
@@ -65,27 +70,49 @@ def analyze(
         "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
                          "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
     )] = False,
+    cap: CapOption = None,
 ) -> None:
-    """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT."""
-    from analyzer.pipeline import analyze as run_analysis
+    """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT.
+
+    A bundle of bundles (an archive or folder of per-node bundles) gets one report per node,
+    in OUT/<node bundle name>/.
+    """
+    from analyzer.bundle import Caps
+    from analyzer.nodes import analyze_nodes
     from analyzer.redact import Redactor
     from analyzer.report import write_outputs
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
     loaded = _rules(rules, config)
-    analysis = run_analysis(bundle, loaded)
     settings = {"fail_on": fail_on, "rules": len(loaded),
                 "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
                 "redact": redact}
-    paths = write_outputs(analysis, out, settings, redactor=Redactor() if redact else None)
-    worst = worst_severity(analysis.findings)
-    typer.echo(f"{bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
-               f"{analysis.lines:,} lines in {len(analysis.members)} members")
-    for kind, path in paths.items():
-        typer.echo(f"  {kind:<9} {path}")
-    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+    worsts = []
+    for folder, analysis in analyze_nodes(bundle, loaded, Caps.from_options(cap or [])):
+        paths = write_outputs(analysis, out / folder if folder else out, settings,
+                              redactor=Redactor() if redact else None)
+        worst = worst_severity(analysis.findings)
+        worsts.append(worst)
+        typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
+                   f"{analysis.lines:,} lines in {len(analysis.members)} members")
+        for kind, path in paths.items():
+            typer.echo(f"  {kind:<9} {path}")
+    if fail_on and any(w and SEVERITIES.index(w) >= SEVERITIES.index(fail_on) for w in worsts):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command(epilog=_EPILOG)
+def inventory(
+    bundle: Annotated[Path, typer.Argument(help="Bundle: tar (any compression), zip, or an unpacked folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")] = False,
+    cap: CapOption = None,
+) -> None:
+    """Say what is in a bundle: every member (kind, era, lines, time span, rotation set, warnings) and identity."""
+    from analyzer.bundle import Caps
+    from analyzer.inventory import inventory_document, print_inventory
+
+    print_inventory(inventory_document(bundle, Caps.from_options(cap or [])), as_json)
 
 
 @app.command(epilog=_EPILOG)

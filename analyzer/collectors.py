@@ -48,7 +48,8 @@ class Collector(Protocol):
 
 def default_collectors() -> list[Collector]:
     """The collectors every analysis runs, in the order their sections appear."""
+    from analyzer.identity import IdentityCollector
     from analyzer.services import ServiceStates
     from analyzer.tasks import TaskHistory
 
-    return [TaskHistory(), ServiceStates()]
+    return [IdentityCollector(), TaskHistory(), ServiceStates()]

@@ -17,7 +17,7 @@ import polars as pl
 
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
-from analyzer.resources import shipped_dir
+from analyzer.knowledge import knowledge_file
 
 FIELDS = ("message", "raw", "source")
 
@@ -39,13 +39,9 @@ class EntityPattern:
         return value
 
 
-def knowledge_file() -> Path:
-    return shipped_dir("parsers") / "knowledge" / "entities.yaml"
-
-
 @cache
 def load_entity_patterns(path: Path | None = None) -> tuple[EntityPattern, ...]:
-    path = path or knowledge_file()
+    path = path or knowledge_file("entities")
     entries = load_mapping(path, "entity file").get("entities")
     if not isinstance(entries, list):
         raise UserError(f"{path}: 'entities' must be a list")

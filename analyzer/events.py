@@ -15,6 +15,7 @@ import polars as pl
 from analyzer.bundle import Caps, describe, iter_members
 from analyzer.copies import mark_journal_copies
 from analyzer.entities import with_entities
+from analyzer.errors import UserError
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import EVENT_SCHEMA
 from analyzer.pipeline import parse_bundle_member
@@ -28,6 +29,9 @@ def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Cap
     frames: dict[str, pl.DataFrame] = {}
     for member in iter_members(bundle, caps):
         frames[member.path] = parse_bundle_member(member, bundle, formats).events  # last copy wins (#1146)
+    if bundle.nested:  # one table mixes one node's hostless lines; several nodes would be mislabelled
+        raise UserError(f"{path}: holds {len(bundle.nested)} node bundles ({', '.join(bundle.nested[:3])}): "
+                        "parse each one, or `analyze` it, which splits them")
     if not frames:
         return _ordered(fill_offsets(pl.DataFrame(schema=EVENT_SCHEMA), pl.DataFrame()))
     events = pl.concat(frames.values(), how="vertical_relaxed")

@@ -23,6 +23,7 @@ from analyzer.coverage import rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
+from analyzer.member_kind import classify
 from analyzer.parse import ParseContext, ParsedMember, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
@@ -48,6 +49,9 @@ class MemberReport:
     first_seen: str | None = None
     last_seen: str | None = None
     warnings: list[str] = field(default_factory=list)
+    kind: str | None = None
+    era: str | None = None
+    rotation_set: str | None = None
 
 
 @dataclass
@@ -87,12 +91,12 @@ class _MemberResult:
     parts: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def analyze(path: Path, rules: list[Rule], formats: list[FormatSpec] | None = None,
+def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | None = None,
             caps: Caps = Caps(), collectors: list[Collector] | None = None) -> Analysis:
-    """Analyze one bundle file or folder."""
+    """Analyze one bundle file or folder (or a node `Bundle` of a bundle of bundles)."""
     formats = formats if formats is not None else load_formats()
     collectors = default_collectors() if collectors is None else collectors
-    bundle = describe(path)
+    bundle = path if isinstance(path, Bundle) else describe(path)
     results: dict[str, _MemberResult] = {}
     for member in iter_members(bundle, caps):
         if member.path in results:
@@ -108,7 +112,10 @@ def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec
         year=int(year_match.group(1)) if year_match else None,
         collected_at=bundle.collected_at or datetime.fromtimestamp(member.mtime),
     )
-    return parse_member(member.path, member.data, formats, ctx)
+    parsed = parse_member(member.path, member.data, formats, ctx)
+    if member.first_line != 1:  # lines a rotation neighbour holds were dropped from the head
+        parsed.events = parsed.events.with_columns(pl.col("line") + (member.first_line - 1))
+    return parsed
 
 
 def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
@@ -120,6 +127,7 @@ def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: 
         records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
         invalid_utf8=parsed.invalid_utf8, formats=parsed.formats, warnings=list(member.warnings),
     )
+    report.kind, report.era, report.rotation_set = classify(member.path, parsed.formats, parsed.binary, formats)
     if parsed.binary:
         report.warnings.append("binary file (not a text log): skipped")
     if parsed.invalid_utf8:

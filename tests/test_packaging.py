@@ -22,6 +22,8 @@ def test_the_wheel_ships_the_knowledge_and_runs_without_the_checkout(tmp_path):
                     "analyzer/_shipped/report_templates/report.html.j2", "analyzer/findings.schema.json",
                     "analyzer/_shipped/parsers/knowledge/tasks.yaml",
                     "analyzer/_shipped/parsers/knowledge/services.yaml",
+                    "analyzer/_shipped/parsers/knowledge/identity.yaml",
+                    "analyzer/_shipped/parsers/knowledge/entities.yaml",
                     "analyzer/_shipped/report_templates/sections/tasks.html.j2"):
         assert shipped in names
     site = tmp_path / "site"

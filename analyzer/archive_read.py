@@ -1,0 +1,304 @@
+"""Read archive members under caps, without ever writing to disk.
+
+The containers a customer sends (tar in any compression, zip, a folder) are turned into one
+uniform stream of `Entry`s; `read_capped` then takes a member's bytes chunk by chunk so a
+decompression bomb is stopped by its inflation ratio before it costs memory, and damage met
+while reading keeps everything read before it. Nothing here knows about logs.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+_CHUNK = 4 << 20
+#: tarfile inflates one buffer of compressed input at a time: 16 KiB bounds a bomb's step to ~16 MiB.
+_STREAM_BUFFER = 16 * 1024
+_INFLATE_STEP = 16 * 1024
+#: Everything a broken or hostile container can raise while being read.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, lzma.LZMAError,
+    ValueError, NotImplementedError, RuntimeError, KeyError, UnicodeError, TypeError, IndexError, OverflowError,
+    struct.error,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps `read_capped` and `inflate_capped` enforce (a subset of `bundle.Caps`)."""
+
+    max_member_bytes: int
+    max_ratio: int
+    ratio_floor: int
+
+
+@dataclass
+class Entry:
+    """One member of a container, before its bytes are read."""
+
+    name: str
+    kind: str  # file, dir, link, device, fifo, other
+    size: int
+    mtime: float
+    offset: int | None
+    open: Callable[[], IO[bytes]]
+    #: Compressed bytes of the container consumed so far (None: no compression to watch).
+    consumed: Callable[[], int] | None = None
+
+
+@dataclass
+class ReadResult:
+    data: bytes
+    stopped: str | None = None  # why reading stopped early (a cap)
+    damage: str | None = None  # what broke, and where
+    bomb: bool = False  # stopped by the inflation ratio
+
+
+class Damaged(Exception):
+    """The container cannot be read past this point; `args[0]` says where and why."""
+
+
+class CountingReader:
+    """A read-only file wrapper that counts the bytes handed out (compressed bytes consumed)."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.count += len(data)
+        return data
+
+
+class _WatchedTarInfo(tarfile.TarInfo):
+    """Remembers why header reading stopped, so a cut or corrupt archive is told from a clean end."""
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.HeaderError as exc:
+            tarfile_.ovs_end = exc  # type: ignore[attr-defined]
+            raise
+
+
+def why(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def open_tar_stream(fileobj: IO[bytes]) -> tuple[tarfile.TarFile, CountingReader]:
+    """Open a tar stream in any compression tarfile knows (plain, gz, bz2, xz); raises on non-tar."""
+    counter = CountingReader(fileobj)
+    archive = tarfile.open(  # noqa: SIM115 - the caller closes the underlying file
+        fileobj=counter, mode="r|*", bufsize=_STREAM_BUFFER, tarinfo=_WatchedTarInfo)  # type: ignore[call-overload]
+    return archive, counter
+
+
+def tar_entries(archive: tarfile.TarFile, counter: CountingReader) -> Iterator[Entry]:
+    """The tar's members in order; raises `Damaged` where the archive stops making sense."""
+    compressed = getattr(archive.fileobj, "comptype", "tar") != "tar"
+    while True:
+        try:
+            info = archive.next()
+        except READ_ERRORS as exc:
+            raise Damaged(f"archive damaged after byte {archive.offset}: {why(exc)}") from None
+        archive.members.clear()  # stream mode keeps every header otherwise: memory grows per member
+        if info is None:
+            end = getattr(archive, "ovs_end", None)
+            if end is not None and not isinstance(end, tarfile.EOFHeaderError):
+                reason = "ends without the end-of-archive marker (cut short?)" \
+                    if isinstance(end, tarfile.EmptyHeaderError) else f"has an unreadable header ({why(end)})"
+                raise Damaged(f"archive {reason} at byte {archive.offset}")
+            return
+        yield Entry(
+            name=info.name, kind=_tar_kind(info), size=info.size, mtime=float(info.mtime),
+            offset=info.offset_data, open=lambda info=info: _tar_data(archive, info),  # type: ignore[misc]
+            consumed=(lambda: counter.count) if compressed else None,
+        )
+
+
+def _tar_data(archive: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
+    """A member's bytes straight from the stream, so a cut archive still yields what precedes the cut
+    (tarfile's own reader discards a short read); sparse members need tarfile's reader."""
+    if info.issparse():
+        return archive.extractfile(info)  # type: ignore[return-value]
+    return _StreamSlice(archive.fileobj, info.size)  # type: ignore[arg-type, return-value]
+
+
+class _StreamSlice:
+    """The next `size` bytes of a forward-only stream; running dry early raises after the partial read."""
+
+    def __init__(self, stream: IO[bytes], size: int):
+        self.stream = stream
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left if size < 0 else min(size, self.left)
+        if want == 0:
+            return b""
+        data = self.stream.read(want)
+        if not data:
+            raise EOFError(f"unexpected end of data, {self.left} bytes of the member missing")
+        self.left -= len(data)
+        return data
+
+
+def _tar_kind(info: tarfile.TarInfo) -> str:
+    if info.isreg():
+        return "file"
+    if info.isdir():
+        return "dir"
+    if info.issym() or info.islnk():
+        return "link"
+    if info.ischr() or info.isblk():
+        return "device"
+    return "fifo" if info.isfifo() else "other"
+
+
+def zip_entries(archive: zipfile.ZipFile, raw: IO[bytes]) -> Iterator[Entry]:
+    """The zip's members in central-directory order; symlinks (unix mode) are not files.
+
+    `raw` is the file the zip is read from: its position tells how much compressed data a
+    member has consumed so far, so the inflation ratio is checked as the member grows.
+    """
+    for info in archive.infolist():
+        mode = info.external_attr >> 16
+        kind = "dir" if info.filename.endswith("/") else "link" if (mode & 0o170000) == 0o120000 else "file"
+        if mode and (mode & 0o170000) not in (0, 0o100000, 0o120000, 0o040000):
+            kind = "device" if mode & 0o170000 in (0o020000, 0o060000) else "other"
+        yield Entry(
+            name=info.filename, kind=kind, size=info.file_size, mtime=_zip_mtime(info), offset=info.header_offset,
+            open=lambda info=info: archive.open(info), consumed=raw.tell,  # type: ignore[misc]
+        )
+
+
+def _zip_mtime(info: zipfile.ZipInfo) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime(*info.date_time).timestamp()
+    except (ValueError, OverflowError):
+        return 0.0
+
+
+def dir_entries(root: Path) -> Iterator[Entry]:
+    """Regular files under a folder, sorted; links are reported, never followed."""
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            kind = "link"
+        elif path.is_file():
+            kind = "file"
+        elif path.is_dir():
+            continue
+        else:
+            kind = "other"
+        try:
+            stat = path.lstat()
+        except OSError:
+            kind, stat = "other", None
+        if stat is None:
+            yield Entry(name=path.relative_to(root).as_posix(), kind=kind, size=0, mtime=0.0, offset=None,
+                        open=path.open)  # type: ignore[arg-type]
+            continue
+        yield Entry(name=path.relative_to(root).as_posix(), kind=kind, size=stat.st_size, mtime=stat.st_mtime,
+                    offset=None, open=lambda path=path: path.open("rb"))  # type: ignore[misc]
+
+
+def read_capped(entry: Entry, limits: Limits) -> ReadResult:
+    """Read a member chunk by chunk; stop at the size cap, at the inflation ratio, or at damage."""
+    chunks: list[bytes] = []
+    total = 0
+    start = entry.consumed() if entry.consumed else 0
+    try:
+        stream = entry.open()
+    except READ_ERRORS as exc:
+        return ReadResult(b"", damage=f"cannot be opened ({why(exc)})")
+    try:
+        watched = entry.consumed is not None
+        while True:
+            # Nothing inflates: one read. Inflating: small steps, so the ratio is checked as it grows.
+            step = _CHUNK if watched else limits.max_member_bytes
+            chunk = stream.read(min(step, limits.max_member_bytes + 1 - total))
+            if not chunk:
+                return ReadResult(b"".join(chunks))
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limits.max_member_bytes:
+                data = b"".join(chunks)[: limits.max_member_bytes]
+                return ReadResult(data, stopped=f"larger than {limits.max_member_bytes} bytes: truncated")
+            if entry.consumed and _too_inflated(total, entry.consumed() - start, limits):
+                return ReadResult(b"".join(chunks), stopped=_ratio_note(limits, total), bomb=True)
+    except READ_ERRORS as exc:
+        where = f"at byte {total} of the member" + (f" (byte {entry.offset + total} of the archive)"
+                                                    if entry.offset is not None else "")
+        return ReadResult(b"".join(chunks), damage=f"cut short {where}: {why(exc)}")
+
+
+def _too_inflated(inflated: int, packed: int, limits: Limits) -> bool:
+    return inflated > limits.ratio_floor and inflated > limits.max_ratio * max(packed, 1)
+
+
+def _ratio_note(limits: Limits, at: int) -> str:
+    return (f"inflates more than {limits.max_ratio}:1 (a decompression bomb?): "
+            f"stopped after {at} bytes")
+
+
+def _decompressor(data: bytes) -> Any | None:
+    if data[:2] == b"\x1f\x8b":
+        return zlib.decompressobj(wbits=47)
+    if data[:3] == b"BZh":
+        return bz2.BZ2Decompressor()
+    if data[:6] == b"\xfd7zXZ\x00":
+        return lzma.LZMADecompressor()
+    return None
+
+
+def is_compressed(data: bytes) -> bool:
+    """gzip, bzip2 or xz, by their magic bytes."""
+    return _decompressor(data) is not None
+
+
+def inflate_capped(raw: bytes, limits: Limits) -> tuple[bytes, list[str]]:
+    """Inflate a compressed member (gzip, several gzip streams, bzip2, xz) within the caps.
+
+    Input is fed in small steps so a bomb is caught by its ratio after a few MB, not after GBs.
+    """
+    out: list[bytes] = []
+    total = 0
+    fed = 0
+    rest = raw
+    while rest:
+        inflater = _decompressor(rest)
+        if inflater is None:
+            break
+        pos = 0
+        try:
+            while pos < len(rest) and not inflater.eof:
+                piece = inflater.decompress(rest[pos:pos + _INFLATE_STEP])
+                pos += _INFLATE_STEP
+                out.append(piece)
+                total += len(piece)
+                if total > limits.max_member_bytes:
+                    data = b"".join(out)[: limits.max_member_bytes]
+                    return data, [f"inflates past {limits.max_member_bytes} bytes: truncated"]
+                if _too_inflated(total, fed + min(pos, len(rest)), limits):
+                    return b"".join(out), [_ratio_note(limits, total)]
+        except READ_ERRORS as exc:
+            return b"".join(out), [f"compressed data damaged after {total} inflated bytes ({why(exc)}): "
+                                   "analyzed up to the damage"]
+        if not inflater.eof:
+            return b"".join(out), [f"compressed stream cut short after {total} inflated bytes: "
+                                   "analyzed up to the damage"]
+        tail = inflater.unused_data + rest[pos:]
+        fed += len(rest) - len(tail)
+        rest = tail
+    return b"".join(out), []
