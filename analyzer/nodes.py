@@ -10,14 +10,16 @@ import re
 from pathlib import Path
 
 from analyzer.bundle import Bundle, Caps, nested_bundles
+from analyzer.collectors import Collector
 from analyzer.errors import UserError
 from analyzer.pipeline import Analysis, analyze
 from analyzer.rules import Rule
 
 
-def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps()) -> list[tuple[str | None, Analysis]]:
+def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
+                  collectors: list[Collector] | None = None) -> list[tuple[str | None, Analysis]]:
     """[(output sub-folder or None for the input itself, analysis)]; raises UserError if nothing is readable."""
-    outer = analyze(path, rules, caps=caps)
+    outer = analyze(path, rules, caps=caps, collectors=collectors)
     nodes = nested_bundles(outer.bundle)
     results: list[tuple[str | None, Analysis]] = []
     loose_logs = any(m.formats for m in outer.members)
@@ -30,7 +32,7 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps()) -> list[tu
             folder += "_"
         folders.add(folder)
         try:
-            results.append((folder, analyze(node, rules, caps=caps)))
+            results.append((folder, analyze(node, rules, caps=caps, collectors=collectors)))
         except UserError as exc:
             outer.bundle.warnings.append(f"nested bundle {node.inner or node.path}: {exc}")
     if outer.members and not loose_logs:

@@ -21,14 +21,16 @@ class PlainProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def advance(self, row: dict[str, Any], size: int) -> None:
+    def advance(self, rows: list[dict[str, Any]], size: int) -> None:
+        """One input done: a line per row (a bundle of bundles has one per node)."""
         self.done += 1
         self.bytes += size
-        outcome = f"error: {row['error']}" if row["status"] == "error" else \
-            f"{row['worst']}, {row['findings_total']} findings"
         rate = self.bytes / 2**20 / max(time.perf_counter() - self.started, 1e-6)
-        typer.echo(f"[{self.done}/{self.total}] {row['bundle']}: {outcome} ({row['seconds']:.1f} s; "
-                   f"{rate:.1f} MiB/s overall)")
+        for row in rows:
+            outcome = f"error: {row['error']}" if row["status"] == "error" else \
+                f"{row['worst']}, {row['findings_total']} findings"
+            typer.echo(f"[{self.done}/{self.total}] {row['bundle']}: {outcome} ({row['seconds']:.1f} s; "
+                       f"{rate:.1f} MiB/s overall)")
 
 
 class BarProgress:
@@ -58,9 +60,9 @@ class BarProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def advance(self, row: dict[str, Any], size: int) -> None:
+    def advance(self, rows: list[dict[str, Any]], size: int) -> None:
         done = self.progress.tasks[0].fields["done"] + 1
-        self.progress.update(self.task, advance=size, done=done, last=row["bundle"][:40])
+        self.progress.update(self.task, advance=size, done=done, last=rows[-1]["bundle"][:40])
 
 
 def progress_for(total: int, total_bytes: int) -> PlainProgress | BarProgress:

@@ -29,6 +29,7 @@ import polars as pl
 from analyzer import __version__
 from analyzer.errors import UserError
 from analyzer.findings import verdict
+from analyzer.pipeline import Analysis
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rules
 
 SCHEMA_ID = "ovs-analyzer/triage/1"
@@ -132,25 +133,41 @@ def _rules(rule_dirs: tuple[Path, ...], config: Path | None) -> list[Rule]:
     return apply_tuning(load_rules([*default_rule_dirs(), *rule_dirs]), config)
 
 
-def run_bundle(job: Job) -> Outcome:
-    """Analyze one bundle and write its report folder; any failure becomes an error row."""
+def run_bundle(job: Job) -> list[Outcome]:
+    """Analyze one input and write its report folder(s); any failure becomes an error row.
+
+    A bundle of bundles (one archive of every node's bundle) gives one row and one report folder
+    per node, as `analyze` does.
+    """
     from analyzer.cluster_evidence import ClusterEvidence
     from analyzer.collectors import default_collectors
-    from analyzer.pipeline import analyze
+    from analyzer.nodes import analyze_nodes
     from analyzer.report import write_outputs
 
     started = time.perf_counter()
     try:
-        analysis = analyze(job.path, _rules(job.rule_dirs, job.config),
-                           collectors=[*default_collectors(), ClusterEvidence()])
-        write_outputs(analysis, job.out_dir, job.settings)
+        nodes = analyze_nodes(job.path, _rules(job.rule_dirs, job.config),
+                              collectors=[*default_collectors(), ClusterEvidence()])
+        outcomes = []
+        for folder, analysis in nodes:
+            out_dir = job.out_dir / folder if folder else job.out_dir
+            write_outputs(analysis, out_dir, job.settings)
+            name = f"{job.path.name}/{analysis.bundle.name}" if folder else job.path.name
+            outcomes.append(_outcome(job, name, analysis, out_dir))
     except UserError as exc:
-        return failed(job, exc, time.perf_counter() - started)
+        return [failed(job, exc, time.perf_counter() - started)]
     except MemoryError:
-        return failed(job, MemoryError("out of memory while analyzing this bundle"), time.perf_counter() - started)
+        return [failed(job, MemoryError("out of memory while analyzing this bundle"), time.perf_counter() - started)]
     except Exception as exc:
-        return failed(job, RuntimeError(f"internal error: {type(exc).__name__}: {exc}"),
-                      time.perf_counter() - started)
+        return [failed(job, RuntimeError(f"internal error: {type(exc).__name__}: {exc}"),
+                       time.perf_counter() - started)]
+    elapsed = round(time.perf_counter() - started, 3)
+    for outcome in outcomes:
+        outcome.row["seconds"] = elapsed
+    return outcomes
+
+
+def _outcome(job: Job, name: str, analysis: Analysis, out_dir: Path) -> Outcome:
     findings = [f.to_dict() for f in analysis.findings]
     headlines = [{k: f[k] for k in ("rule_id", "title", "severity", "count", "first_seen", "last_seen", "hosts",
                                     "entities")} for f in findings]
@@ -158,7 +175,7 @@ def run_bundle(job: Job) -> Outcome:
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in reversed(SEVERITIES)}
     problems = [f for f in headlines if f["severity"] != "info"]
     row = {
-        "bundle": job.path.name,
+        "bundle": name,
         "path": str(job.path),
         "status": "ok",
         "error": None,
@@ -173,9 +190,9 @@ def run_bundle(job: Job) -> Outcome:
         "findings_total": len(findings),
         "findings": (problems or headlines)[:TOP_FINDINGS],
         "warnings": len(analysis.bundle.warnings),
-        "report": (Path("bundles") / job.out_dir.name / "report.html").as_posix(),
+        "report": (out_dir.relative_to(job.out_dir.parent.parent) / "report.html").as_posix(),
         "size_bytes": job.size,
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": None,
         "worker_peak_mib": worker_peak_mib(),
     }
     return Outcome(row=row, evidence=evidence, counts=analysis.counts)
@@ -225,24 +242,25 @@ class Batch:
 
 
 def run_batch(jobs: list[Job], executor: str, workers: int | None, scheduler: str | None,
-              on_done: Callable[[Outcome, Job], None]) -> list[Outcome]:
-    """Run every job on the executor, calling `on_done` as each finishes; rows ranked by urgency."""
+              on_done: Callable[[list[Outcome], Job], None]) -> list[Outcome]:
+    """Run every job on the executor, calling `on_done` with its rows as each finishes; rows ranked by urgency."""
     from analyzer.executors import run_each
 
     by_path = {str(job.path): job for job in jobs}
     outcomes = []
-    for outcome in run_each(run_bundle, jobs, _worker_lost, executor=executor, jobs=workers, scheduler=scheduler):
-        on_done(outcome, by_path[outcome.row["path"]])
-        outcomes.append(outcome)
+    for node_outcomes in run_each(run_bundle, jobs, _worker_lost, executor=executor, jobs=workers,
+                                  scheduler=scheduler):
+        on_done(node_outcomes, by_path[node_outcomes[0].row["path"]])
+        outcomes.extend(node_outcomes)
     outcomes.sort(key=lambda o: urgency(o.row))
     for rank, outcome in enumerate(outcomes, 1):
         outcome.row = {"rank": rank, **outcome.row}
     return outcomes
 
 
-def _worker_lost(job: Job, exc: BaseException) -> Outcome:
-    return failed(job, RuntimeError(f"the worker analyzing it was lost ({type(exc).__name__}: {exc}); "
-                                    "was it killed for lack of memory?"))
+def _worker_lost(job: Job, exc: BaseException) -> list[Outcome]:
+    return [failed(job, RuntimeError(f"the worker analyzing it was lost ({type(exc).__name__}: {exc}); "
+                                    "was it killed for lack of memory?"))]
 
 
 def write_batch(batch: Batch, out: Path, settings: dict[str, Any]) -> dict[str, Path]:
@@ -288,8 +306,7 @@ def now() -> str:
 
 def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor: str = "local",
            scheduler: str | None = None, rule_dirs: tuple[Path, ...] = (), config: Path | None = None,
-           fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False,
-           progress: Callable[[int, int], Any] | None = None) -> Batch:
+           fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False) -> Batch:
     """The whole `triage` command short of its exit code: discover, analyze each, rank, write."""
     from analyzer.progress import progress_for
 
@@ -301,8 +318,9 @@ def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor
     settings = {"fail_on": fail_on, "rules": len(loaded), "extra_rule_dirs": [str(p) for p in rule_dirs],
                 "config": str(config) if config else None}
     jobs = plan(paths, out, rule_dirs, config, settings)
-    with (progress or progress_for)(len(jobs), sum(j.size for j in jobs)) as bar:
-        outcomes = run_batch(jobs, executor, workers, scheduler, lambda o, job: bar.advance(o.row, job.size))
+    with progress_for(len(jobs), sum(j.size for j in jobs)) as bar:
+        outcomes = run_batch(jobs, executor, workers, scheduler,
+                             lambda done, job: bar.advance([o.row for o in done], job.size))
     generated = now()
     batch = Batch(outcomes=outcomes, clusters=cluster_reports(outcomes, out, cluster, align_clocks, generated),
                   generated_at=generated)

@@ -147,3 +147,23 @@ def test_when_no_bundle_at_all_can_be_read_it_is_exit_2_with_the_rows_written(tm
     result = cli("triage", str(tmp_path), "-o", str(tmp_path / "out"))
     assert result.returncode == 2 and "none of the 1 bundle(s) could be read" in result.stderr
     assert json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"][0]["status"] == "error"
+
+
+def test_a_bundle_of_bundles_gives_one_row_and_report_per_node(tmp_path):
+    from samples.make_sample import write_cluster
+
+    nodes = tmp_path / "nodes"
+    manifests = write_cluster(nodes, hosts=("ovs-node1", "ovs-node2"), scenarios=("incident", "healthy"),
+                              skews=(0.0, 1.0))
+    (tmp_path / "in").mkdir()
+    build_tar(tmp_path / "in" / "customer-all-nodes.tar",
+              {m["archive"]: (nodes / m["archive"]).read_bytes() for m in manifests}, compress=False)
+    result = cli("triage", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-j", "1")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads((tmp_path / "out" / "triage.json").read_text())
+    rows = {r["host"]: r for r in doc["bundles"]}
+    assert set(rows) == {"ovs-node1", "ovs-node2"}
+    assert rows["ovs-node1"]["worst"] == "critical"
+    assert rows["ovs-node1"]["bundle"].startswith("customer-all-nodes.tar/")
+    assert all((tmp_path / "out" / r["report"]).is_file() for r in rows.values())
+    assert [c["hosts"] for c in doc["clusters"]] == [["ovs-node1", "ovs-node2"]]
