@@ -12,6 +12,7 @@ import polars as pl
 import typer
 
 from analyzer.errors import UserError
+from analyzer.identity import IdentityCollector
 from analyzer.services import ServiceStates
 from analyzer.tasks import PROBLEM_OUTCOMES, TaskHistory, task_rows
 
@@ -21,10 +22,13 @@ _MESSAGE_WIDTH = 80
 
 
 def _collected(bundle: Path, collector: Any) -> dict[str, Any]:
-    """Run the analysis pipeline with one collector (no rules: the tables do not depend on them)."""
+    """Run the analysis pipeline with one collector after identity, whose role and vPools it may use.
+
+    No rules: the tables do not depend on them.
+    """
     from analyzer.pipeline import analyze
 
-    return analyze(bundle, [], collectors=[collector]).sections[collector.name]
+    return analyze(bundle, [], collectors=[IdentityCollector(), collector]).sections[collector.name]
 
 
 def tasks(

@@ -10,7 +10,7 @@ each lives in its own module and the pipeline stays a loop over members.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
@@ -26,6 +26,9 @@ class BundleView:
     node: str | None
     #: Adds `ts` (UTC) to a frame with `host`, `ts_local` and `utc_offset`, learning missing offsets.
     to_utc: Callable[[pl.DataFrame], pl.DataFrame]
+    #: The sections of the collectors combined before this one (identity comes first), so one
+    #: fact such as the node's role is worked out once and reused.
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Collector(Protocol):

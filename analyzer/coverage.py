@@ -8,11 +8,14 @@ the bundle has no record from any of them, the rule could not run, and the repor
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from analyzer.findings import Finding
 from analyzer.formats import FormatSpec
 from analyzer.parse import ParseContext, parse_member
 from analyzer.rules import Rule
+from analyzer.versions import assess
 
 _CTX = ParseContext(year=2017)
 _EXAMPLE_PRODUCERS: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
@@ -37,6 +40,29 @@ def needed_producers(rule: Rule, by_id: dict[str, Rule], formats: list[FormatSpe
             found.update(events["producer"].drop_nulls().to_list())
         _EXAMPLE_PRODUCERS[key] = frozenset(found)
     return _EXAMPLE_PRODUCERS[key]
+
+
+def judge_versions(findings: list[Finding], rules: list[Rule],
+                   installed: dict[str, str]) -> tuple[list[Finding], list[dict[str, str]]]:
+    """Say on each finding whether the node's release is affected, and list every rule's verdict.
+
+    A finding whose rule excludes this release stays: it is a regression or another cause,
+    which the engineer must know rather than never see.
+    """
+    verdicts = {}
+    for rule in rules:
+        if rule.enabled and rule.versions:
+            verdict, why = assess(rule.versions, installed)
+            verdicts[rule.id] = {"id": rule.id, "verdict": verdict, "why": why}
+    noted = []
+    for finding in findings:
+        judged = verdicts.get(finding.rule_id)
+        if judged and judged["verdict"] == "not_affected":
+            finding = replace(finding, versions=f"{judged['why']}: fired anyway, a regression or another cause")
+        elif judged:
+            finding = replace(finding, versions=judged["why"])
+        noted.append(finding)
+    return noted, sorted(verdicts.values(), key=lambda v: v["id"])
 
 
 def rule_coverage(rules: list[Rule], fired: set[str], present: set[str], formats: list[FormatSpec]) -> dict[str, Any]:

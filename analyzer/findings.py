@@ -58,6 +58,8 @@ class Finding:
     related: list[str]
     evidence: list[Evidence]
     evidence_omitted: int
+    #: The rule's version range against the node's installed version (rules with `versions` only).
+    versions: str | None = None
 
     @property
     def severity_rank(self) -> int:

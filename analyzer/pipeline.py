@@ -19,7 +19,7 @@ import polars as pl
 from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
 from analyzer.collectors import BundleView, Collector, default_collectors
 from analyzer.copies import drop_copied_hits
-from analyzer.coverage import rule_coverage
+from analyzer.coverage import judge_versions, rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
@@ -200,10 +200,11 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     hosts = sorted(counts["host"].drop_nulls().unique().to_list()) if counts.height else []
     if not hosts and node:
         hosts = [node]
-    view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets))
-    sections = {
-        c.name: c.combine([r.parts[c.name] for r in results if c.name in r.parts], view) for c in collectors
-    }
+    sections: dict[str, dict[str, Any]] = {}
+    view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets), sections=sections)
+    for collector in collectors:
+        sections[collector.name] = collector.combine([r.parts[collector.name] for r in results
+                                                      if collector.name in r.parts], view)
     sections["unknown_errors"] = templates_section([r.unknown for r in results if r.unknown.height], view.to_utc)
     table_hits = [hits_of(rules) for c in collectors if (hits_of := getattr(c, "rule_hits", None))]  # task rules
     if any(f.height for f in table_hits):
@@ -211,6 +212,8 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     findings = build_findings(hits, counts, rules, end_of_logs(counts))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
     coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)
+    findings, coverage["rule_versions"] = judge_versions(findings, rules,
+                                                         sections.get("identity", {}).get("versions", {}))
     firsts = [first for first, _ in active if first]
     lasts = [last for _, last in active if last]
     return Analysis(

@@ -70,7 +70,6 @@ class ServiceKnowledge:
     flap_crashes: int
     flap_window: float
     expected: dict[str, tuple[Named, ...]]
-    master_markers: tuple[str, ...]
     source_file: str
 
 
@@ -111,7 +110,7 @@ def load_service_knowledge(path: Path | None = None) -> ServiceKnowledge:
         silent_after=duration_seconds(path, "silent_after", doc.get("silent_after", "10m")),
         flap_crashes=int(flapping.get("crashes", 3)),
         flap_window=duration_seconds(path, "flapping.window", flapping.get("window", "30m")),
-        expected=expected, master_markers=tuple(expected_doc.get("master_markers") or ()), source_file=str(path))
+        expected=expected, source_file=str(path))
 
 
 def transition_events(events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
@@ -181,11 +180,7 @@ class ServiceStates:
             if events.height else pl.DataFrame()
         activity = own_log_activity(member, events, self.knowledge).with_columns(pl.lit("activity").alias("kind"))
         vpools = events.select(pl.col("vpool").drop_nulls().unique()).with_columns(pl.lit("vpool").alias("kind"))
-        marked = events.filter(pl.col("raw").str.contains_any(list(self.knowledge.master_markers)).fill_null(False))
-        markers = [m for m in self.knowledge.master_markers if marked["raw"].str.contains(m, literal=True).any()]
-        found = pl.DataFrame({"marker": markers, "kind": ["marker"] * len(markers)}, schema={
-            "marker": pl.String, "kind": pl.String})
-        parts = [p for p in (transitions, activity, vpools, found) if p.height]
+        parts = [p for p in (transitions, activity, vpools) if p.height]
         return pl.concat(parts, how="diagonal_relaxed") if parts else None
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
@@ -208,8 +203,7 @@ class ServiceStates:
         timeline = state_timeline(transitions, activity, self.knowledge)
         traced = set(timeline["unit"].to_list()) if timeline.height else set()
         traced |= set(untimed["unit"].to_list()) if untimed.height else set()
-        markers = set(of_kind("marker")["marker"].to_list()) if "marker" in frame.columns else set()
-        role = _role(traced | markers, self.knowledge)
+        role = _role(view)
         section = service_section(timeline, summarize(timeline, self.knowledge), vpools, role,
                                   expected_services(role, vpools, self.knowledge), sorted(traced))
         section["untimed"] = [
@@ -334,11 +328,10 @@ def summarize(timeline: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFra
     ).drop("starts", "respawns", "crash_burst", "gave_up").sort("host", "unit")
 
 
-def _role(traced: set[str], knowledge: ServiceKnowledge) -> str | None:
-    if traced & set(knowledge.master_markers):
-        return "master"
-    every = {name for e in knowledge.expected["every_node"] for name in e.any_of}
-    return "extra" if traced & every else None
+def _role(view: BundleView) -> str | None:
+    """The node's role as the identity section worked it out, with its evidence (None: unknown)."""
+    role = (view.sections.get("identity") or {}).get("role")
+    return role if role in ("master", "extra") else None
 
 
 def expected_services(role: str | None, vpools: list[str], knowledge: ServiceKnowledge) -> list[Named]:

@@ -42,6 +42,16 @@ def test_rules_that_could_not_run_are_listed_with_their_reason(sample):
     assert "Rules that could not run" in page and "needs the journal, absent &lt;here&gt;" in page
 
 
+def test_the_header_names_role_versions_and_time_zones_from_the_identity_section(sample):
+    analysis, doc = sample
+    page = render_html(doc, timeline_model(analysis, doc))
+    header = page[page.index("<header"):page.index("</header>")]
+    identity = doc["sections"]["identity"]
+    assert "Node role</dt><dd>master" in header and identity["role_evidence"][0] in header
+    assert f"openvstorage <b>{identity['versions']['openvstorage']}</b>" in header
+    assert all(offset in header for offset in identity["utc_offsets"])
+
+
 def test_unknown_errors_are_a_ranked_table_with_their_real_lines_and_how_to_make_a_rule(sample):
     analysis, doc = sample
     page = render_html(doc, timeline_model(analysis, doc))

@@ -92,3 +92,36 @@ def test_an_open_range_has_only_the_bound_it_names():
     assert assess(VersionRange("volumedriver-no-dedup-server", None, "6.16.4"),
                   {"volumedriver-no-dedup-server": "5.0.1"})[0] == "affected"
     assert assess(VersionRange("alba", "1.5", None), {"alba": "1.6.2"})[0] == "affected"
+
+
+def _versioned_rule(tmp_path: Path, rule_id: str, versions: dict[str, str]) -> Path:
+    doc = {**BASE, "id": rule_id, "component": "arakoon", "match": {"literals": ["Unable to determine master node"]},
+           "versions": versions}
+    path = tmp_path / f"{rule_id}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_findings_say_whether_the_nodes_release_is_affected(tmp_path, rules):
+    from analyzer.pipeline import analyze
+    from analyzer.report import findings_document, render_html, timeline_model
+    from tests.conftest import SAMPLE
+
+    # the sample node runs openvstorage 2.7.9.1-1 (dpkg.log)
+    ranges = {"STILL_BROKEN": {"package": "openvstorage", "introduced": "2.7.0", "fixed": "2.7.10"},
+              "FIXED_LONG_AGO": {"package": "openvstorage", "fixed": "2.7.4"},
+              "OTHER_PACKAGE": {"package": "nosuchpkg", "fixed": "1.0"}}
+    custom = [load_rule_file(_versioned_rule(tmp_path, rule_id, span)) for rule_id, span in ranges.items()]
+    analysis = analyze(SAMPLE, [*rules, *custom])
+    by_id = {f.rule_id: f for f in analysis.findings}
+    assert by_id["STILL_BROKEN"].versions == ("openvstorage 2.7.9.1-1 is affected "
+                                              "(openvstorage from 2.7.0, fixed in 2.7.10)")
+    assert by_id["FIXED_LONG_AGO"].versions.startswith("openvstorage 2.7.9.1-1 has the fix (fixed in 2.7.4): "
+                                                       "fired anyway")
+    assert by_id["OTHER_PACKAGE"].versions.startswith("no nosuchpkg version found")
+    assert by_id["ARAKOON_NO_MASTER"].versions is None, "a rule without a range says nothing about releases"
+    verdicts = {v["id"]: v["verdict"] for v in analysis.coverage["rule_versions"]}
+    assert verdicts == {"STILL_BROKEN": "affected", "FIXED_LONG_AGO": "not_affected", "OTHER_PACKAGE": "unknown"}
+    doc = findings_document(analysis, "2026-01-01T00:00:00Z", {})
+    page = render_html(doc, timeline_model(analysis, doc))
+    assert "Rules whose release range excludes this node" in page and "has the fix (fixed in 2.7.4)" in page

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from analyzer.errors import UserError
+from analyzer.identity import IdentityCollector
 from analyzer.pipeline import analyze
 from analyzer.services import ServiceStates, load_service_knowledge, resolve_units, transition_events
 from analyzer.timezones import fill_offsets, offset_samples
@@ -73,7 +74,7 @@ def systemd_era(tmp_path_factory, rules):
         "var/log/ovs/volumedriver/vpool1.log": _vd("09:00:03", "starting") + _vd("09:05:00", "last words"),
         "var/log/rabbitmq/rabbit@ovs-node1.log": "=INFO REPORT==== 14-Mar-2017::09:00:05 ===\nstarted TCP Listener\n",
     })
-    return analyze(bundle, rules, collectors=[ServiceStates()]).sections["services"]
+    return analyze(bundle, rules, collectors=[IdentityCollector(), ServiceStates()]).sections["services"]
 
 
 def _service(section, unit):
@@ -127,7 +128,7 @@ def upstart_era(tmp_path_factory, rules):
         "var/log/upstart/ovs-workers.log": UPSTART_WORKERS,
         "var/log/ovs/volumedriver/vpool1.log": VD_OLD,
     })
-    return analyze(bundle, rules, collectors=[ServiceStates()]).sections["services"]
+    return analyze(bundle, rules, collectors=[IdentityCollector(), ServiceStates()]).sections["services"]
 
 
 def test_upstart_era_respawns_crashes_and_giving_up(upstart_era):
