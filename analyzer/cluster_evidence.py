@@ -4,11 +4,10 @@ Bundles of one cluster are recognised from names only the cluster's nodes share:
 node names (an Arakoon log is `var/log/arakoon/<cluster>/<node>.log`, and at start it prints
 `cfg = { node_name = "<self>"; ...}` and one `other: <peer>` line per peer). Those names are
 OVS machine ids, random per node, so two nodes that name a common Arakoon node are in one
-cluster. vPool names are listed too but never used to link bundles: `vpool1` is everywhere.
+cluster. vPool names never link bundles (`vpool1` is everywhere); the node's role and vPools
+come from the `identity` section.
 
-Arakoon master-election announcements are kept as clock anchors for
-`analyzer.skew`; the role (master or extra) follows ovs-log-formats.md section 7: a master has
-rabbitmq, nginx or the `ovsdb` Arakoon cluster.
+Arakoon master-election announcements are kept as clock anchors for `analyzer.skew`.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from analyzer.collectors import BundleView
 from analyzer.findings import iso
 
 _ARAKOON_LOG = re.compile(r"^var/log/arakoon/(?P<cluster>[^/]+)/(?P<node>[^/]+?)\.log(?:\.\d+)?(?:\.gz)?$")
-_MASTER_PATHS = ("var/log/rabbitmq/", "var/log/nginx/", "var/log/arakoon/ovsdb/")
-_OVS_PATHS = ("var/log/ovs/", "var/log/upstart/ovs-")
 _SELF = r'node_name = "([^"]+)"'
 _PEER = r"^other: (\S+)\s*$"
 #: The election announcement every node of a cluster logs at the same moment (`<node> is master`).
@@ -37,7 +34,7 @@ _SCHEMA = {"kind": pl.String, "value": pl.String, "host": pl.String, "ts_local":
 
 
 class ClusterEvidence:
-    """Collector of Arakoon node names, vPools, role hints and clock anchors (see module doc)."""
+    """Collector of Arakoon cluster and node names and clock anchors (see module doc)."""
 
     name = "cluster_evidence"
 
@@ -46,10 +43,6 @@ class ClusterEvidence:
         if found := _ARAKOON_LOG.match(member.path):
             facts += [{"kind": kind, "value": found[group]} for kind, group in
                       (("arakoon_cluster", "cluster"), ("arakoon_node", "node"), ("arakoon_self", "node"))]
-        if member.path.startswith(_MASTER_PATHS):
-            facts.append({"kind": "master_hint", "value": member.path})
-        elif member.path.startswith(_OVS_PATHS):
-            facts.append({"kind": "ovs_hint", "value": member.path})
         frames = [pl.DataFrame(facts, schema=_SCHEMA)] if facts else []
         if events.height and "producer" in events.columns:
             live = events.filter(pl.col("parse_status") != "duplicate") if "parse_status" in events.columns \
@@ -59,11 +52,10 @@ class ClusterEvidence:
                 pl.lit("arakoon_node").alias("kind"),
                 pl.coalesce(pl.col("message").str.extract(_SELF), pl.col("message").str.extract(_PEER)).alias("value"),
             ).drop_nulls().unique()
-            vpools = live.select(pl.lit("vpool").alias("kind"), pl.col("vpool").alias("value")).drop_nulls().unique()
             anchors = arakoon.filter(pl.col("message").str.contains(ANCHOR_PATTERN) & pl.col("ts_local").is_not_null())
             anchors = anchors.select(pl.lit("anchor").alias("kind"), pl.col("message").str.strip_chars().alias("value"),
                                      "host", "ts_local", "utc_offset", "source", "line")
-            frames += [f for f in (names, vpools, anchors) if f.height]
+            frames += [f for f in (names, anchors) if f.height]
         if not frames:
             return None
         return pl.concat(frames, how="diagonal_relaxed").cast(_SCHEMA)  # type: ignore[arg-type]
@@ -74,20 +66,15 @@ class ClusterEvidence:
         def values(kind: str) -> list[str]:
             return sorted(facts.filter(pl.col("kind") == kind)["value"].unique().to_list())
 
-        masters, ovs = values("master_hint"), values("ovs_hint")
-        role = "master" if masters else "extra" if ovs else None
         anchors = facts.filter(pl.col("kind") == "anchor")
         if anchors.height:
             anchors = view.to_utc(anchors.with_columns(pl.col("host").fill_null(pl.lit(view.node, pl.String))))
             anchors = anchors.filter(pl.col("ts").is_not_null()).sort("ts", "source", "line")
         return {
             "node": view.node,
-            "role": role,
-            "role_evidence": masters[:5] if masters else ovs[:1],
             "arakoon_clusters": values("arakoon_cluster"),
             "arakoon_self": values("arakoon_self"),
             "arakoon_nodes": values("arakoon_node"),
-            "vpools": values("vpool"),
             "anchors": [{"key": row["value"], "ts": iso(row["ts"]), "source": row["source"], "line": row["line"]}
                         for row in anchors.head(MAX_ANCHORS).iter_rows(named=True)],
             "anchors_omitted": max(anchors.height - MAX_ANCHORS, 0),

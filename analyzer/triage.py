@@ -60,6 +60,7 @@ class Outcome:
     """What a worker sends back for one bundle."""
 
     row: dict[str, Any]
+    #: the `cluster_evidence` section, plus the node's role and vPools from the `identity` section
     evidence: dict[str, Any] = field(default_factory=dict)
     #: per-minute record counts (host, producer, level, minute, count): the cluster timeline's lanes
     counts: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -171,7 +172,9 @@ def _outcome(job: Job, name: str, analysis: Analysis, out_dir: Path) -> Outcome:
     findings = [f.to_dict() for f in analysis.findings]
     headlines = [{k: f[k] for k in ("rule_id", "title", "severity", "count", "first_seen", "last_seen", "hosts",
                                     "entities")} for f in findings]
-    evidence = analysis.sections.get("cluster_evidence", {})
+    identity = analysis.sections.get("identity", {})
+    evidence = {**analysis.sections.get("cluster_evidence", {}),
+                "role": identity.get("role"), "vpools": identity.get("vpools", [])}
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in reversed(SEVERITIES)}
     problems = [f for f in headlines if f["severity"] != "info"]
     row = {
