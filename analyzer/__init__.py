@@ -4,4 +4,11 @@ Data flows bundle -> members (analyzer.bundle) -> events (analyzer.parse, parser
 -> findings (analyzer.rules, rules/) -> outputs (analyzer.report, report_templates/).
 """
 
+import os
+
 __version__ = "0.1.0"
+
+# Polars' allocator (jemalloc) keeps freed pages for 10 s by default; the analysis frees a chunk's
+# hundreds of MiB every second, so without this the process holds the sum of recent chunks, not one.
+# Read when Polars loads, which is after this package's import; a setting of the caller's wins.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:1000,muzzy_decay_ms:0")

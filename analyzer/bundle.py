@@ -42,6 +42,7 @@ from analyzer.archive_read import (
 from analyzer.archive_text import clean_text
 from analyzer.errors import UserError
 from analyzer.rotation import OverlapTrimmer
+from analyzer.timings import stage
 
 _BUNDLE_NAME = re.compile(
     r"^ovs-(?P<host>.+?)(?:-(?P<stamp>\d{14}|\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d))?-logs\.(?:tar|tgz|tar\.\w+|zip)$"
@@ -222,7 +223,8 @@ def _member(name: str, entry: Entry, raw: bytes, notes: list[str], caps: Caps, t
     """Inflate a compressed member, make its text safe, and drop lines a rotation neighbour holds."""
     data = raw
     if _COMPRESSED_MEMBER.search(name) and is_compressed(raw):
-        data, more = inflate_capped(raw, caps.limits)
+        with stage("decompress"):
+            data, more = inflate_capped(raw, caps.limits)
         notes.extend(more)
     data, more = clean_text(data, caps.max_line_bytes)
     notes.extend(more)

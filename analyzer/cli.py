@@ -70,6 +70,9 @@ def analyze(
         "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
                          "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
     )] = False,
+    timings: Annotated[bool, typer.Option(
+        "--timings", help="Print to stderr the seconds spent per stage (read, decompress, parse, rules, ...).",
+    )] = False,
     cap: CapOption = None,
 ) -> None:
     """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT.
@@ -79,25 +82,34 @@ def analyze(
     """
     from analyzer.bundle import Caps
     from analyzer.nodes import analyze_nodes
+    from analyzer.progress import bundle_progress
     from analyzer.redact import Redactor
     from analyzer.report import write_outputs
+    from analyzer.timings import recording, stage
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
-    loaded = _rules(rules, config)
-    settings = {"fail_on": fail_on, "rules": len(loaded),
-                "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
-                "redact": redact}
-    worsts = []
-    for folder, analysis in analyze_nodes(bundle, loaded, Caps.from_options(cap or [])):
-        paths = write_outputs(analysis, out / folder if folder else out, settings,
-                              redactor=Redactor() if redact else None)
-        worst = worst_severity(analysis.findings)
-        worsts.append(worst)
-        typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
-                   f"{analysis.lines:,} lines in {len(analysis.members)} members")
-        for kind, path in paths.items():
-            typer.echo(f"  {kind:<9} {path}")
+    with recording() as spent:
+        with stage("load rules"):
+            loaded = _rules(rules, config)
+        settings = {"fail_on": fail_on, "rules": len(loaded),
+                    "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
+                    "redact": redact}
+        with bundle_progress(bundle) as progress:
+            analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress)
+        worsts = []
+        for folder, analysis in analyses:
+            with stage("report"):
+                paths = write_outputs(analysis, out / folder if folder else out, settings,
+                                      redactor=Redactor() if redact else None)
+            worst = worst_severity(analysis.findings)
+            worsts.append(worst)
+            typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
+                       f"{analysis.lines:,} lines in {len(analysis.members)} members")
+            for kind, path in paths.items():
+                typer.echo(f"  {kind:<9} {path}")
+    if timings:
+        typer.echo(spent.table(), err=True)
     if fail_on and any(w and SEVERITIES.index(w) >= SEVERITIES.index(fail_on) for w in worsts):
         raise typer.Exit(EXIT_FINDINGS)
 

@@ -37,7 +37,12 @@ class Collector(Protocol):
     name: str
 
     def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
-        """Keep what this collector needs of one member (small), or None."""
+        """Keep what this collector needs of one member (small), or None.
+
+        A member larger than `analyzer.parse.CHUNK_BYTES` comes in chunks of whole records: this
+        is called once per chunk and the member's frames are stacked, so keep rows or partial
+        aggregates that `combine` can add up, not conclusions about the whole member.
+        """
         ...
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:

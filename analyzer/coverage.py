@@ -13,7 +13,7 @@ from typing import Any
 
 from analyzer.findings import Finding
 from analyzer.formats import FormatSpec
-from analyzer.parse import ParseContext, parse_member
+from analyzer.parse import SAMPLE_LINES, ParseContext, parse_member
 from analyzer.rules import Rule
 from analyzer.versions import assess
 
@@ -32,14 +32,47 @@ def needed_producers(rule: Rule, by_id: dict[str, Rule], formats: list[FormatSpe
         return frozenset() if any(not s for s in steps) else frozenset().union(*steps)
     if rule.matcher and rule.matcher.producers:
         return frozenset(rule.matcher.producers)
-    key = (rule.id, rule.examples_match)
+    key = _example_key(rule)
     if key not in _EXAMPLE_PRODUCERS:
-        found: set[str] = set()
-        for example in rule.examples_match:
-            events = parse_member("example.log", example.encode(), formats, _CTX).events
-            found.update(events["producer"].drop_nulls().to_list())
-        _EXAMPLE_PRODUCERS[key] = frozenset(found)
+        learn_example_producers([rule], formats)
     return _EXAMPLE_PRODUCERS[key]
+
+
+def _example_key(rule: Rule) -> tuple[str, tuple[str, ...]]:
+    return rule.id, tuple(rule.examples_match)
+
+
+def learn_example_producers(rules: list[Rule], formats: list[FormatSpec]) -> None:
+    """Parse the match examples of many rules together, as few files, and note each rule's producers.
+
+    Parsing has a fixed cost per call that dwarfs a few example lines, so examples are glued into
+    files of at most `SAMPLE_LINES` lines: within that size the parser's format sampler sees every
+    line, so each line is read by the same format as when its example is parsed alone. An example
+    is never split, and a record belongs to the example holding its first line.
+    """
+    batches: list[list[tuple[tuple[str, tuple[str, ...]], list[str]]]] = [[]]
+    size = 0
+    for rule in rules:
+        key = _example_key(rule)
+        if key in _EXAMPLE_PRODUCERS:
+            continue
+        _EXAMPLE_PRODUCERS[key] = frozenset()
+        for example in rule.examples_match:
+            lines = example.removesuffix("\n").split("\n")
+            if size and size + len(lines) > SAMPLE_LINES:
+                batches.append([])
+                size = 0
+            batches[-1].append((key, lines))
+            size += len(lines)
+    for batch in batches:
+        owners = [key for key, lines in batch for _ in lines]
+        if not owners:
+            continue
+        text = "\n".join(line for _, lines in batch for line in lines)
+        events = parse_member("examples.log", text.encode(), formats, _CTX).events
+        for line, producer in events.select("line", "producer").drop_nulls().iter_rows():
+            key = owners[line - 1]
+            _EXAMPLE_PRODUCERS[key] = _EXAMPLE_PRODUCERS[key] | {producer}
 
 
 def judge_versions(findings: list[Finding], rules: list[Rule],
@@ -68,6 +101,7 @@ def judge_versions(findings: list[Finding], rules: list[Rule],
 def rule_coverage(rules: list[Rule], fired: set[str], present: set[str], formats: list[FormatSpec]) -> dict[str, Any]:
     """The coverage block of findings.json."""
     by_id = {r.id: r for r in rules}
+    learn_example_producers(rules, formats)
     silent, unavailable = [], []
     for rule in rules:
         if not rule.enabled or rule.id in fired:

@@ -11,12 +11,14 @@ continue a record is kept as an `unparsed` record, never dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import polars as pl
 
-from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec
+from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec, ascii_digits
 
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 LEVEL_TYPE = pl.Enum(LEVELS)
@@ -48,10 +50,28 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "parse_status": pl.String(),
 }
 _FIELDS = [c for c in EVENT_SCHEMA if c not in ("source", "line", "raw", "parse_status", "vpool")]
-_SAMPLE_LINES = 400
+#: Lines of a file the format sampler looks at first (all of them in a file this short).
+SAMPLE_LINES = 400
 _BINARY_PROBE = 8192
 #: A year-less stamp this far after the collection time must belong to the previous year.
 _FUTURE_SLACK = timedelta(days=60)
+
+
+#: Members larger than this are parsed a chunk of whole records at a time: memory follows the chunk.
+CHUNK_BYTES = 16 * 1024**2
+
+
+@dataclass
+class ChunkCarry:
+    """What one chunk of a member hands the next, so the chunks read as one file.
+
+    `years` holds, per year-less format, the last stamp read and the years added at Dec -> Jan
+    roll-overs so far; `stepped_back` the formats whose stamps were moved back a year.
+    """
+
+    host: str | None = None
+    years: dict[str, tuple[datetime | None, int]] = field(default_factory=dict)
+    stepped_back: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,8 @@ class ParseContext:
 
     year: int | None = None
     collected_at: datetime | None = None
+    #: Set while a member is parsed in chunks (see `parse_chunks`).
+    carry: ChunkCarry | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -107,21 +129,91 @@ def split_lines(data: bytes) -> tuple[pl.Series, int]:
     return lines.str.strip_suffix("\r"), invalid
 
 
+def _invalid_utf8(data: bytes) -> int:
+    """How many replacement characters decoding adds (a U+FFFD already in the text is not counted)."""
+    return data.decode("utf-8", errors="replace").count("\ufffd") - data.count("\ufffd".encode())
+
+
 def parse_member(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext) -> ParsedMember:
     """Parse a whole member; see the module docstring for the steps."""
     if looks_binary(data):
         return ParsedMember(source=source, events=empty_events(), binary=True)
+    return _parse_text(source, data, formats, ctx)
+
+
+def parse_chunks(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext,
+                 chunk_bytes: int | None = None) -> Iterator[ParsedMember]:
+    """Parse a member as consecutive chunks of about `chunk_bytes`, each a `ParsedMember` of whole records.
+
+    A chunk ends on a line end; its last record is held back and parsed again at the start of
+    the next chunk, so a multi-line record is never cut (a record larger than a chunk makes its
+    chunk grow). Line numbers count from the member's start, the stated host and year roll-overs
+    carry over; each chunk picks its formats from its own sample of lines. Unlike a whole member,
+    a chunk fills missing hosts from the hosts stated so far, not from later chunks. A member no larger
+    than `chunk_bytes` (default `CHUNK_BYTES`) is one chunk, parsed exactly as `parse_member` parses it.
+    """
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    if len(data) <= chunk_bytes or looks_binary(data):
+        yield parse_member(source, data, formats, ctx)
+        return
+    carry = ChunkCarry()
+    start, first_line = 0, 0
+    size = chunk_bytes
+    while start < len(data):
+        cut = data.find(b"\n", start + size)
+        end = len(data) if cut < 0 or cut + 1 >= len(data) else cut + 1
+        piece = data[start:end]
+        before = deepcopy(carry)
+        parsed = _parse_text(source, piece, formats, replace(ctx, carry=carry), first_line)
+        if end < len(data):
+            last = int(parsed.events["line"][-1]) - first_line  # 1-based in the piece
+            if last == 1:  # one record fills the piece: read on until it ends
+                carry, size = before, size * 2
+                continue
+            held = _line_start(piece, last, parsed.lines)
+            parsed = _without_last_record(parsed, last - 1, piece[held:])
+            end = start + held
+        yield parsed
+        start, first_line, size = end, first_line + parsed.lines, chunk_bytes
+
+
+def _line_start(piece: bytes, line: int, lines: int) -> int:
+    """Byte offset of 1-based `line` in `piece` (`lines` lines, each ending with a newline), found from the end."""
+    pos = len(piece) - 1
+    for _ in range(lines - line + 1):
+        pos = piece.rfind(b"\n", 0, pos)
+    return pos + 1
+
+
+def _without_last_record(parsed: ParsedMember, lines: int, held: bytes) -> ParsedMember:
+    """The chunk minus its last record (the first `lines` lines; `held` its bytes), recounted."""
+    events = parsed.events.head(parsed.events.height - 1)
+    counts = events.group_by("format").len().drop_nulls("format")
+    invalid = parsed.invalid_utf8 - _invalid_utf8(held) if parsed.invalid_utf8 else 0
+    return ParsedMember(
+        source=parsed.source, events=events, lines=lines, invalid_utf8=invalid,
+        formats=dict(zip(counts["format"].to_list(), counts["len"].to_list(), strict=True)),
+    )
+
+
+def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext,
+                first_line: int = 0) -> ParsedMember:
     lines, invalid = split_lines(data)
     if lines.len() == 0:
         return ParsedMember(source=source, events=empty_events(), invalid_utf8=invalid)
     fields = match_lines(lines, formats, ctx)
     events = _assemble_records(lines, fields, formats)
     stated = events["host"].drop_nulls().mode().sort()
+    host = stated[0] if stated.len() else None
+    if ctx.carry is not None:
+        host = ctx.carry.host = host or ctx.carry.host
     events = events.with_columns(
         pl.lit(source).alias("source"),
-        pl.col("host").fill_null(pl.lit(stated[0] if stated.len() else None, dtype=pl.String)),
+        pl.col("host").fill_null(pl.lit(host, dtype=pl.String)),
         pl.lit(_vpool_of(source), dtype=pl.String).alias("vpool"),
     ).select(list(EVENT_SCHEMA))
+    if first_line:
+        events = events.with_columns(pl.col("line") + first_line)
     counts = events.group_by("format").len().drop_nulls("format")
     return ParsedMember(
         source=source,
@@ -147,7 +239,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     for spec in ordered:
         if remaining.height == 0:
             break
-        extracted = remaining.with_columns(_extract(spec))
+        extracted = remaining.lazy().with_columns(_extract(spec)).collect(engine="streaming")
         hit_mask = pl.col("g").struct.field("message").is_not_null()
         hits = extracted.filter(hit_mask)
         if hits.height:
@@ -173,7 +265,7 @@ def _extract(spec: FormatSpec) -> pl.Expr:
     """The header's groups as a struct `g`; the message is sliced off when only the prefix is matched."""
     head = spec.head
     if head is None:
-        return pl.col("text").str.extract_groups(spec.header).alias("g")
+        return pl.col("text").str.extract_groups(ascii_digits(spec.header)).alias("g")
     groups = pl.col("text").str.extract_groups(head)
     start = groups.struct.field("_head").str.len_chars()
     return groups.struct.with_fields(pl.col("text").str.slice(start).alias("message")).alias("g")
@@ -181,9 +273,9 @@ def _extract(spec: FormatSpec) -> pl.Expr:
 
 def _order_by_sample(lines: pl.Series, formats: list[FormatSpec]) -> list[FormatSpec]:
     n = lines.len()
-    sample = lines.head(_SAMPLE_LINES)
-    if n > 2 * _SAMPLE_LINES:
-        sample = pl.concat([sample, lines.slice(n // 2, _SAMPLE_LINES // 2), lines.tail(_SAMPLE_LINES // 2)])
+    sample = lines.head(SAMPLE_LINES)
+    if n > 2 * SAMPLE_LINES:
+        sample = pl.concat([sample, lines.slice(n // 2, SAMPLE_LINES // 2), lines.tail(SAMPLE_LINES // 2)])
     seen = [f for f in formats if sample.str.contains(f.header).any()]
     return seen + [f for f in formats if f not in seen]
 
@@ -207,9 +299,9 @@ def _normalize(hits: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.Da
     columns.append(pl.lit(spec.multiline == "continuation").alias("multiline"))
     if spec.timestamp is not None:
         columns.extend(_timestamp_exprs(spec, ctx))
-    out = hits.select(columns)
+    out = hits.lazy().select(columns).collect(engine="streaming")
     if spec.timestamp is not None and spec.timestamp.yearless:
-        out = _roll_years(out, ctx)
+        out = _roll_years(out, spec.id, ctx)
     return out
 
 
@@ -261,18 +353,25 @@ def offset_minutes(text: pl.Expr) -> pl.Expr:
     return (sign * (hours * 60 + minutes)).cast(pl.Int16)
 
 
-def _roll_years(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
+def _roll_years(frame: pl.DataFrame, format_id: str, ctx: ParseContext) -> pl.DataFrame:
     """Year-less stamps (journal, syslog): add a year at each Dec -> Jan roll-over, and step
     back a year when the guess lands well after the bundle was collected (a December log in a
-    bundle collected in January)."""
-    back = pl.col("ts_local").diff() < pl.duration(days=-180)
-    frame = frame.with_columns(
-        pl.col("ts_local").dt.offset_by(pl.format("{}y", back.fill_null(False).cast(pl.Int32).cum_sum()))
-    )
+    bundle collected in January). In a chunked member the roll-overs carry on from the chunk
+    before, and once a chunk stepped back the chunks after it do too."""
+    carry = ctx.carry
+    before, years = carry.years.get(format_id, (None, 0)) if carry else (None, 0)
+    previous = pl.col("ts_local").shift(1, fill_value=pl.lit(before, dtype=pl.Datetime("us")))
+    back = ((pl.col("ts_local") - previous) < pl.duration(days=-180)).fill_null(False).cast(pl.Int32).cum_sum()
+    if carry is not None and frame.height:
+        carry.years[format_id] = (frame["ts_local"][-1], years + int(frame.select(back.last()).item()))
+    frame = frame.with_columns(pl.col("ts_local").dt.offset_by(pl.format("{}y", back + years)))
     if ctx.collected_at is not None and ctx.year is None:
         last = frame["ts_local"].max()
-        if isinstance(last, datetime) and last > ctx.collected_at + _FUTURE_SLACK:
+        late = isinstance(last, datetime) and last > ctx.collected_at + _FUTURE_SLACK
+        if late or (carry is not None and format_id in carry.stepped_back):
             frame = frame.with_columns(pl.col("ts_local").dt.offset_by("-1y"))
+            if carry is not None:
+                carry.stepped_back.add(format_id)
     return frame
 
 

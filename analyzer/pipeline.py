@@ -9,7 +9,8 @@ results, as `ovs collect logs` bug #1146 requires.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from analyzer.coverage import judge_versions, rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
+from analyzer.frames import detached
 from analyzer.member_kind import classify
-from analyzer.parse import ParseContext, ParsedMember, parse_member
+from analyzer.parse import ParseContext, ParsedMember, parse_chunks, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
+from analyzer.timings import stage, timed
 from analyzer.unknown import templates_section, unexplained_errors
 
 _JOURNAL_YEAR = re.compile(rb"^-- Logs begin at \w+ (\d{4})-")
@@ -92,56 +95,110 @@ class _MemberResult:
 
 
 def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | None = None,
-            caps: Caps = Caps(), collectors: list[Collector] | None = None) -> Analysis:
-    """Analyze one bundle file or folder (or a node `Bundle` of a bundle of bundles)."""
+            caps: Caps = Caps(), collectors: list[Collector] | None = None,
+            progress: Callable[[Member], None] | None = None) -> Analysis:
+    """Analyze one bundle file or folder (or a node `Bundle` of a bundle of bundles);
+    `progress` hears of each member once it is analyzed."""
     formats = formats if formats is not None else load_formats()
     collectors = default_collectors() if collectors is None else collectors
     bundle = path if isinstance(path, Bundle) else describe(path)
     results: dict[str, _MemberResult] = {}
-    for member in iter_members(bundle, caps):
+    for member in timed(iter_members(bundle, caps), "read"):
         if member.path in results:
             bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
         results[member.path] = _analyze_member(member, bundle, rules, formats, collectors)
-    return _combine(bundle, list(results.values()), rules, collectors, formats)
+        if progress is not None:
+            progress(member)
+        del member  # its bytes go before the next member is read
+    with stage("combine"):
+        return _combine(bundle, list(results.values()), rules, collectors, formats)
 
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
     """Parse one member with what the bundle knows (host, collection time, journal year)."""
-    year_match = _JOURNAL_YEAR.match(member.data[:200])
-    ctx = ParseContext(
-        year=int(year_match.group(1)) if year_match else None,
-        collected_at=bundle.collected_at or datetime.fromtimestamp(member.mtime),
-    )
-    parsed = parse_member(member.path, member.data, formats, ctx)
+    return _numbered(parse_member(member.path, member.data, formats, _parse_context(member, bundle)), member)
+
+
+def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
     if member.first_line != 1:  # lines a rotation neighbour holds were dropped from the head
         parsed.events = parsed.events.with_columns(pl.col("line") + (member.first_line - 1))
     return parsed
 
 
+def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
+    year_match = _JOURNAL_YEAR.match(member.data[:200])
+    return ParseContext(
+        year=int(year_match.group(1)) if year_match else None,
+        collected_at=bundle.collected_at or datetime.fromtimestamp(member.mtime),
+    )
+
+
 def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
                     collectors: list[Collector]) -> _MemberResult:
-    parsed = parse_bundle_member(member, bundle, formats)
+    """A large member is parsed and analyzed a chunk of whole records at a time, then merged."""
+    chunks = parse_chunks(member.path, member.data, formats, _parse_context(member, bundle))
+    pieces = [_analyze_chunk(_numbered(parsed, member), member, rules, formats, collectors)
+              for parsed in timed(chunks, "parse")]
+    result = pieces[0] if len(pieces) == 1 else _merged(pieces)
+    report = result.report
+    report.kind, report.era, report.rotation_set = classify(member.path, report.formats, report.binary, formats)
+    if report.binary:
+        report.warnings.append("binary file (not a text log): skipped")
+    if report.invalid_utf8:
+        report.warnings.append(f"{report.invalid_utf8} invalid UTF-8 sequence(s) replaced")
+    return result
+
+
+def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], formats: list[FormatSpec],
+                   collectors: list[Collector]) -> _MemberResult:
     events = parsed.events
     report = MemberReport(
         path=member.path, stored_size=member.stored_size, size=len(member.data), lines=parsed.lines,
         records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
         invalid_utf8=parsed.invalid_utf8, formats=parsed.formats, warnings=list(member.warnings),
     )
-    report.kind, report.era, report.rotation_set = classify(member.path, parsed.formats, parsed.binary, formats)
-    if parsed.binary:
-        report.warnings.append("binary file (not a text log): skipped")
-    if parsed.invalid_utf8:
-        report.warnings.append(f"{parsed.invalid_utf8} invalid UTF-8 sequence(s) replaced")
-    history = [f.id for f in formats if not f.timeline]
-    activity = events.filter(~pl.col("format").is_in(history).fill_null(False))
-    counts = minute_counts(activity)
-    parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
-    hits = find_hits(events, rules)
-    if hits.height:
-        hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
-    return _MemberResult(report=report, hits=hits, counts=counts, offsets=offset_samples(events),
-                         spans=_spans(events), activity=_spans(activity),
-                         unknown=unexplained_errors(events, hits, _explaining(rules)), parts=parts)
+    with stage("aggregates"):
+        history = [f.id for f in formats if not f.timeline]
+        activity = events.filter(~pl.col("format").is_in(history).fill_null(False))
+        counts = minute_counts(activity)
+        offsets, spans, activity_spans = offset_samples(events), _spans(events), _spans(activity)
+    with stage("rules"):
+        hits = find_hits(events, rules)
+        if hits.height:
+            hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
+    with stage("collectors"):
+        parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
+        unknown = unexplained_errors(events, hits, _explaining(rules))
+    return _MemberResult(report=report, hits=detached(hits), counts=detached(counts), offsets=detached(offsets),
+                         spans=detached(spans), activity=detached(activity_spans), unknown=detached(unknown),
+                         parts={name: detached(part) for name, part in parts.items()})
+
+
+def _merged(pieces: list[_MemberResult]) -> _MemberResult:
+    """One member's result from its chunks': sums, re-grouped counts and spans, stacked rows."""
+    formats: dict[str, int] = {}
+    for piece in pieces:
+        for name, count in piece.report.formats.items():
+            formats[name] = formats.get(name, 0) + count
+    report = replace(
+        pieces[0].report, formats=formats, **{
+            key: sum(getattr(p.report, key) for p in pieces) for key in ("lines", "records", "unparsed", "invalid_utf8")
+        },
+    )
+
+    def stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
+        filled = [f for f in frames if f.height]
+        return pl.concat(filled, how="diagonal_relaxed") if filled else frames[0]
+
+    counts = stacked([p.counts for p in pieces])
+    counts = counts.group_by(_COUNT_KEYS).agg(pl.col("count").sum().cast(counts.schema["count"]))
+    names = {name for p in pieces for name in p.parts}
+    return _MemberResult(
+        report=report, hits=stacked([p.hits for p in pieces]), counts=counts,
+        offsets=stacked([p.offsets for p in pieces]), spans=_respan(stacked([p.spans for p in pieces])),
+        activity=_respan(stacked([p.activity for p in pieces])), unknown=stacked([p.unknown for p in pieces]),
+        parts={name: stacked([p.parts[name] for p in pieces if name in p.parts]) for name in sorted(names)},
+    )
 
 
 def _explaining(rules: list[Rule]) -> list[str]:
@@ -178,6 +235,11 @@ def _spans(events: pl.DataFrame) -> pl.DataFrame:
     return events.group_by("utc_offset").agg(
         pl.col("host").first(), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last")
     )
+
+
+def _respan(spans: pl.DataFrame) -> pl.DataFrame:
+    """Chunks' spans of one member as one span per offset."""
+    return spans.group_by("utc_offset").agg(pl.col("host").first(), pl.col("first").min(), pl.col("last").max())
 
 
 def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],

@@ -1,69 +1,82 @@
-"""Progress of a batch: a live bar on a terminal, one plain line per bundle otherwise (CI logs, pipes)."""
+"""A progress bar for long analyses, on a terminal only.
+
+A bar that flashes by on a small bundle is noise, and one written into a pipe or a captured
+test output is garbage: the bar appears only when stderr is a terminal and the analysis has
+already taken `delay` seconds. It moves member by member (bytes of the bundle analyzed); for
+a compressed archive the total is unknown up front, so it shows bytes and speed without a bar end.
+"""
 
 from __future__ import annotations
 
-import sys
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from analyzer.bundle import Member
+
+_TAR_MAGIC = b"ustar"
 
 
-class PlainProgress:
-    """One line per finished bundle: position, name, outcome, time; no control characters."""
+class BundleProgress:
+    """Counts analyzed member bytes; draws the bar once the analysis is slow enough to need one."""
 
-    def __init__(self, total: int, total_bytes: int):
-        self.total, self.done, self.bytes, self.started = total, 0, 0, time.perf_counter()
+    def __init__(self, total: int | None, console: Console, delay: float = 1.5) -> None:
+        self.total = total
+        self.console = console
+        self.delay = delay
+        self.done = 0
+        self._started = time.monotonic()
+        self._bar: Progress | None = None
+        self._task = None
 
-    def __enter__(self) -> PlainProgress:
-        return self
+    def __call__(self, member: Member) -> None:
+        """One more member analyzed."""
+        self.done += member.stored_size
+        if self._bar is None and self.console.is_terminal and time.monotonic() - self._started >= self.delay:
+            self._bar = Progress(
+                TextColumn("analyzing"), BarColumn(), DownloadColumn(binary_units=True),
+                TransferSpeedColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+                console=self.console, transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("", total=self.total)
+        if self._bar is not None and self._task is not None:
+            done = min(self.done, self.total) if self.total else self.done  # nested bundles re-read the file
+            self._bar.update(self._task, completed=done, description=member.path)
 
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def bundle_bytes(path: Path) -> int | None:
+    """What the members of an uncompressed tar or a folder add up to (about); None when compressed."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    try:
+        with path.open("rb") as fh:
+            fh.seek(257)
+            return path.stat().st_size if fh.read(len(_TAR_MAGIC)) == _TAR_MAGIC else None
+    except OSError:
         return None
 
-    def advance(self, rows: list[dict[str, Any]], size: int) -> None:
-        """One input done: a line per row (a bundle of bundles has one per node)."""
-        self.done += 1
-        self.bytes += size
-        rate = self.bytes / 2**20 / max(time.perf_counter() - self.started, 1e-6)
-        for row in rows:
-            outcome = f"error: {row['error']}" if row["status"] == "error" else \
-                f"{row['worst']}, {row['findings_total']} findings"
-            typer.echo(f"[{self.done}/{self.total}] {row['bundle']}: {outcome} ({row['seconds']:.1f} s; "
-                       f"{rate:.1f} MiB/s overall)")
 
-
-class BarProgress:
-    """A rich progress bar on stderr: bundles done, MiB/s read, time left."""
-
-    def __init__(self, total: int, total_bytes: int):
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
-        from rich.text import Text
-
-        class MibPerSecond(ProgressColumn):
-            def render(self, task: Any) -> Text:
-                speed = task.finished_speed or task.speed
-                return Text(f"{(speed or 0) / 2**20:6.1f} MiB/s")
-
-        self.progress = Progress(
-            TextColumn("triage"), BarColumn(), TextColumn("{task.fields[done]}/{task.fields[bundles]} bundles"),
-            MibPerSecond(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
-            console=Console(stderr=True), transient=False,
-        )
-        self.task = self.progress.add_task("triage", total=max(total_bytes, 1), done=0, bundles=total, last="")
-
-    def __enter__(self) -> BarProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def advance(self, rows: list[dict[str, Any]], size: int) -> None:
-        done = self.progress.tasks[0].fields["done"] + 1
-        self.progress.update(self.task, advance=size, done=done, last=rows[-1]["bundle"][:40])
-
-
-def progress_for(total: int, total_bytes: int) -> PlainProgress | BarProgress:
-    return BarProgress(total, total_bytes) if sys.stderr.isatty() else PlainProgress(total, total_bytes)
+@contextmanager
+def bundle_progress(path: Path, console: Console | None = None) -> Iterator[BundleProgress]:
+    """A progress callback for `pipeline.analyze`, on stderr, removed when the block ends."""
+    progress = BundleProgress(bundle_bytes(path), console or Console(stderr=True))
+    try:
+        yield progress
+    finally:
+        progress.close()

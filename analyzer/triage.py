@@ -311,7 +311,7 @@ def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor
            scheduler: str | None = None, rule_dirs: tuple[Path, ...] = (), config: Path | None = None,
            fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False) -> Batch:
     """The whole `triage` command short of its exit code: discover, analyze each, rank, write."""
-    from analyzer.progress import progress_for
+    from analyzer.batch_progress import progress_for
 
     paths = discover(inputs, exclude=out)
     if not paths:

@@ -167,6 +167,13 @@ def test_upstart_era_failed_task_keeps_exception_message_and_traceback_record(ta
     assert row["traceback"] == "/opt/OpenvStorage/ovs/lib/storagerouter.py:712 in add_vpool"
 
 
+def test_only_problem_and_unfinished_tasks_keep_their_line_text_succeeded_ones_keep_source_line(tasks):
+    _, by_id, _ = tasks
+    succeeded, failed = by_id[UUID.format(1)], by_id[UUID.format(2)]
+    assert succeeded["record"] is None and succeeded["evidence"].startswith("var/log/")
+    assert failed["record"].startswith("[") and "raised unexpected" in failed["record"]
+
+
 def test_revoked_time_limited_retried_and_unfinished_tasks(tasks):
     _, by_id, _ = tasks
     assert by_id[UUID.format(3)]["outcome"] == "revoked"

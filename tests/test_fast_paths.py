@@ -1,0 +1,146 @@
+"""Shortcuts taken for speed give exactly what the plain road gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from analyzer import coverage, parse
+from analyzer.formats import ascii_digits
+from analyzer.parse import ParseContext, parse_chunks, parse_member
+from analyzer.pipeline import analyze
+from tests.conftest import SAMPLE
+
+
+def _alone(rule, formats) -> frozenset[str]:
+    found: set[str] = set()
+    for example in rule.examples_match:
+        events = parse_member("example.log", example.encode(), formats, ParseContext(year=2017)).events
+        found.update(events["producer"].drop_nulls().to_list())
+    return frozenset(found)
+
+
+def test_rule_examples_parsed_together_give_each_rule_the_producers_its_examples_give_alone(rules, formats):
+    learned = [r for r in rules if r.examples_match and not r.applies_to and not r.absence and not r.sequence
+               and not (r.matcher and r.matcher.producers)]
+    assert len(learned) > 20, "the shipped pack learns most rules' producers from their examples"
+    # fresh ids, so nothing learned by an earlier test is reused
+    fresh = [dataclasses.replace(r, id=f"{r.id}__fresh") for r in learned]
+    coverage.learn_example_producers(fresh, formats)
+    by_id = {r.id: r for r in fresh}
+    for rule, original in zip(fresh, learned, strict=True):
+        assert coverage.needed_producers(rule, by_id, formats) == _alone(original, formats), rule.id
+
+
+# --- a large member is parsed in chunks of whole records -------------------------------------------------
+
+VOLDRV = ("2017-03-14 10:22:{s:02d} 046812 +0100 - ovs-node1 - 18332/0x00007f8400994700 - volumedriverfs/VolManager"
+          " - {s:016x} - error - createNewVolume: failed {s}")
+PYTHON = "2017-03-14 10:22:{s:02d} 04700 +0100 - ovs-node1 - 1/2 - lib/mds - {s} - ERROR - Ensure safety failed {s}"
+CONTINUATION = ["Traceback (most recent call last):", '  File "/opt/x.py", line 3, in y', "RuntimeError: boom", ""]
+
+
+def _chunked(text: str, formats, chunk_bytes: int, source: str = "var/log/ovs/lib.log",
+             ctx: ParseContext = ParseContext(year=2017)):
+    data = text.encode()
+    whole = parse_member(source, data, formats, ctx)
+    chunks = list(parse_chunks(source, data, formats, ctx, chunk_bytes))
+    return whole, chunks, pl.concat([c.events for c in chunks], how="diagonal_relaxed")
+
+
+record = st.tuples(st.sampled_from([VOLDRV, PYTHON, "not a header {s}"]), st.integers(0, 59),
+                   st.lists(st.sampled_from(CONTINUATION), max_size=4))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(record, min_size=1, max_size=40), st.integers(150, 1500))
+def test_chunks_of_a_member_give_the_records_of_the_whole_member(formats, records, chunk_bytes):
+    """A member opening with a line that states its host (a chunk before any does keeps no host:
+    the pipeline later gives such records the node's)."""
+    records = [(PYTHON, 0, []), *records]
+    text = "\n".join("\n".join([head.format(s=s), *tail]) for head, s, tail in records)
+    whole, chunks, stacked = _chunked(text, formats, chunk_bytes)
+    assert_frame_equal(stacked, whole.events)
+    assert sum(c.lines for c in chunks) == whole.lines
+    assert sum(c.unparsed for c in chunks) == whole.unparsed
+    totals: dict[str, int] = {}
+    for chunk in chunks:
+        for name, count in chunk.formats.items():
+            totals[name] = totals.get(name, 0) + count
+    assert totals == whole.formats
+
+
+def test_a_record_larger_than_a_chunk_is_never_cut(formats):
+    long_record = "\n".join([PYTHON.format(s=1), *[f"  frame {i}" for i in range(200)]])
+    text = "\n".join([PYTHON.format(s=0), long_record, PYTHON.format(s=2)])
+    whole, chunks, stacked = _chunked(text, formats, chunk_bytes=300)
+    assert len(chunks) > 1
+    assert stacked["raw"].to_list()[1] == long_record
+    assert_frame_equal(stacked, whole.events)
+
+
+def test_a_year_roll_over_at_a_chunk_edge_is_kept(formats):
+    days = [f"Dec 31 23:5{i} 00 node1 kernel: tick {i}" for i in range(10)]
+    days += [f"Jan  1 00:0{i}:00 node1 kernel: tock {i}" for i in range(10)]
+    text = "\n".join(line.replace(" 00 node1", ":00 node1") for line in days)
+    ctx = ParseContext(collected_at=datetime(2017, 1, 2))
+    whole, chunks, stacked = _chunked(text, formats, chunk_bytes=120, source="var/log/syslog", ctx=ctx)
+    assert len(chunks) > 3
+    assert_frame_equal(stacked, whole.events)
+    assert {t.year for t in stacked["ts_local"].to_list()} == {2016, 2017}
+
+
+def test_invalid_utf8_is_counted_once_across_chunks(formats):
+    data = b"\n".join([PYTHON.format(s=i).encode() + (b" \xff" if i % 3 == 0 else b"") for i in range(30)])
+    ctx = ParseContext(year=2017)
+    whole = parse_member("var/log/ovs/lib.log", data, formats, ctx)
+    chunks = list(parse_chunks("var/log/ovs/lib.log", data, formats, ctx, chunk_bytes=200))
+    assert len(chunks) > 3
+    assert sum(c.invalid_utf8 for c in chunks) == whole.invalid_utf8 == 10
+
+
+def test_a_bundle_analyzed_in_small_chunks_finds_what_it_finds_whole(make_bundle, rules, monkeypatch):
+    lines = [PYTHON.format(s=i % 60) if i % 7 else "\n".join([VOLDRV.format(s=i % 60), *CONTINUATION[:3]])
+             for i in range(400)]
+    bundle = make_bundle({"var/log/ovs/lib.log": "\n".join(lines) + "\n"})
+    whole = analyze(bundle, rules)
+    monkeypatch.setattr(parse, "CHUNK_BYTES", 2048)
+    chunked = analyze(bundle, rules)
+    assert [m.__dict__ for m in chunked.members] == [m.__dict__ for m in whole.members]
+    assert_frame_equal(chunked.counts, whole.counts)
+    assert [(f.rule_id, f.count) for f in chunked.findings] == [(f.rule_id, f.count) for f in whole.findings]
+    assert chunked.sections == whole.sections
+
+
+@pytest.mark.parametrize(("pattern", "ascii"), [
+    (r"^\d{4}-\d\d (?P<pid>\d+)", r"^[0-9]{4}-[0-9][0-9] (?P<pid>[0-9]+)"),
+    (r"[\d.]+ [^\d]", r"[0-9.]+ [^0-9]"),
+    (r"\\d \[\d", r"\\d \[[0-9]"),
+    (r"[]\d] [^]\d] [\]\d]", r"[]0-9] [^]0-9] [\]0-9]"),
+    (r"[[:alpha:]\d]\d", r"[[:alpha:]0-9][0-9]"),
+])
+def test_header_digits_are_matched_as_ascii_digits(pattern, ascii):
+    assert ascii_digits(pattern) == ascii
+
+
+def test_a_header_with_ascii_digits_reads_every_format_sample_alike(formats):
+    for spec in formats:
+        for sample in spec.samples:
+            line = pl.Series([sample["line"]])
+            assert line.str.contains(spec.header).item() == line.str.contains(ascii_digits(spec.header)).item()
+
+
+def test_the_sample_bundle_analyzed_in_small_chunks_gives_the_same_findings_and_sections(rules, monkeypatch):
+    whole = analyze(SAMPLE, rules)
+    monkeypatch.setattr(parse, "CHUNK_BYTES", 4096)
+    chunked = analyze(SAMPLE, rules)
+    assert [m.lines for m in chunked.members] == [m.lines for m in whole.members]
+    assert [(f.rule_id, f.count, f.first_seen) for f in chunked.findings] == \
+        [(f.rule_id, f.count, f.first_seen) for f in whole.findings]
+    assert chunked.sections == whole.sections

@@ -1,0 +1,99 @@
+"""`--timings` says where the time went; the progress bar shows on a terminal only."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from rich.console import Console
+
+from analyzer.bundle import Member
+from analyzer.progress import BundleProgress, bundle_bytes
+from analyzer.timings import recording, stage, timed
+from tests.conftest import SAMPLE
+from tests.test_cli import cli
+
+
+def test_a_stage_counts_its_own_time_not_the_stages_inside_it():
+    with recording() as spent:
+        with stage("outer"):
+            time.sleep(0.05)
+            with stage("inner"):
+                time.sleep(0.1)
+        time.sleep(0.02)
+    rows = dict(spent.rows())
+    assert 0.1 <= rows["inner"] < rows["inner"] + rows["outer"] <= rows["total"]
+    assert 0.05 <= rows["outer"] < 0.1
+    assert rows["other"] >= 0.02
+    assert abs(sum(v for k, v in rows.items() if k != "total") - rows["total"]) < 1e-6
+
+
+def test_stages_cost_nothing_and_record_nothing_when_nobody_records():
+    with stage("parse"):
+        pass
+    with recording() as spent:
+        pass
+    assert [name for name, _ in spent.rows()] == ["other", "total"]
+
+
+def test_timed_counts_the_time_spent_producing_each_item():
+    def slow():
+        for i in range(3):
+            time.sleep(0.02)
+            yield i
+
+    with recording() as spent:
+        assert list(timed(slow(), "read")) == [0, 1, 2]
+    assert dict(spent.rows())["read"] >= 0.06
+
+
+def test_analyze_timings_prints_every_stage_to_stderr(tmp_path):
+    result = cli("analyze", str(SAMPLE), "-o", str(tmp_path), "--timings")
+    assert result.returncode == 0, result.stderr
+    rows = [line.rsplit(None, 2) for line in result.stderr.splitlines()[1:]]
+    table = {name: float(seconds) for name, seconds, _ in rows}
+    assert abs(sum(v for k, v in table.items() if k != "total") - table["total"]) < 0.05
+    for name in ("load rules", "read", "decompress", "parse", "aggregates", "rules", "collectors", "combine", "report",
+                 "other", "total"):
+        assert name in table, result.stderr
+    assert "stage" not in result.stdout
+
+
+def _member(size: int) -> Member:
+    return Member(path="var/log/syslog", data=b"", mtime=0.0, stored_size=size)
+
+
+def test_no_bar_is_drawn_when_stderr_is_not_a_terminal():
+    out = io.StringIO()
+    progress = BundleProgress(total=100, console=Console(file=out, force_terminal=False), delay=0)
+    progress(_member(50))
+    progress.close()
+    assert out.getvalue() == ""
+    assert progress.done == 50
+
+
+def test_a_bar_appears_on_a_terminal_once_the_analysis_is_slow():
+    out = io.StringIO()
+    progress = BundleProgress(total=100, console=Console(file=out, force_terminal=True, width=120), delay=0)
+    progress(_member(50))
+    progress.close()
+    assert "analyzing" in out.getvalue() and "var/log/syslog" in out.getvalue()
+
+
+def test_a_quick_analysis_draws_no_bar_even_on_a_terminal():
+    out = io.StringIO()
+    progress = BundleProgress(total=100, console=Console(file=out, force_terminal=True), delay=60)
+    progress(_member(50))
+    progress.close()
+    assert out.getvalue() == ""
+
+
+def test_the_bar_knows_its_end_for_a_plain_tar_and_a_folder_but_not_a_compressed_one(make_bundle, tmp_path):
+    plain = make_bundle({"var/log/syslog": "x\n"}, name="ovs-n1-20170314102205-logs.tar", compress=False)
+    packed = make_bundle({"var/log/syslog": "x\n"}, compress=True)
+    folder = tmp_path / "unpacked"
+    (folder / "var/log").mkdir(parents=True)
+    (folder / "var/log/syslog").write_text("hello\n")
+    assert bundle_bytes(plain) == plain.stat().st_size
+    assert bundle_bytes(packed) is None
+    assert bundle_bytes(folder) == 6
