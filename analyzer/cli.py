@@ -128,6 +128,75 @@ def inventory(
 
 
 @app.command(epilog=_EPILOG)
+def triage(
+    inputs: Annotated[list[str], typer.Argument(help="Bundles: files, globs, folders (searched recursively).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")] = Path("out"),
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel bundles (default: the cores).")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 3 when a finding in any bundle is at or above this severity.",
+    )] = None,
+    executor: Annotated[str, typer.Option("--executor", help="Where bundles run: local or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Treat every bundle as one cluster of this name (default: recognised from the logs).",
+    )] = None,
+    align_clocks: Annotated[bool, typer.Option(
+        "--align-clocks", help="Move each node's times by its estimated clock skew in cluster reports.",
+    )] = False,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Analyze many bundles in parallel: one report folder each, OUT/index.html, triage.json, triage.csv."""
+    from analyzer.triage import triage as run_triage
+
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    batch = run_triage(inputs, out, workers=jobs, executor=executor, scheduler=scheduler,
+                       rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
+                       align_clocks=align_clocks)
+    errors = sum(r["status"] == "error" for r in batch.rows)
+    if errors == len(batch.rows):
+        raise UserError(f"none of the {errors} bundle(s) could be read; the reasons are in {out / 'triage.json'}")
+    worst = batch.worst_severity()
+    typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
+               f"worst {worst or 'none'} -> {out / 'index.html'}")
+    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("diff", epilog=_EPILOG)
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="Older side: bundle, findings.json, report or triage folder.")],
+    new: Annotated[Path, typer.Argument(help="Newer side, of the same node or cluster.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Also write diff.json and diff.md here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON instead of Markdown.")] = False,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 3 when a new or recurring finding is at or above this severity.",
+    )] = None,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Findings new, resolved and persisting between two bundles of the same node or cluster."""
+    import json
+
+    from analyzer.diff import compare, load_side, markdown, worst_open
+
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    loaded = _rules(rules, config)
+    result = compare(load_side(old, loaded), load_side(new, loaded))
+    text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "diff.json").write_text(text, encoding="utf-8")
+        (out / "diff.md").write_text(markdown(result), encoding="utf-8")
+    typer.echo(text if as_json else markdown(result), nl=False)
+    worst = worst_open(result)
+    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command(epilog=_EPILOG)
 def parse(
     bundle: Annotated[Path, typer.Argument(help="Bundle: .tar, .tar.gz, or an unpacked folder.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")] = Path("out"),

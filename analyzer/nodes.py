@@ -11,15 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analyzer.bundle import Bundle, Caps, Member, nested_bundles
+from analyzer.collectors import Collector
 from analyzer.errors import UserError
 from analyzer.pipeline import Analysis, analyze
 from analyzer.rules import Rule
 
 
 def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
-                  progress: Callable[[Member], None] | None = None) -> list[tuple[str | None, Analysis]]:
+                  progress: Callable[[Member], None] | None = None,
+                  collectors: list[Collector] | None = None) -> list[tuple[str | None, Analysis]]:
     """[(output sub-folder or None for the input itself, analysis)]; raises UserError if nothing is readable."""
-    outer = analyze(path, rules, caps=caps, progress=progress)
+    outer = analyze(path, rules, caps=caps, progress=progress, collectors=collectors)
     nodes = nested_bundles(outer.bundle)
     results: list[tuple[str | None, Analysis]] = []
     loose_logs = any(m.formats for m in outer.members)
@@ -32,7 +34,7 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
             folder += "_"
         folders.add(folder)
         try:
-            results.append((folder, analyze(node, rules, caps=caps, progress=progress)))
+            results.append((folder, analyze(node, rules, caps=caps, progress=progress, collectors=collectors)))
         except UserError as exc:
             outer.bundle.warnings.append(f"nested bundle {node.inner or node.path}: {exc}")
     if outer.members and not loose_logs:

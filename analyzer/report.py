@@ -164,6 +164,12 @@ def timeline_model(analysis: Analysis, doc: dict[str, Any]) -> dict[str, Any]:
     """What the page's script draws: per-bucket event counts per node x producer lane (sparse,
     by level band), the findings with their evidence times, and the lanes sections contribute.
     Times are seconds since the epoch (UTC)."""
+    return timeline_from_counts(analysis.counts, doc)
+
+
+def timeline_from_counts(counts: pl.DataFrame, doc: dict[str, Any]) -> dict[str, Any]:
+    """`timeline_model` from per-minute counts (host, producer, level, minute, count) and a findings
+    document: also what a cluster report draws, from the counts of several nodes."""
     findings = [
         {"i": i, "sev": f["severity"], "rule": " ".join([f["rule_id"], *f["entities"].values()]), "title": f["title"],
          "t1": _epoch(f["first_seen"]), "t2": _epoch(f["last_seen"] or f["first_seen"]),
@@ -175,7 +181,6 @@ def timeline_model(analysis: Analysis, doc: dict[str, Any]) -> dict[str, Any]:
                              "section_lanes": section_lanes}
     times = [t for f in findings for t in (f["t1"], f["t2"]) if t is not None]
     times += [t for lane in section_lanes for s in lane["spans"] for t in (s["t1"], s["t2"])]
-    counts = analysis.counts
     if counts.height:
         first: datetime = counts["minute"].min()  # type: ignore[assignment]
         last: datetime = counts["minute"].max() + timedelta(minutes=1)  # type: ignore[operator]

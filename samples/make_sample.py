@@ -27,6 +27,7 @@ Standard library only.
 
 Usage: python samples/make_sample.py OUT [--seed N] [--host H] [--scenario S]
                                          [--start ISO8601] [--manifest]
+       python samples/make_sample.py OUT_DIR --cluster N [--seed N]   (N nodes of one cluster, known clock skews)
 """
 from __future__ import annotations
 
@@ -310,6 +311,8 @@ class Node:
     def __init__(self, seed: int, host: str, scenario: str, start: datetime):
         self.seed, self.host, self.scenario, self.start = seed, host, scenario, start
         self.incident = scenario == "incident"
+        self.cluster: ClusterPlan | None = None  # set by ClusterPlan.join for multi-node samples
+        self.index = 0
         rng = rng_for(seed, host, "node")
         self.rng = rng
         self.end = start + WINDOW
@@ -875,8 +878,14 @@ class Builder:
                 m.add(t, lambda t=t, s=msg: [p.ocaml(t, "arakoon", "info", s)],
                       ids=("ARAKOON_NODE_UNREACHABLE",))
             t = n.t_master_back
-            m.add(t, lambda t=t: [p.ocaml(t, "arakoon", "info", f"{n.peer_mids[0]} is master")],
+            back = n.cluster.mids[1] if n.cluster else n.peer_mids[0]  # nodes of one cluster agree
+            m.add(t, lambda t=t: [p.ocaml(t, "arakoon", "info", f"{back} is master")],
                   extra=("ARAKOON_MASTER_CHURN",))
+        if n.cluster:
+            for t, master in n.cluster.elections_seen_by(n):
+                if n.running("arakoon", t):
+                    m.add(t, lambda t=t, s=f"{master} is master": [p.ocaml(t, "arakoon", "info", s)],
+                          quirk="cluster_election")
 
     def alba_log(self) -> None:
         n = self.node
@@ -1508,8 +1517,52 @@ def archive_name(host: str, collected: datetime) -> str:
     return f"ovs-{host}-{stamp}-logs.tar.gz"
 
 
+@dataclass
+class ClusterPlan:
+    """Nodes of one cluster: shared Arakoon node names (machine ids) and IPs, elections every node
+    logs at the same true moment, and each node's clock error (its logs say true time + skew)."""
+
+    hosts: Sequence[str]
+    skews: Sequence[float]
+    mids: list[str]
+    ips: list[str]
+    #: (minutes after the window start, index of the node elected master)
+    elections: Sequence[tuple[float, int]] = ((21.5, 0), (47.25, 1), (73.75, 0), (88.1, 2))
+
+    def join(self, node: Node, index: int) -> None:
+        node.cluster, node.index = self, index
+        node.mid, node.ip = self.mids[index], self.ips[index]
+        node.peer_mids = [m for i, m in enumerate(self.mids) if i != index]
+        node.peer_ips = [ip for i, ip in enumerate(self.ips) if i != index]
+        node.sd_id = f"{node.vpool}{node.mid}"
+
+    def elections_seen_by(self, node: Node) -> list[tuple[datetime, str]]:
+        """When `node` logs each election (its window start already carries its skew), a few ms apart."""
+        return [(node.start + timedelta(minutes=minutes, microseconds=1500 * node.index + 211), self.mids[master])
+                for minutes, master in self.elections]
+
+
+def write_cluster(out_dir: Path, *, hosts: Sequence[str] = ("ovs-node1", "ovs-node2", "ovs-node3"),
+                  scenarios: Sequence[str] = ("incident", "incident", "healthy"),
+                  skews: Sequence[float] = (0.0, 2.5, -1.25), seed: int = 1) -> list[dict]:
+    """Write one bundle per node of one cluster into `out_dir`; node i's clock is `skews[i]` seconds off."""
+    rng = rng_for(seed, ",".join(hosts), "cluster")
+    nodes = max(3, len(hosts))  # an Arakoon cluster of 3 at least: a node may be one whose bundle is missing
+    plan = ClusterPlan(hosts=hosts, skews=skews, mids=[make_machine_id(rng) for _ in range(nodes)],
+                       ips=[f"10.{100 + seed % 100}.1.{i + 1}" for i in range(nodes)])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifests = []
+    for i, (host, scenario, skew) in enumerate(zip(hosts, scenarios, skews, strict=True)):
+        start = DEFAULT_START[scenario] + timedelta(seconds=skew)
+        manifest = write_sample(out_dir, seed=seed + i, host=host, scenario=scenario, start=start,
+                                cluster=plan, index=i)
+        manifests.append({**manifest, "skew_seconds": skew, "arakoon_node": plan.mids[i]})
+    return manifests
+
+
 def write_sample(path: Path, *, seed: int = 1, host: str = "ovs-node1", scenario: str = "incident",
-                 start: datetime | None = None) -> dict:
+                 start: datetime | None = None, cluster: ClusterPlan | None = None, index: int = 0) -> dict:
     """Write one sample bundle to ``path`` (a ``.tar.gz``; a directory gets the real-style name)
     and return its manifest: members with line counts, and every planted failure's place."""
     if scenario not in SCENARIOS:
@@ -1519,6 +1572,8 @@ def write_sample(path: Path, *, seed: int = 1, host: str = "ovs-node1", scenario
     elif start.tzinfo is None:
         start = start.replace(tzinfo=CET)
     node = Node(seed, host, scenario, start)
+    if cluster is not None:
+        cluster.join(node, index)
     builder = Builder(node)
     builder.build_all()
     path = Path(path)
@@ -1588,7 +1643,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=datetime.fromisoformat, default=None,
                     help="window start, ISO 8601 (default: per scenario; naive means +01:00)")
     ap.add_argument("--manifest", action="store_true", help="print the manifest as JSON on stdout")
+    ap.add_argument("--cluster", type=int, metavar="N", default=0,
+                    help="write N bundles of one cluster into the OUT folder (node i's clock off by known seconds)")
     a = ap.parse_args(argv)
+    if a.cluster:
+        hosts = [f"ovs-node{i + 1}" for i in range(a.cluster)]
+        scenarios = ["incident"] * min(2, a.cluster) + ["healthy"] * max(a.cluster - 2, 0)
+        skews = [0.0, 2.5, -1.25, 4.0, -3.5, 1.75][: a.cluster] + [0.5] * max(a.cluster - 6, 0)
+        manifests = write_cluster(a.out, hosts=hosts, scenarios=scenarios, skews=skews, seed=a.seed)
+        for manifest in manifests:
+            print(f"wrote {a.out / manifest['archive']}: clock {manifest['skew_seconds']:+.2f} s")
+        return 0
     raw_out = sys.argv[1:] if argv is None else argv
     if any(x.endswith("/") for x in raw_out if not x.startswith("-")):
         a.out.mkdir(parents=True, exist_ok=True)
