@@ -98,10 +98,10 @@ def analyze(
         with bundle_progress(bundle) as progress:
             analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress)
         worsts = []
+        redactor = Redactor() if redact else None  # one run, one mapping: a host keeps its token in every node
         for folder, analysis in analyses:
             with stage("report"):
-                paths = write_outputs(analysis, out / folder if folder else out, settings,
-                                      redactor=Redactor() if redact else None)
+                paths = write_outputs(analysis, out / folder if folder else out, settings, redactor=redactor)
             worst = worst_severity(analysis.findings)
             worsts.append(worst)
             typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "

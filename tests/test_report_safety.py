@@ -104,6 +104,25 @@ def test_one_redactor_gives_the_same_tokens_to_the_bundles_of_one_run(make_bundl
     assert redactor.mapping["ovs-node1"] in docs[0] and redactor.mapping["ovs-node1"] in docs[1]
 
 
+def test_the_nodes_of_a_bundle_of_bundles_share_one_pseudonym_mapping(tmp_path):
+    from tests.conftest import build_tar
+
+    line = "2017-03-14 10:22:05 04700 +0100 - {host} - 1/2 - lib/x - 1 - ERROR - cannot reach {ips}\n"
+    first = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {
+        "var/log/ovs/lib.log": line.format(host="ovs-node1", ips="10.0.0.1 10.0.0.2 10.0.0.3")})
+    second = build_tar(tmp_path / "ovs-node2-20170314102205-logs.tar.gz", {
+        "var/log/ovs/lib.log": line.format(host="ovs-node2", ips="10.0.0.3")})
+    outer = build_tar(tmp_path / "cluster-logs.tar", {first.name: first.read_bytes(), second.name: second.read_bytes()},
+                      compress=False)
+    result = cli("analyze", str(outer), "-o", str(tmp_path / "out"), "--redact")
+    assert result.returncode == 0, result.stderr
+    maps = [json.loads(path.read_text())["tokens"] for path in sorted((tmp_path / "out").rglob(REDACTION_MAP))]
+    assert len(maps) == 2
+    token_of = [{value: token for token, value in m.items()} for m in maps]
+    assert token_of[0]["10.0.0.3"] == token_of[1]["10.0.0.3"], "one address, one token in every node's outputs"
+    assert token_of[1]["ovs-node2"] != token_of[1]["ovs-node1"] == token_of[0]["ovs-node1"]
+
+
 class _DataBlock(html.parser.HTMLParser):
     """Collects the text of `<script type="application/json">` the way a browser's tokenizer sees it."""
 
