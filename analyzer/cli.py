@@ -53,6 +53,16 @@ ConfigOption = Annotated[
 ]
 
 
+def _output_folder(out: Path) -> Path:
+    """Create the output folder up front: a path that cannot be one is the user's error, said in one
+    line before any work, not an internal error after the analysis."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot be used as the output folder ({exc.strerror or exc})") from None
+    return out
+
+
 def _rules(extra: list[Path] | None, config: Path | None = None) -> list[Rule]:
     return apply_tuning(load_rules([*default_rule_dirs(), *(extra or [])]), config)
 
@@ -89,6 +99,7 @@ def analyze(
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    _output_folder(out)
     with recording() as spent:
         with stage("load rules"):
             loaded = _rules(rules, config)
@@ -151,7 +162,7 @@ def triage(
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
-    batch = run_triage(inputs, out, workers=jobs, executor=executor, scheduler=scheduler,
+    batch = run_triage(inputs, _output_folder(out), workers=jobs, executor=executor, scheduler=scheduler,
                        rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
                        align_clocks=align_clocks)
     errors = sum(r["status"] == "error" for r in batch.rows)
@@ -187,7 +198,7 @@ def diff_command(
     result = compare(load_side(old, loaded), load_side(new, loaded))
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        _output_folder(out)
         (out / "diff.json").write_text(text, encoding="utf-8")
         (out / "diff.md").write_text(markdown(result), encoding="utf-8")
     typer.echo(text if as_json else markdown(result), nl=False)
@@ -204,7 +215,7 @@ def parse(
     """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md)."""
     from analyzer.events import write_events
 
-    target, events = write_events(bundle, out)
+    target, events = write_events(bundle, _output_folder(out))
     status = dict(events.group_by("parse_status").len().iter_rows())
     typer.echo(f"{bundle.name}: {events.height:,} records ({status.get('unparsed', 0):,} unparsed, "
                f"{status.get('duplicate', 0):,} journal copies) -> {target}")

@@ -126,3 +126,13 @@ def test_the_same_bundle_gives_the_same_bytes_apart_from_the_generation_time(tmp
         stamp = json.loads((outs[0] / "findings.json").read_text())["generated_at"]
         other = json.loads((outs[1] / "findings.json").read_text())["generated_at"]
         assert a == b.replace(other, stamp), name
+
+
+@pytest.mark.parametrize("command", ["analyze", "parse", "triage"])
+def test_an_output_path_that_cannot_be_a_folder_is_a_one_line_error(command, tmp_path):
+    blocker = tmp_path / "report.txt"
+    blocker.write_text("a file where the output folder should go")
+    result = cli(command, str(SAMPLE), "-o", str(blocker))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"ovs-analyzer: error: {blocker}: cannot be used as the output folder (File exists)"
+    assert blocker.read_text() == "a file where the output folder should go"
