@@ -53,6 +53,17 @@ ConfigOption = Annotated[
 ]
 
 
+def _check_fail_on(fail_on: str | None) -> None:
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+
+
+def _exit_if_at_or_above(worst: str | None, fail_on: str | None) -> None:
+    """The `--fail-on` contract of every command: exit 3 when the worst severity reaches it."""
+    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 def _output_folder(out: Path) -> Path:
     """Create the output folder up front: a path that cannot be one is the user's error, said in one
     line before any work, not an internal error after the analysis."""
@@ -97,8 +108,7 @@ def analyze(
     from analyzer.report import write_outputs
     from analyzer.timings import recording, stage
 
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    _check_fail_on(fail_on)
     _output_folder(out)
     with recording() as spent:
         with stage("load rules"):
@@ -121,8 +131,7 @@ def analyze(
                 typer.echo(f"  {kind:<9} {path}")
     if timings:
         typer.echo(spent.table(), err=True)
-    if fail_on and any(w and SEVERITIES.index(w) >= SEVERITIES.index(fail_on) for w in worsts):
-        raise typer.Exit(EXIT_FINDINGS)
+    _exit_if_at_or_above(max((w for w in worsts if w), key=SEVERITIES.index, default=None), fail_on)
 
 
 @app.command(epilog=_EPILOG)
@@ -160,8 +169,7 @@ def triage(
     """Analyze many bundles in parallel: one report folder each, OUT/index.html, triage.json, triage.csv."""
     from analyzer.triage import triage as run_triage
 
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    _check_fail_on(fail_on)
     batch = run_triage(inputs, _output_folder(out), workers=jobs, executor=executor, scheduler=scheduler,
                        rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
                        align_clocks=align_clocks)
@@ -171,8 +179,7 @@ def triage(
     worst = batch.worst_severity()
     typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
                f"worst {worst or 'none'} -> {out / 'index.html'}")
-    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
-        raise typer.Exit(EXIT_FINDINGS)
+    _exit_if_at_or_above(worst, fail_on)
 
 
 @app.command("diff", epilog=_EPILOG)
@@ -192,8 +199,7 @@ def diff_command(
 
     from analyzer.diff import compare, load_side, markdown, worst_open
 
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    _check_fail_on(fail_on)
     loaded = _rules(rules, config)
     result = compare(load_side(old, loaded), load_side(new, loaded))
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
@@ -203,8 +209,7 @@ def diff_command(
         (out / "diff.md").write_text(markdown(result), encoding="utf-8")
     typer.echo(text if as_json else markdown(result), nl=False)
     worst = worst_open(result)
-    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
-        raise typer.Exit(EXIT_FINDINGS)
+    _exit_if_at_or_above(worst, fail_on)
 
 
 @app.command(epilog=_EPILOG)
