@@ -17,7 +17,7 @@ import polars as pl
 
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
-from analyzer.knowledge import knowledge_file
+from analyzer.knowledge import knowledge_file, regex_groups
 
 FIELDS = ("message", "raw", "source")
 
@@ -55,12 +55,9 @@ def _pattern(path: Path, n: int, entry: object) -> EntityPattern:
     column, field, pattern = entry.get("column"), entry.get("field", "message"), entry.get("pattern")
     if field not in FIELDS:
         raise UserError(f"{where}: field must be one of {', '.join(FIELDS)}")
-    try:
-        groups = pl.Series([""], dtype=pl.String).str.extract_groups(str(pattern)).dtype.fields  # type: ignore[attr-defined]
-    except pl.exceptions.PolarsError as exc:
-        raise UserError(f"{where}: pattern does not compile ({' '.join(str(exc).split())})") from None
-    if [g.name for g in groups] != [column]:
-        raise UserError(f"{where}: pattern needs exactly one group, named (?P<{column}>...)")
+    one_group = f"pattern needs exactly one group, named (?P<{column}>...)"
+    if regex_groups(path, f"entity #{n} ({one_group})", str(pattern), (str(column),)) != (column,):
+        raise UserError(f"{where}: {one_group}")
     examples = tuple((str(e["text"]), None if e.get("expect") is None else str(e["expect"]))
                      for e in entry.get("examples") or ())
     if not examples:
