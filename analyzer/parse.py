@@ -463,6 +463,8 @@ def fold_journal_tracebacks(events: pl.DataFrame) -> pl.DataFrame:
     """
     if events.height < 2 or not events["format"].is_in(_LINE_PER_ENTRY).any():
         return events
+    if not events["message"].str.starts_with(_TRACEBACK).any():
+        return events  # the usual journal: one literal scan instead of the window work below
     message = pl.col("message").fill_null("")
     indented = message.str.contains(r"^\s")
     an_entry = pl.col("format").is_in(_LINE_PER_ENTRY) | pl.col("wrapper").is_in(_LINE_PER_ENTRY)
@@ -477,7 +479,7 @@ def fold_journal_tracebacks(events: pl.DataFrame) -> pl.DataFrame:
                                      | (indented.shift(1).fill_null(False) & ~indented))
     frame = events.with_columns(candidate.alias("_cont")).with_columns((~pl.col("_cont")).cum_sum().alias("_run"))
     frame = frame.with_columns(
-        (pl.col("_cont") & pl.col("message").fill_null("").str.starts_with(_TRACEBACK).any().over("_run"))
+        (pl.col("_cont") & message.str.starts_with(_TRACEBACK).any().over("_run"))
         .alias("_fold")
     )
     if not frame["_fold"].any():
