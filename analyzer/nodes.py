@@ -37,7 +37,7 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
             results.append((folder, analyze(node, rules, caps=caps, progress=progress, collectors=collectors)))
         except UserError as exc:
             outer.bundle.warnings.append(f"nested bundle {node.inner or node.path}: {exc}")
-    if outer.members and not loose_logs:
+    if nodes and outer.members and not loose_logs:
         note = (f"{len(outer.members)} file(s) beside the node bundles hold no log lines and were not analyzed: "
                 + ", ".join(m.path for m in outer.members[:5]))
         for _, node_analysis in results:

@@ -47,6 +47,16 @@ def test_analyze_of_a_bundle_of_bundles_writes_one_report_per_node(tmp_path):
     assert any("README.txt" in w for w in doc["bundle"]["warnings"])
 
 
+def test_a_bundle_with_no_log_lines_and_no_node_bundles_is_not_said_to_have_node_bundles(tmp_path, rules):
+    from analyzer.nodes import analyze_nodes
+
+    bundle = tmp_path / "ovs-n-logs.tar"
+    bundle.write_bytes(tar_bytes({"etc/motd.log": "welcome\n"}))
+    ((folder, analysis),) = analyze_nodes(bundle, rules)
+    assert folder is None
+    assert not [w for w in analysis.bundle.warnings if "node bundles" in w]
+
+
 def test_caps_are_set_from_the_command_line_and_hitting_one_is_a_warning(tmp_path):
     bundle = tmp_path / "ovs-n-logs.tar"
     bundle.write_bytes(tar_bytes({f"var/log/m{i}.log": PY.format(s=i) for i in range(5)}))
