@@ -3,7 +3,7 @@
 A hard reset leaves runs of NUL bytes where a log's preallocated tail was; a program dumping a
 blob can write a line of many MB. Neither may cost the parser unbounded work or put megabytes
 into a report, and neither may pass silently: each returns a note for the inventory.
-Binary files (`lastlog`, `wtmp`) are left alone here; the parser recognises and skips them.
+Binary files (`lastlog`, `wtmp`) are left alone here; the parser skips them, by this same test.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ _BINARY_PROBE = 8192
 
 def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
     """Remove NUL bytes and cut lines longer than `max_line_bytes`; say what was done."""
-    if _binary(data):
+    if looks_binary(data):
         return data, []
     notes: list[str] = []
     nuls = data.count(0)
@@ -27,7 +27,7 @@ def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
     return data, notes
 
 
-def _binary(data: bytes) -> bool:
+def looks_binary(data: bytes) -> bool:
     """Binary once NUL runs are set aside: nothing but NULs, NULs around text with no newline,
     many other control bytes, or NULs beside bytes that are not UTF-8.
 

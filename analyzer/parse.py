@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from analyzer.archive_text import looks_binary
 from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec, ascii_digits
 
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
@@ -52,7 +53,6 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
 _FIELDS = [c for c in EVENT_SCHEMA if c not in ("source", "line", "raw", "parse_status", "vpool")]
 #: Lines of a file the format sampler looks at first (all of them in a file this short).
 SAMPLE_LINES = 400
-_BINARY_PROBE = 8192
 #: A year-less stamp this far after the collection time must belong to the previous year.
 _FUTURE_SLACK = timedelta(days=60)
 
@@ -102,15 +102,6 @@ class ParsedMember:
 
 def empty_events() -> pl.DataFrame:
     return pl.DataFrame(schema=EVENT_SCHEMA)
-
-
-def looks_binary(data: bytes) -> bool:
-    """`lastlog`, `wtmp` and friends match `*log` but are not text."""
-    probe = data[:_BINARY_PROBE]
-    if not probe:
-        return False
-    control = sum(1 for b in probe if b < 9 or 13 < b < 32)
-    return probe.count(0) > len(probe) // 100 or control > len(probe) // 10
 
 
 def split_lines(data: bytes) -> tuple[pl.Series, int]:
