@@ -73,8 +73,8 @@ class FormatSpec:
     def head(self) -> str | None:
         """The header without its trailing `(?P<message>.*)$`, the whole prefix captured as `_head`.
 
-        Capturing costs per byte scanned: matching only the prefix and slicing the message off
-        by length makes the regex cost follow the prefix, not the line (3x faster on OVS lines).
+        Capturing costs per byte scanned: matching only the prefix and stripping it off the line
+        makes the regex cost follow the prefix, not the line (3x faster on OVS lines).
         """
         if not (self.header.startswith("^") and self.header.endswith(_OPEN_MESSAGE)):
             return None

@@ -221,27 +221,36 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
 
     Formats seen in a sample of the file are tried first (by priority), then all others, each
     only on the lines still unexplained, so a mixed file (an upstart log, a journal) costs one
-    regex pass per format over what is left.
+    regex pass per format over what is left. A format's capture and normalization run as one
+    query, and the usual file that one format explains whole is never filtered or re-sorted.
+    A null line (a wrapper entry that carries nothing) is explained by no format.
     """
     frame = pl.DataFrame({"text": lines}).with_row_index("idx")
     ordered = _order_by_sample(lines, [f for f in formats if allow_wrappers or not f.wraps])
-    parts: list[pl.DataFrame] = []
-    remaining = frame
+    remaining = frame.drop_nulls("text")
+    parts: list[pl.DataFrame] = [] if remaining.height == frame.height else [frame.filter(pl.col("text").is_null())]
     for spec in ordered:
         if remaining.height == 0:
             break
-        extracted = remaining.lazy().with_columns(_extract(spec)).collect(engine="streaming")
-        hit_mask = pl.col("g").struct.field("message").is_not_null()
-        hits = extracted.filter(hit_mask)
-        if hits.height:
-            parts.append(_normalize(hits.unnest("g"), spec, ctx))
-            remaining = extracted.filter(~hit_mask).drop("g")
+        matched = _match_one(remaining, spec, ctx)
+        hit = matched["_hit"]
+        if not hit.any():
+            continue
+        everything = hit.all()
+        hits = (matched if everything else matched.filter(hit)).drop("text", "_hit")
+        if spec.timestamp is not None and spec.timestamp.yearless:
+            hits = _roll_years(hits, spec.id, ctx)
+        parts.append(hits)
+        # one chunk per column: the streaming engine panics on columns chunked differently (Polars 2.1)
+        remaining = remaining.clear() if everything else matched.filter(~hit).select("idx", "text").rechunk()
     parts.append(remaining.select("idx"))
-    fields = pl.concat(parts, how="diagonal_relaxed").sort("idx")
-    for column in [*_FIELDS, "multiline"]:
-        if column not in fields.columns:
-            fields = fields.with_columns(pl.lit(None).alias(column))
+    parts = [p for p in parts if p.height] or [frame.select("idx")]
+    fields = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+    if not fields["idx"].is_sorted():
+        fields = fields.sort("idx")
     fields = fields.with_columns(
+        *[pl.lit(None).alias(c) for c in [*_FIELDS, "multiline"] if c not in fields.columns]
+    ).with_columns(
         pl.col("ts_local").cast(pl.Datetime("us")),
         pl.col("utc_offset").cast(pl.Int16),
         pl.col("level").cast(LEVEL_TYPE),
@@ -252,14 +261,17 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     return fields
 
 
-def _extract(spec: FormatSpec) -> pl.Expr:
-    """The header's groups as a struct `g`; the message is sliced off when only the prefix is matched."""
+def _match_one(remaining: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.DataFrame:
+    """`remaining` (idx, text) with `_hit` and, on hit rows, the format's normalized fields."""
     head = spec.head
-    if head is None:
-        return pl.col("text").str.extract_groups(ascii_digits(spec.header)).alias("g")
-    groups = pl.col("text").str.extract_groups(head)
-    start = groups.struct.field("_head").str.len_chars()
-    return groups.struct.with_fields(pl.col("text").str.slice(start).alias("message")).alias("g")
+    captured = remaining.lazy().with_columns(
+        pl.col("text").str.extract_groups(head or ascii_digits(spec.header)).alias("g")
+    ).unnest("g")
+    if head is not None:  # the message is what follows the matched prefix (null where nothing matched)
+        captured = captured.with_columns(pl.col("text").str.strip_prefix(pl.col("_head")).alias("message"))
+    return captured.select(
+        "text", pl.col("message").is_not_null().alias("_hit"), *_normalized(spec, ctx)
+    ).collect(engine="streaming")
 
 
 def _order_by_sample(lines: pl.Series, formats: list[FormatSpec]) -> list[FormatSpec]:
@@ -271,8 +283,8 @@ def _order_by_sample(lines: pl.Series, formats: list[FormatSpec]) -> list[Format
     return seen + [f for f in formats if f not in seen]
 
 
-def _normalize(hits: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.DataFrame:
-    """Map one format's captured groups onto the event columns."""
+def _normalized(spec: FormatSpec, ctx: ParseContext) -> list[pl.Expr]:
+    """One format's captured groups mapped onto the event columns."""
     groups = set(spec.group_names)
     columns: list[pl.Expr] = [pl.col("idx")]
     for name in ("host", "pid", "thread", "component", "message", "service"):
@@ -290,10 +302,7 @@ def _normalize(hits: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.Da
     columns.append(pl.lit(spec.multiline == "continuation").alias("multiline"))
     if spec.timestamp is not None:
         columns.extend(_timestamp_exprs(spec, ctx))
-    out = hits.lazy().select(columns).collect(engine="streaming")
-    if spec.timestamp is not None and spec.timestamp.yearless:
-        out = _roll_years(out, spec.id, ctx)
-    return out
+    return columns
 
 
 def _composed(template: str) -> pl.Expr:
@@ -367,27 +376,26 @@ def _roll_years(frame: pl.DataFrame, format_id: str, ctx: ParseContext) -> pl.Da
 
 
 def _unwrap(fields: pl.DataFrame, formats: list[FormatSpec], ctx: ParseContext) -> pl.DataFrame:
-    """A journald/syslog line often carries a full OVS line: its own time, zone and level win."""
+    """A journald/syslog line often carries a full OVS line: its own time, zone and level win.
+
+    The carried messages are matched as lines of their own (null where a line carries none),
+    which keeps the inner fields row-aligned with `fields`: no join.
+    """
     inner_formats = [f for f in formats if not f.wraps]
     carries = pl.col("format").is_in([f.id for f in formats if f.wraps])
     for spec in formats:
         if spec.wraps_component:
             relogged = pl.col("component").cast(pl.String).str.contains(spec.wraps_component).fill_null(False)
             carries = carries | ((pl.col("format") == spec.id) & relogged)
-    carriers = fields.filter(carries)
-    if carriers.height == 0:
+    carried = fields.select(pl.when(carries).then(pl.col("message")).alias("carried")).to_series()
+    if carried.null_count() == carried.len():
         return fields
-    inner = match_lines(carriers["message"], inner_formats, ctx, allow_wrappers=False)
-    inner = inner.with_columns(carriers["idx"].alias("idx")).filter(pl.col("format").is_not_null())
-    if inner.height == 0:
+    inner = match_lines(carried, inner_formats, ctx, allow_wrappers=False)
+    if inner["format"].null_count() == inner.height:
         return fields
-    override = inner.select(
-        "idx",
-        *[pl.col(c).alias(f"inner_{c}") for c in
-          ("ts_local", "utc_offset", "host", "pid", "thread", "component", "level", "level_raw",
-           "message", "producer", "format")],
-    )
-    joined = fields.join(override, on="idx", how="left")
+    taken = ("ts_local", "utc_offset", "host", "pid", "thread", "component", "level", "level_raw",
+             "message", "producer", "format")
+    joined = fields.hstack(inner.select(pl.col(c).alias(f"inner_{c}") for c in taken))
     has_inner = pl.col("inner_format").is_not_null()
     has_inner_time = pl.col("inner_ts_local").is_not_null()
     replaced = [
@@ -400,7 +408,7 @@ def _unwrap(fields: pl.DataFrame, formats: list[FormatSpec], ctx: ParseContext) 
         pl.when(has_inner).then(pl.col("format")).otherwise(None).alias("wrapper"),
         pl.when(has_inner).then(pl.col("inner_format")).otherwise(pl.col("format")).alias("format"),
         pl.col("host").fill_null(pl.col("inner_host")),
-    ).drop([c for c in joined.columns if c.startswith("inner_")])
+    ).drop([f"inner_{c}" for c in taken])
 
 
 def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec]) -> pl.DataFrame:
