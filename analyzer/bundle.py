@@ -282,7 +282,7 @@ def _container(handle: IO[bytes], label: str, caps: Caps, seekable: bool) -> tup
         except READ_ERRORS as exc:
             raise UserError(f"{label}: not a readable zip archive ({why(exc)})") from None
     try:
-        archive, counter = open_tar_stream(_Prefixed(head, handle))
+        archive, counter = open_tar_stream(_Prefixed(head, handle), compressed=is_compressed(head))
     except READ_ERRORS as exc:
         raise UserError(f"{label}: not a readable bundle: not a tar (plain, gz, bz2, xz) or zip archive "
                         f"({why(exc)})") from None

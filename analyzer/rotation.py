@@ -105,13 +105,13 @@ def _line_hashes(data: bytes, count: int) -> list[int]:
 
     Python's own `hash` is enough: hashes are only compared within one run.
     """
-    body = data[:-1] if data.endswith(b"\n") else data
-    if not body:
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)  # slices, not `data[:-1]`: a GB member is not copied
+    if end <= 0:
         return []
     if count > 0:
-        lines = body[:_EDGE_BYTES].split(b"\n", count)[:count]
+        lines = data[:min(_EDGE_BYTES, end)].split(b"\n", count)[:count]
     else:
-        lines = body[-_EDGE_BYTES:].rsplit(b"\n", -count)[count:]
+        lines = data[max(0, end - _EDGE_BYTES):end].rsplit(b"\n", -count)[count:]
     return list(map(hash, lines))
 
 
