@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.frames import detached
+from analyzer.lanes import AnalysisLane
 from analyzer.member_kind import classify
 from analyzer.parse import ParseContext, ParsedMember, parse_chunks, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
@@ -98,20 +100,23 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
             caps: Caps = Caps(), collectors: list[Collector] | None = None,
             progress: Callable[[Member], None] | None = None) -> Analysis:
     """Analyze one bundle file or folder (or a node `Bundle` of a bundle of bundles);
-    `progress` hears of each member once it is analyzed."""
+    `progress` hears of each member once it is parsed."""
     formats = formats if formats is not None else load_formats()
     collectors = default_collectors() if collectors is None else collectors
     bundle = path if isinstance(path, Bundle) else describe(path)
-    results: dict[str, _MemberResult] = {}
-    for member in timed(iter_members(bundle, caps), "read"):
-        if member.path in results:
-            bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
-        results[member.path] = _analyze_member(member, bundle, rules, formats, collectors)
-        if progress is not None:
-            progress(member)
-        del member  # its bytes go before the next member is read
+    pending: dict[str, _PendingMember] = {}
+    with AnalysisLane() as lane:
+        for member in timed(iter_members(bundle, caps), "read"):
+            if member.path in pending:
+                bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
+            pending[member.path] = _submit_member(member, bundle, rules, formats, collectors, lane)
+            if progress is not None:
+                progress(member)
+            del member  # its bytes go before the next member is read
+        with stage("wait for analysis"):
+            results = [member.result() for member in pending.values()]
     with stage("combine"):
-        return _combine(bundle, list(results.values()), rules, collectors, formats)
+        return _combine(bundle, results, rules, collectors, formats)
 
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
@@ -133,20 +138,35 @@ def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
     )
 
 
-def _analyze_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
-                    collectors: list[Collector]) -> _MemberResult:
-    """A large member is parsed and analyzed a chunk of whole records at a time, then merged."""
+def _submit_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
+                   collectors: list[Collector], lane: AnalysisLane) -> _PendingMember:
+    """Parse a member a chunk of whole records at a time (large members come in several chunks)
+    and hand each chunk to the analysis lane; the pieces are merged once all are analyzed."""
     chunks = parse_chunks(member.path, member.data, formats, _parse_context(member, bundle))
-    pieces = [_analyze_chunk(_numbered(parsed, member), member, rules, formats, collectors)
+    pieces = [lane.submit(_analyze_chunk, _numbered(parsed, member), member, rules, formats, collectors)
               for parsed in timed(chunks, "parse")]
-    result = pieces[0] if len(pieces) == 1 else _merged(pieces)
-    report = result.report
-    report.kind, report.era, report.rotation_set = classify(member.path, report.formats, report.binary, formats)
-    if report.binary:
-        report.warnings.append("binary file (not a text log): skipped")
-    if report.invalid_utf8:
-        report.warnings.append(f"{report.invalid_utf8} invalid UTF-8 sequence(s) replaced")
-    return result
+    return _PendingMember(member.path, pieces, formats)
+
+
+@dataclass
+class _PendingMember:
+    """A member whose chunks are being analyzed on the lane."""
+
+    path: str
+    pieces: list[Future[_MemberResult]]
+    formats: list[FormatSpec]
+
+    def result(self) -> _MemberResult:
+        pieces = [piece.result() for piece in self.pieces]
+        result = pieces[0] if len(pieces) == 1 else _merged(pieces)
+        report = result.report
+        report.kind, report.era, report.rotation_set = classify(self.path, report.formats, report.binary,
+                                                                self.formats)
+        if report.binary:
+            report.warnings.append("binary file (not a text log): skipped")
+        if report.invalid_utf8:
+            report.warnings.append(f"{report.invalid_utf8} invalid UTF-8 sequence(s) replaced")
+        return result
 
 
 def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], formats: list[FormatSpec],

@@ -4,11 +4,13 @@ Code marks its work with `with stage("parse"):`; the marks cost nothing unless a
 is recording (a context variable, so no recorder has to be threaded through every call).
 Stages nest: a stage's time excludes the stages opened inside it, so the figures add up to
 the wall time of the recorded block and nothing is counted twice. What no stage covers is
-reported as `other`.
+reported as `other`. Work run on a helper thread at the same time (`lane`) is counted apart,
+as its own block of rows: it overlaps the main thread's stages, so it cannot share their sum.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,30 +20,45 @@ from typing import TypeVar
 
 T = TypeVar("T")
 _ACTIVE: ContextVar[Timings | None] = ContextVar("ovs_analyzer_timings", default=None)
+_LANE: ContextVar[str] = ContextVar("ovs_analyzer_timings_lane", default="")
 
 
 @dataclass
 class Timings:
-    """Exclusive seconds per stage, in first-seen order, plus the recorded block's wall time."""
+    """Exclusive seconds per stage, in first-seen order, plus the recorded block's wall time.
+
+    `seconds` holds the main thread's stages; `lanes` the stages of each helper-thread lane.
+    """
 
     seconds: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
-    _open: list[list[float]] = field(default_factory=list)  # per open stage: [start, time of children]
+    lanes: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: per thread, per open stage: [start, time of children]
+    _open: dict[int, list[list[float]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, name: str, exclusive: float) -> None:
-        self.seconds[name] = self.seconds.get(name, 0.0) + exclusive
+    def add(self, name: str, exclusive: float, lane: str = "") -> None:
+        with self._lock:
+            seconds = self.lanes.setdefault(lane, {}) if lane else self.seconds
+            seconds[name] = seconds.get(name, 0.0) + exclusive
 
     def rows(self) -> list[tuple[str, float]]:
-        """(stage, seconds) with `other` for the unmarked remainder and `total` last."""
+        """(stage, seconds) of the main thread with `other` for the unmarked remainder and `total` last."""
         other = max(self.wall - sum(self.seconds.values()), 0.0)
         return [*self.seconds.items(), ("other", other), ("total", self.wall)]
 
     def table(self) -> str:
-        """A small fixed-width table: stage, seconds, share of the wall time."""
-        lines = ["stage          seconds  share"]
-        for name, secs in self.rows():
+        """A small fixed-width table: stage, seconds, share of the wall time; lanes below the total."""
+        lines = ["stage                  seconds  share"]
+
+        def row(name: str, secs: float) -> str:
             share = secs / self.wall * 100 if self.wall else 0.0
-            lines.append(f"{name:<12} {secs:>9.2f}  {share:>4.0f}%")
+            return f"{name:<20} {secs:>9.2f}  {share:>4.0f}%"
+
+        lines.extend(row(name, secs) for name, secs in self.rows())
+        for lane, seconds in self.lanes.items():
+            lines.append(f"# {lane}, at the same time as the stages above:")
+            lines.extend(row(name, secs) for name, secs in seconds.items())
         return "\n".join(lines)
 
 
@@ -65,16 +82,27 @@ def stage(name: str) -> Iterator[None]:
     if timings is None:
         yield
         return
+    opened = timings._open.setdefault(threading.get_ident(), [])
     frame = [time.perf_counter(), 0.0]
-    timings._open.append(frame)
+    opened.append(frame)
     try:
         yield
     finally:
-        timings._open.pop()
+        opened.pop()
         elapsed = time.perf_counter() - frame[0]
-        timings.add(name, elapsed - frame[1])
-        if timings._open:
-            timings._open[-1][1] += elapsed
+        timings.add(name, elapsed - frame[1], _LANE.get())
+        if opened:
+            opened[-1][1] += elapsed
+
+
+@contextmanager
+def lane(name: str) -> Iterator[None]:
+    """Count the stages of the block (run on a helper thread) in their own lane `name`."""
+    token = _LANE.set(name)
+    try:
+        yield
+    finally:
+        _LANE.reset(token)
 
 
 def timed(iterator: Iterator[T], name: str) -> Iterator[T]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
+import threading
 import time
 
 from rich.console import Console
 
 from analyzer.bundle import Member
 from analyzer.progress import BundleProgress, bundle_bytes
-from analyzer.timings import recording, stage, timed
+from analyzer.timings import lane, recording, stage, timed
 from tests.conftest import SAMPLE
 from tests.test_cli import cli
 
@@ -50,13 +52,32 @@ def test_timed_counts_the_time_spent_producing_each_item():
 def test_analyze_timings_prints_every_stage_to_stderr(tmp_path):
     result = cli("analyze", str(SAMPLE), "-o", str(tmp_path), "--timings")
     assert result.returncode == 0, result.stderr
-    rows = [line.rsplit(None, 2) for line in result.stderr.splitlines()[1:]]
-    table = {name: float(seconds) for name, seconds, _ in rows}
+    main, lane = result.stderr.split("# analysis thread, at the same time as the stages above:\n")
+    table = {name: float(seconds) for name, seconds, _ in (line.rsplit(None, 2) for line in main.splitlines()[1:])}
     assert abs(sum(v for k, v in table.items() if k != "total") - table["total"]) < 0.05
-    for name in ("load rules", "read", "decompress", "parse", "aggregates", "rules", "collectors", "combine", "report",
-                 "other", "total"):
+    for name in ("load rules", "read", "decompress", "parse", "wait for analysis", "combine", "report", "other",
+                 "total"):
         assert name in table, result.stderr
+    beside = {name: float(seconds) for name, seconds, _ in (line.rsplit(None, 2) for line in lane.splitlines())}
+    assert set(beside) == {"aggregates", "rules", "collectors"}, result.stderr
+    assert sum(beside.values()) <= table["total"]
     assert "stage" not in result.stdout
+
+
+def test_a_lane_counts_its_stages_apart_from_the_main_threads():
+    def work() -> None:
+        with lane("helper"), stage("rules"):
+            time.sleep(0.05)
+
+    with recording() as spent, stage("parse"):
+        helper = threading.Thread(target=contextvars.copy_context().run, args=(work,))
+        helper.start()
+        time.sleep(0.05)
+        helper.join()
+    assert spent.lanes["helper"]["rules"] >= 0.05
+    assert "rules" not in dict(spent.rows())
+    assert abs(dict(spent.rows())["parse"] + dict(spent.rows())["other"] - spent.wall) < 1e-6
+    assert "# helper, at the same time as the stages above:" in spent.table()
 
 
 def _member(size: int) -> Member:

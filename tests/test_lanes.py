@@ -1,0 +1,62 @@
+"""The analysis lane: a chunk's analysis runs beside the next chunk's parsing, never far behind it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from analyzer.lanes import AnalysisLane
+from analyzer.pipeline import analyze
+from analyzer.rules import default_rule_dirs, load_rules
+from tests.conftest import SAMPLE
+
+
+def test_work_runs_on_another_thread_and_returns_in_order():
+    with AnalysisLane() as lane:
+        futures = [lane.submit(lambda i=i: (i, threading.current_thread().name)) for i in range(5)]
+    results = [f.result() for f in futures]
+    assert [i for i, _ in results] == list(range(5))
+    assert all(name != threading.current_thread().name for _, name in results)
+
+
+def test_submit_waits_while_a_chunk_is_already_waiting_for_the_lane():
+    release = threading.Event()
+    returned = threading.Event()
+    with AnalysisLane() as lane:
+        lane.submit(release.wait)
+
+        def second() -> None:
+            lane.submit(lambda: None)
+            returned.set()
+
+        caller = threading.Thread(target=second)
+        caller.start()
+        assert not returned.wait(0.2), "a second chunk was queued while the first still ran"
+        release.set()
+        caller.join(5)
+        assert returned.is_set()
+
+
+def test_an_error_in_the_lane_reaches_the_caller():
+    def broken() -> None:
+        raise ValueError("collector bug")
+
+    with pytest.raises(ValueError, match="collector bug"), AnalysisLane() as lane:
+        lane.submit(broken)
+        lane.submit(lambda: None)
+
+
+class _Exploding:
+    name = "exploding"
+
+    def collect(self, member, events):
+        raise RuntimeError(f"cannot collect {member.path}")
+
+    def combine(self, parts, view):
+        return {}
+
+
+def test_an_analysis_that_fails_on_the_lane_fails_analyze():
+    with pytest.raises(RuntimeError, match="cannot collect"):
+        analyze(SAMPLE, load_rules(default_rule_dirs()), collectors=[_Exploding()])
