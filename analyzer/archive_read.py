@@ -9,6 +9,7 @@ while reading keeps everything read before it. Nothing here knows about logs.
 from __future__ import annotations
 
 import bz2
+import io
 import lzma
 import struct
 import tarfile
@@ -218,34 +219,51 @@ def dir_entries(root: Path) -> Iterator[Entry]:
                     offset=None, open=lambda path=path: path.open("rb"))  # type: ignore[misc]
 
 
+class _Gathered:
+    """A member's bytes as they arrive, in one growing buffer.
+
+    Joining a list of pieces holds the member twice at the end (pieces and result); a BytesIO
+    grows in place (realloc) and hands its buffer over without a copy, so a 300 MB member costs
+    300 MB, not 600.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+        self.total = 0
+
+    def add(self, piece: bytes) -> None:
+        self._buffer.write(piece)
+        self.total += len(piece)
+
+    def value(self, limit: int | None = None) -> bytes:
+        if limit is not None and self.total > limit:
+            self._buffer.truncate(limit)
+        return self._buffer.getvalue()
+
+
 def read_capped(entry: Entry, limits: Limits) -> ReadResult:
     """Read a member chunk by chunk; stop at the size cap, at the inflation ratio, or at damage."""
-    chunks: list[bytes] = []
-    total = 0
+    data = _Gathered()
     start = entry.consumed() if entry.consumed else 0
     try:
         stream = entry.open()
     except READ_ERRORS as exc:
         return ReadResult(b"", damage=f"cannot be opened ({why(exc)})")
     try:
-        watched = entry.consumed is not None
         while True:
-            # Nothing inflates: one read. Inflating: small steps, so the ratio is checked as it grows.
-            step = _CHUNK if watched else limits.max_member_bytes
-            chunk = stream.read(min(step, limits.max_member_bytes + 1 - total))
+            chunk = stream.read(min(_CHUNK, limits.max_member_bytes + 1 - data.total))
             if not chunk:
-                return ReadResult(b"".join(chunks))
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limits.max_member_bytes:
-                data = b"".join(chunks)[: limits.max_member_bytes]
-                return ReadResult(data, stopped=f"larger than {limits.max_member_bytes} bytes: truncated")
-            if entry.consumed and _too_inflated(total, entry.consumed() - start, limits):
-                return ReadResult(b"".join(chunks), stopped=_ratio_note(limits, total), bomb=True)
+                return ReadResult(data.value())
+            data.add(chunk)
+            if data.total > limits.max_member_bytes:
+                return ReadResult(data.value(limits.max_member_bytes),
+                                  stopped=f"larger than {limits.max_member_bytes} bytes: truncated")
+            if entry.consumed and _too_inflated(data.total, entry.consumed() - start, limits):
+                return ReadResult(data.value(), stopped=_ratio_note(limits, data.total), bomb=True)
     except READ_ERRORS as exc:
-        where = f"at byte {total} of the member" + (f" (byte {entry.offset + total} of the archive)"
-                                                    if entry.offset is not None else "")
-        return ReadResult(b"".join(chunks), damage=f"cut short {where}: {why(exc)}")
+        where = f"at byte {data.total} of the member" + (f" (byte {entry.offset + data.total} of the archive)"
+                                                         if entry.offset is not None else "")
+        return ReadResult(data.value(), damage=f"cut short {where}: {why(exc)}")
 
 
 def _too_inflated(inflated: int, packed: int, limits: Limits) -> bool:
@@ -277,8 +295,7 @@ def inflate_capped(raw: bytes, limits: Limits) -> tuple[bytes, list[str]]:
 
     Input is fed in small steps so a bomb is caught by its ratio after a few MB, not after GBs.
     """
-    out: list[bytes] = []
-    total = 0
+    out = _Gathered()
     fed = 0
     rest = raw
     while rest:
@@ -288,22 +305,20 @@ def inflate_capped(raw: bytes, limits: Limits) -> tuple[bytes, list[str]]:
         pos = 0
         try:
             while pos < len(rest) and not inflater.eof:
-                piece = inflater.decompress(rest[pos:pos + _INFLATE_STEP])
+                out.add(inflater.decompress(rest[pos:pos + _INFLATE_STEP]))
                 pos += _INFLATE_STEP
-                out.append(piece)
-                total += len(piece)
-                if total > limits.max_member_bytes:
-                    data = b"".join(out)[: limits.max_member_bytes]
-                    return data, [f"inflates past {limits.max_member_bytes} bytes: truncated"]
-                if _too_inflated(total, fed + min(pos, len(rest)), limits):
-                    return b"".join(out), [_ratio_note(limits, total)]
+                if out.total > limits.max_member_bytes:
+                    return out.value(limits.max_member_bytes), [f"inflates past {limits.max_member_bytes} bytes: "
+                                                                "truncated"]
+                if _too_inflated(out.total, fed + min(pos, len(rest)), limits):
+                    return out.value(), [_ratio_note(limits, out.total)]
         except READ_ERRORS as exc:
-            return b"".join(out), [f"compressed data damaged after {total} inflated bytes ({why(exc)}): "
-                                   "analyzed up to the damage"]
+            return out.value(), [f"compressed data damaged after {out.total} inflated bytes ({why(exc)}): "
+                                 "analyzed up to the damage"]
         if not inflater.eof:
-            return b"".join(out), [f"compressed stream cut short after {total} inflated bytes: "
-                                   "analyzed up to the damage"]
+            return out.value(), [f"compressed stream cut short after {out.total} inflated bytes: "
+                                 "analyzed up to the damage"]
         tail = inflater.unused_data + rest[pos:]
         fed += len(rest) - len(tail)
         rest = tail
-    return b"".join(out), []
+    return out.value(), []
