@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import polars as pl
 import pytest
 
+from analyzer.parse import offset_minutes
 from analyzer.timezones import fill_offsets, offset_samples
 
 PY = "{date} {frac} {tz} - ovs-node1 - 23011/140355468900096 - lib/vdisk - 412 - INFO - m"
@@ -35,6 +37,15 @@ def test_utc_offsets_including_the_cpp_negative_half_hour_quirk(parse, tz, expec
     line = (f"2017-03-14 10:22:05 000000 {tz} - n1 - 1/0x00007f8400994700 - volumedriverfs/V - "
             "0000000000000001 - info - f: m")
     assert utc(parse(line).events) == [f"2017-03-14 {expected}.000000"]
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [("+0100", 60), ("-0500", -300), ("-03-30", -210), ("+01:00", 60), ("+0530", 330), ("+01", 60), (None, None)],
+)
+def test_offset_text_becomes_signed_minutes_in_every_spelling_seen(text, minutes):
+    frame = pl.DataFrame({"tz": [text]}, schema={"tz": pl.String})
+    assert frame.select(offset_minutes(pl.col("tz")).alias("minutes"))["minutes"].to_list() == [minutes]
 
 
 def test_ocaml_unpadded_microseconds_are_a_count_not_a_fraction(parse):
