@@ -81,6 +81,22 @@ class FormatSpec:
         return ascii_digits(f"^(?P<_head>{self.header[1:-len(_OPEN_MESSAGE)]})")
 
 
+    @property
+    def capture(self) -> str:
+        """The pattern the parser runs: `head` (else the whole header), every named group that no
+        event column, template or timestamp reads made non-capturing. Each captured group is a
+        column built per line: an unused one cost ~6 % of a volumedriver line's parse."""
+        used = {*FIELD_GROUPS, *(g for t in self.compose.values() for g in TEMPLATE_FIELD.findall(t))}
+        if self.producer_by is not None:
+            used.add(self.producer_by.group)
+        if self.timestamp is not None:
+            used.update(g for g in (self.timestamp.date, self.timestamp.fraction, self.timestamp.offset) if g)
+        pattern = self.head or ascii_digits(self.header)
+        for name in set(self.group_names) - used:
+            pattern = pattern.replace(f"(?P<{name}>", "(?:")
+        return pattern
+
+
 def ascii_digits(pattern: str) -> str:
     """`pattern` with `\\d` as the ASCII digits `[0-9]` (`0-9` inside a class).
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from analyzer.archive_text import looks_binary
-from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec, ascii_digits
+from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec
 
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 LEVEL_TYPE = pl.Enum(LEVELS)
@@ -263,11 +263,8 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
 
 def _match_one(remaining: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.DataFrame:
     """`remaining` (idx, text) with `_hit` and, on hit rows, the format's normalized fields."""
-    head = spec.head
-    captured = remaining.lazy().with_columns(
-        pl.col("text").str.extract_groups(head or ascii_digits(spec.header)).alias("g")
-    ).unnest("g")
-    if head is not None:  # the message is what follows the matched prefix (null where nothing matched)
+    captured = remaining.lazy().with_columns(pl.col("text").str.extract_groups(spec.capture).alias("g")).unnest("g")
+    if spec.head is not None:  # the message is what follows the matched prefix (null where nothing matched)
         captured = captured.with_columns(pl.col("text").str.strip_prefix(pl.col("_head")).alias("message"))
     return captured.select(
         "text", pl.col("message").is_not_null().alias("_hit"), *_normalized(spec, ctx)

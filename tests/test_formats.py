@@ -50,3 +50,11 @@ def test_levels_are_normalized_and_the_raw_word_kept(parse):
     assert events["level"].cast(pl.String).to_list() == ["trace", "debug", "notice", "critical", "warning"]
     assert events["level_raw"].to_list() == ["trace", "periodic", "notice", "fatal", "warning"]
     assert events["vpool"].unique().to_list() == ["vpool1"]
+
+
+def test_the_parser_captures_only_the_groups_an_event_reads():
+    volumedriver = next(f for f in load_formats() if f.id == "ovs_volumedriver")
+    assert "(?P<seq>" in volumedriver.header
+    assert "(?P<seq>" not in volumedriver.capture
+    for kept in ("date", "frac", "tz", "host", "pid", "thread", "program", "component", "level"):
+        assert f"(?P<{kept}>" in volumedriver.capture
