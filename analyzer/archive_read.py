@@ -243,27 +243,45 @@ class _Gathered:
 
 def read_capped(entry: Entry, limits: Limits) -> ReadResult:
     """Read a member chunk by chunk; stop at the size cap, at the inflation ratio, or at damage."""
+    result = ReadResult(b"")
     data = _Gathered()
+    for chunk in read_steps(entry, limits, result):
+        data.add(chunk)
+    result.data = data.value()
+    return result
+
+
+def read_steps(entry: Entry, limits: Limits, result: ReadResult) -> Iterator[bytes]:
+    """A member's bytes in steps of a few MB, for a caller that need not hold it whole.
+
+    Stops at the size cap, at the inflation ratio, or at damage; once exhausted, `result` says
+    which (its `data` is left to the caller).
+    """
+    total = 0
     start = entry.consumed() if entry.consumed else 0
     try:
         stream = entry.open()
     except READ_ERRORS as exc:
-        return ReadResult(b"", damage=f"cannot be opened ({why(exc)})")
+        result.damage = f"cannot be opened ({why(exc)})"
+        return
     try:
         while True:
-            chunk = stream.read(min(_CHUNK, limits.max_member_bytes + 1 - data.total))
+            chunk = stream.read(min(_CHUNK, limits.max_member_bytes + 1 - total))
             if not chunk:
-                return ReadResult(data.value())
-            data.add(chunk)
-            if data.total > limits.max_member_bytes:
-                return ReadResult(data.value(limits.max_member_bytes),
-                                  stopped=f"larger than {limits.max_member_bytes} bytes: truncated")
-            if entry.consumed and _too_inflated(data.total, entry.consumed() - start, limits):
-                return ReadResult(data.value(), stopped=_ratio_note(limits, data.total), bomb=True)
+                return
+            if total + len(chunk) > limits.max_member_bytes:
+                yield chunk[:limits.max_member_bytes - total]
+                result.stopped = f"larger than {limits.max_member_bytes} bytes: truncated"
+                return
+            total += len(chunk)
+            yield chunk
+            if entry.consumed and _too_inflated(total, entry.consumed() - start, limits):
+                result.stopped, result.bomb = _ratio_note(limits, total), True
+                return
     except READ_ERRORS as exc:
-        where = f"at byte {data.total} of the member" + (f" (byte {entry.offset + data.total} of the archive)"
-                                                         if entry.offset is not None else "")
-        return ReadResult(data.value(), damage=f"cut short {where}: {why(exc)}")
+        where = f"at byte {total} of the member" + (f" (byte {entry.offset + total} of the archive)"
+                                                    if entry.offset is not None else "")
+        result.damage = f"cut short {where}: {why(exc)}"
 
 
 def _too_inflated(inflated: int, packed: int, limits: Limits) -> bool:

@@ -16,15 +16,26 @@ def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
     """Remove NUL bytes and cut lines longer than `max_line_bytes`; say what was done."""
     if looks_binary(data):
         return data, []
-    notes: list[str] = []
+    data, nuls, cut = clean_block(data, max_line_bytes)
+    return data, cleaning_notes(nuls, cut, max_line_bytes)
+
+
+def clean_block(data: bytes, max_line_bytes: int) -> tuple[bytes, int, int]:
+    """`clean_text` of one block of whole lines of a text member: (text, NULs removed, lines cut)."""
     nuls = data.count(0)
     if nuls:
         data = data.replace(b"\0", b"")
-        notes.append(f"{nuls} NUL byte(s) removed (a crash or power loss leaves them)")
     data, cut = cut_long_lines(data, max_line_bytes)
+    return data, nuls, cut
+
+
+def cleaning_notes(nuls: int, cut: int, max_line_bytes: int) -> list[str]:
+    notes = []
+    if nuls:
+        notes.append(f"{nuls} NUL byte(s) removed (a crash or power loss leaves them)")
     if cut:
         notes.append(f"{cut} line(s) longer than {max_line_bytes} bytes cut to that length")
-    return data, notes
+    return notes
 
 
 def looks_binary(data: bytes) -> bool:

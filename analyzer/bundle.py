@@ -18,7 +18,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -41,6 +41,7 @@ from analyzer.archive_read import (
 )
 from analyzer.archive_text import clean_text
 from analyzer.errors import UserError
+from analyzer.member_stream import STREAM_BYTES, TextStream
 from analyzer.rotation import OverlapTrimmer
 from analyzer.timings import stage
 
@@ -58,7 +59,8 @@ _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 class Caps:
     """Bounds on the work one bundle may cause; hitting one is a warning, not a failure.
 
-    Memory is bounded by `max_member_bytes` (one member is held at a time) and time by
+    Memory is bounded by `stream_bytes` (one member is held at a time, and a larger one only a
+    block at a time, see `analyzer.member_stream`) or else `max_member_bytes`; time by
     `max_total_bytes` and `max_members`; `max_ratio` stops a decompression bomb once it has
     inflated `ratio_floor` bytes, and `max_line_bytes` keeps a monstrous line out of the parser
     and the report.
@@ -70,6 +72,7 @@ class Caps:
     max_ratio: int = 200
     ratio_floor: int = 16 * 1024**2
     max_line_bytes: int = 1024**2
+    stream_bytes: int = STREAM_BYTES
 
     @property
     def limits(self) -> Limits:
@@ -94,15 +97,30 @@ class Member:
     """One file of the bundle, decompressed: `path` has no leading slash.
 
     `first_line` is the line number of `data`'s first line in the file as stored (lines a
-    rotation neighbour already holds may have been dropped from the head).
+    rotation neighbour already holds may have been dropped from the head). A large member comes
+    as a `stream` instead (its `data` is empty): read its text with `text()`, once, before the
+    next member; its `size` and `warnings` are final once that text is read.
     """
 
     path: str
     data: bytes
     mtime: float
     stored_size: int
-    warnings: tuple[str, ...] = ()
+    warnings: Sequence[str] = ()
     first_line: int = 1
+    stream: TextStream | None = None
+
+    def text(self) -> bytes | Iterator[bytes]:
+        """The whole text, or the stream's blocks of whole lines."""
+        return self.data if self.stream is None else iter(self.stream)
+
+    def head(self) -> bytes:
+        """The text's first bytes (at least a few KB unless the member is shorter)."""
+        return self.data if self.stream is None else self.stream.head()
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.stream is None else self.stream.size
 
 
 @dataclass
@@ -183,10 +201,19 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                 if count > caps.max_members:
                     bundle.warnings.append(f"more than {caps.max_members} members: the rest was not read")
                     break
-                result = read_capped(entry, caps.limits)
-                total += max(entry.size, len(result.data)) if streamed else len(result.data)
-                yield _member(name, entry, result.data, [n for n in (result.stopped, result.damage) if n],
-                              caps, trimmer)
+                if entry.size > caps.stream_bytes and not _COMPRESSED_MEMBER.search(name) and trimmer.alone(name):
+                    stream = TextStream(entry, caps.limits, caps.max_line_bytes,
+                                        lambda head, tail, size, name=name: trimmer.remember(name, head, tail, size))
+                    yield Member(path=name, data=b"", mtime=entry.mtime, stored_size=entry.size,
+                                 warnings=stream.notes, stream=stream)
+                    stream.drain()  # whatever the consumer left: the archive moves on past this member
+                    result, read = stream.result, stream.stored_size
+                else:
+                    result = read_capped(entry, caps.limits)
+                    read = len(result.data)
+                    yield _member(name, entry, result.data, [n for n in (result.stopped, result.damage) if n],
+                                  caps, trimmer)
+                total += max(entry.size, read) if streamed else read
                 if result.bomb and streamed and entry.size > caps.max_member_bytes:
                     bundle.warnings.append(f"member {name} {result.stopped}; it claims {entry.size} bytes and reaching "
                                            "the members after it would mean inflating them all, so they were not read")

@@ -45,7 +45,7 @@ RulesOption = Annotated[
 CapOption = Annotated[
     list[str] | None,
     typer.Option("--cap", help="Raise or lower a reading cap, NAME=NUMBER[k|M|G] (repeatable): member_bytes, "
-                               "total_bytes, members, ratio, ratio_floor, line_bytes."),
+                               "total_bytes, members, ratio, ratio_floor, line_bytes, stream_bytes."),
 ]
 ConfigOption = Annotated[
     Path | None,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import chain
 
 import polars as pl
 
@@ -99,6 +100,17 @@ class ParsedMember:
     def unparsed(self) -> int:
         return int(self.events.filter(pl.col("parse_status") == "unparsed").height)
 
+    @classmethod
+    def joined(cls, chunks: list[ParsedMember]) -> ParsedMember:
+        """One member from its chunks (see `parse_chunks`)."""
+        formats: dict[str, int] = {}
+        for chunk in chunks:
+            for name, count in chunk.formats.items():
+                formats[name] = formats.get(name, 0) + count
+        return cls(source=chunks[0].source, events=pl.concat([c.events for c in chunks]),
+                   lines=sum(c.lines for c in chunks), binary=any(c.binary for c in chunks),
+                   invalid_utf8=sum(c.invalid_utf8 for c in chunks), formats=formats)
+
 
 def empty_events() -> pl.DataFrame:
     return pl.DataFrame(schema=EVENT_SCHEMA)
@@ -132,10 +144,11 @@ def parse_member(source: str, data: bytes, formats: list[FormatSpec], ctx: Parse
     return _parse_text(source, data, formats, ctx)
 
 
-def parse_chunks(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext,
+def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[FormatSpec], ctx: ParseContext,
                  chunk_bytes: int | None = None) -> Iterator[ParsedMember]:
     """Parse a member as consecutive chunks of about `chunk_bytes`, each a `ParsedMember` of whole records.
 
+    `text` is the whole member, or its blocks of whole lines as they are read (a streamed member).
     A chunk ends on a line end; its last record is held back and parsed again at the start of
     the next chunk, so a multi-line record is never cut (a record larger than a chunk makes its
     chunk grow). Line numbers count from the member's start, the stated host and year roll-overs
@@ -144,28 +157,80 @@ def parse_chunks(source: str, data: bytes, formats: list[FormatSpec], ctx: Parse
     than `chunk_bytes` (default `CHUNK_BYTES`) is one chunk, parsed exactly as `parse_member` parses it.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
-    if len(data) <= chunk_bytes or looks_binary(data):
-        yield parse_member(source, data, formats, ctx)
-        return
+    if isinstance(text, bytes):
+        if len(text) <= chunk_bytes or looks_binary(text):
+            yield parse_member(source, text, formats, ctx)
+            return
+        pieces = _Pieces(iter([text]))
+    else:
+        first = next(text, b"")
+        if looks_binary(first):
+            for _ in text:  # read past it: a binary file is counted, not parsed
+                pass
+            yield ParsedMember(source=source, events=empty_events(), binary=True)
+            return
+        pieces = _Pieces(chain([first], text))
     carry = ChunkCarry()
-    start, first_line = 0, 0
+    first_line = 0
     size = chunk_bytes
-    while start < len(data):
-        cut = data.find(b"\n", start + size)
-        end = len(data) if cut < 0 or cut + 1 >= len(data) else cut + 1
-        piece = data[start:end]
+    while True:
+        piece, last_piece = pieces.take(size)
+        if not piece:
+            return
         before = deepcopy(carry)
         parsed = _parse_text(source, piece, formats, replace(ctx, carry=carry), first_line)
-        if end < len(data):
+        if not last_piece:
             last = int(parsed.events["line"][-1]) - first_line  # 1-based in the piece
             if last == 1:  # one record fills the piece: read on until it ends
+                pieces.give_back(len(piece))
                 carry, size = before, size * 2
                 continue
             held = _line_start(piece, last, parsed.lines)
             parsed = _without_last_record(parsed, last - 1, piece[held:])
-            end = start + held
+            pieces.give_back(len(piece) - held)
         yield parsed
-        start, first_line, size = end, first_line + parsed.lines, chunk_bytes
+        if last_piece:
+            return
+        first_line, size = first_line + parsed.lines, chunk_bytes
+
+
+class _Pieces:
+    """Pieces of a member's text cut on line ends, from the whole text or from blocks of whole lines.
+
+    Only the unread rest of the current block is kept; a piece that spans blocks joins them.
+    """
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self._blocks = blocks
+        self._buffer = b""
+        self._pos = 0
+        self._more = True
+
+    def take(self, size: int) -> tuple[bytes, bool]:
+        """The text up to the first line end at least `size` bytes on (or to the end), and whether it is the last."""
+        while True:
+            cut = self._buffer.find(b"\n", self._pos + size)
+            if (cut < 0 or cut + 1 >= len(self._buffer)) and self._more:
+                self._pull()
+                continue
+            break
+        last = cut < 0 or cut + 1 >= len(self._buffer)
+        end = len(self._buffer) if last else cut + 1
+        piece = self._buffer[self._pos:end]
+        self._pos = end
+        return piece, last
+
+    def give_back(self, count: int) -> None:
+        """The last `count` bytes taken will be taken again."""
+        self._pos -= count
+
+    def _pull(self) -> None:
+        block = next(self._blocks, None)
+        if block is None:
+            self._more = False
+        elif block:
+            self._buffer = self._buffer[self._pos:] + block if self._pos < len(self._buffer) else block
+            self._pos = 0
 
 
 def _line_start(piece: bytes, line: int, lines: int) -> int:

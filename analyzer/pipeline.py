@@ -9,7 +9,7 @@ results, as `ovs collect logs` bug #1146 requires.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,6 +28,7 @@ from analyzer.formats import FormatSpec, load_formats
 from analyzer.frames import detached
 from analyzer.lanes import AnalysisLane
 from analyzer.member_kind import classify
+from analyzer.member_stream import TextStream
 from analyzer.parse import ParseContext, ParsedMember, parse_chunks, parse_member
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
@@ -121,7 +122,10 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
     """Parse one member with what the bundle knows (host, collection time, journal year)."""
-    return _numbered(parse_member(member.path, member.data, formats, _parse_context(member, bundle)), member)
+    ctx = _parse_context(member, bundle)
+    if member.stream is None:
+        return _numbered(parse_member(member.path, member.data, formats, ctx), member)
+    return _numbered(ParsedMember.joined(list(parse_chunks(member.path, member.text(), formats, ctx))), member)
 
 
 def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
@@ -131,7 +135,7 @@ def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
 
 
 def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
-    year_match = _JOURNAL_YEAR.match(member.data[:200])
+    year_match = _JOURNAL_YEAR.match(member.head()[:200])
     return ParseContext(
         year=int(year_match.group(1)) if year_match else None,
         collected_at=bundle.collected_at or datetime.fromtimestamp(member.mtime),
@@ -142,10 +146,10 @@ def _submit_member(member: Member, bundle: Bundle, rules: list[Rule], formats: l
                    collectors: list[Collector], lane: AnalysisLane) -> _PendingMember:
     """Parse a member a chunk of whole records at a time (large members come in several chunks)
     and hand each chunk to the analysis lane; the pieces are merged once all are analyzed."""
-    chunks = parse_chunks(member.path, member.data, formats, _parse_context(member, bundle))
+    chunks = parse_chunks(member.path, member.text(), formats, _parse_context(member, bundle))
     pieces = [lane.submit(_analyze_chunk, _numbered(parsed, member), member, rules, formats, collectors)
               for parsed in timed(chunks, "parse")]
-    return _PendingMember(member.path, pieces, formats)
+    return _PendingMember(member.path, pieces, formats, member.size, member.stored_size, member.warnings, member.stream)
 
 
 @dataclass
@@ -155,11 +159,19 @@ class _PendingMember:
     path: str
     pieces: list[Future[_MemberResult]]
     formats: list[FormatSpec]
+    size: int
+    stored_size: int
+    warnings: Sequence[str]
+    #: A streamed member's size and warnings are final only once it was read (never its text: it is gone).
+    stream: TextStream | None = None
 
     def result(self) -> _MemberResult:
         pieces = [piece.result() for piece in self.pieces]
         result = pieces[0] if len(pieces) == 1 else _merged(pieces)
         report = result.report
+        if self.stream is not None:
+            report.size, report.stored_size, report.warnings = (self.stream.size, self.stream.stored_size,
+                                                                list(self.warnings))
         report.kind, report.era, report.rotation_set = classify(self.path, report.formats, report.binary,
                                                                 self.formats)
         if report.binary:
@@ -173,7 +185,7 @@ def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], form
                    collectors: list[Collector]) -> _MemberResult:
     events = parsed.events
     report = MemberReport(
-        path=member.path, stored_size=member.stored_size, size=len(member.data), lines=parsed.lines,
+        path=member.path, stored_size=member.stored_size, size=member.size, lines=parsed.lines,
         records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
         invalid_utf8=parsed.invalid_utf8, formats=parsed.formats, warnings=list(member.warnings),
     )

@@ -66,14 +66,14 @@ class OverlapTrimmer:
         rotation = rotation_of(path)
         copies = self.seen.setdefault(rotation.base, {})
         copies.pop(path, None)
-        digest = _fingerprint(data)
+        digest = _fingerprint(len(data), data, data)
         for other_path, other in copies.items():
             if other.digest == digest and data:
                 copies[path] = _Edges(rotation.order, [], [], digest)
                 return b"", 0, f"same content as {other_path}: counted once"
         head_dropped = 0
         tail_dropped = 0
-        edges = _Edges(rotation.order, _line_hashes(data, EDGE_LINES), _line_hashes(data, -EDGE_LINES), digest)
+        edges = _edges(rotation.order, data, data, digest)
         for other_path, other in copies.items():
             if other.order < rotation.order:
                 k = _overlap(other.tail, edges.head)
@@ -94,10 +94,30 @@ class OverlapTrimmer:
         return data, head_dropped, ("; ".join(notes) + ": counted once") if notes else None
 
 
-def _fingerprint(data: bytes) -> bytes:
+    def alone(self, path: str) -> bool:
+        """No other copy of `path`'s rotation set was read yet: nothing to trim it against."""
+        return not any(other != path for other in self.seen.get(rotation_of(path).base, {}))
+
+    def remember(self, path: str, head: bytes, tail: bytes, size: int) -> None:
+        """Keep the edges of a copy read as a stream (`head` and `tail`: at least `EDGE_BYTES_NEEDED`
+        of its first and last bytes), for the copies read after it."""
+        rotation = rotation_of(path)
+        self.seen.setdefault(rotation.base, {})[path] = _edges(rotation.order, head, tail,
+                                                               _fingerprint(size, head, tail))
+
+
+#: Bytes of a copy's head and tail that `remember` needs (the compared bytes and a final newline).
+EDGE_BYTES_NEEDED = _EDGE_BYTES + 1
+
+
+def _edges(order: tuple[int, str], head: bytes, tail: bytes, digest: bytes) -> _Edges:
+    return _Edges(order, _line_hashes(head, EDGE_LINES), _line_hashes(tail, -EDGE_LINES), digest)
+
+
+def _fingerprint(size: int, head: bytes, tail: bytes) -> bytes:
     """Size, head and tail: equal for identical copies, and cheap on a GB member."""
     edge = 1 << 16
-    return hashlib.blake2b(len(data).to_bytes(8, "little") + data[:edge] + data[-edge:], digest_size=16).digest()
+    return hashlib.blake2b(size.to_bytes(8, "little") + head[:edge] + tail[-edge:], digest_size=16).digest()
 
 
 def _line_hashes(data: bytes, count: int) -> list[int]:
