@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from analyzer.archive_read import Entry, Limits, ReadResult, read_steps
 from analyzer.archive_text import clean_block, cleaning_notes, looks_binary
 from analyzer.rotation import EDGE_BYTES_NEEDED
+from analyzer.timings import timed
 
 #: Members larger than this are streamed.
 STREAM_BYTES = 64 << 20
@@ -62,7 +63,7 @@ class TextStream:
     def _read(self) -> Iterator[bytes]:
         pending: list[bytes] = []
         pending_size = 0
-        for chunk in self._steps:
+        for chunk in timed(self._steps, "read"):  # read while parsing: still counted as reading
             self.stored_size += len(chunk)
             newline = chunk.rfind(b"\n")
             if newline < 0 or pending_size + len(chunk) < BLOCK_BYTES:
