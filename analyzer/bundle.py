@@ -14,6 +14,7 @@ archive's stream.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -22,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -353,3 +355,22 @@ class _SkipNotes:
                  "fifo": "FIFOs", "other": "special files", "unsafe name": "members with unsafe names"}
         return [f"{n} {label.get(reason, reason)} skipped (e.g. {', '.join(self.examples[reason])})"
                 for reason, n in self.counts.items() if reason != "dir"]
+
+
+def file_sha256(path: Path) -> str | None:
+    """The bundle file's SHA-256 (None for a folder), for findings.json: which upload this was.
+
+    Remembered per file version: every node of a bundle of bundles names the same file."""
+    if not path.is_file():
+        return None
+    stat = path.stat()
+    return _sha256_of(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _sha256_of(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)  # releases the GIL: hashing runs beside the analysis
+    return digest.hexdigest()

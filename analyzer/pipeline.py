@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
+from analyzer.bundle import Bundle, Caps, Member, describe, file_sha256, iter_members
 from analyzer.collectors import BundleView, Collector, default_collectors
 from analyzer.copies import drop_copied_hits
 from analyzer.coverage import judge_versions, rule_coverage
@@ -75,6 +75,7 @@ class Analysis:
     learned_offsets: int
     coverage: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sha256: str | None = None
 
     @property
     def lines(self) -> int:
@@ -106,7 +107,8 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
     collectors = default_collectors() if collectors is None else collectors
     bundle = path if isinstance(path, Bundle) else describe(path)
     pending: dict[str, _PendingMember] = {}
-    with AnalysisLane() as lane:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovs-sha256") as hasher, AnalysisLane() as lane:
+        sha256 = hasher.submit(file_sha256, bundle.path)
         for member in timed(iter_members(bundle, caps), "read"):
             if member.path in pending:
                 bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
@@ -116,8 +118,9 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
             del member  # its bytes go before the next member is read
         with stage("wait for analysis"):
             results = [member.result() for member in pending.values()]
+        digest = sha256.result()
     with stage("combine"):
-        return _combine(bundle, results, rules, collectors, formats)
+        return replace(_combine(bundle, results, rules, collectors, formats), sha256=digest)
 
 
 def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:

@@ -115,7 +115,7 @@ def findings_document(analysis: Analysis, generated_at: str, settings: dict[str,
         "settings": settings,
         "bundle": {
             "file": bundle.name,
-            "sha256": _sha256(bundle.path),
+            "sha256": analysis.sha256,
             "host_hint": bundle.host_hint,
             "collected_at": bundle.collected_at.isoformat() if bundle.collected_at else None,
             "hosts": analysis.hosts,
@@ -313,13 +313,3 @@ def _duration(first: str | None, last: str | None) -> str:
     parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
              f"{minutes} min" if minutes and not days else ""]
     return " ".join(p for p in parts if p)
-
-
-def _sha256(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -43,3 +43,14 @@ def test_package_history_does_not_stretch_the_covered_span(make_bundle, rules):
     assert (analysis.first_seen, analysis.last_seen) == ("2017-03-14T09:22:05.047000Z",) * 2
     dpkg = next(m for m in analysis.members if m.path == "var/log/dpkg.log")
     assert dpkg.first_seen == "2016-12-05T10:02:13.000000Z", "the inventory still shows its own span"
+
+
+def test_the_bundle_file_is_identified_by_its_sha256_and_a_folder_by_none(make_bundle, rules, tmp_path):
+    import hashlib
+
+    path = make_bundle({"var/log/ovs/lib.log": "2017-03-14 10:22:05 04700 +0100 - n1 - 1/2 - lib/x - 1 - INFO - m\n"})
+    assert analyze(path, rules).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    folder = tmp_path / "ovs-node1-20170314102205-logs"
+    (folder / "var/log").mkdir(parents=True)
+    (folder / "var/log/syslog").write_text("Mar 14 10:22:05 n1 systemd[1]: Started x.\n")
+    assert analyze(folder, rules).sha256 is None
