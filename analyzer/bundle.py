@@ -206,8 +206,12 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                 if entry.size > caps.stream_bytes and not _COMPRESSED_MEMBER.search(name) and trimmer.alone(name):
                     stream = TextStream(entry, caps.limits, caps.max_line_bytes,
                                         lambda head, tail, size, name=name: trimmer.remember(name, head, tail, size))
-                    yield Member(path=name, data=b"", mtime=entry.mtime, stored_size=entry.size,
-                                 warnings=stream.notes, stream=stream)
+                    try:
+                        yield Member(path=name, data=b"", mtime=entry.mtime, stored_size=entry.size,
+                                     warnings=stream.notes, stream=stream)
+                    except BaseException:  # the consumer gave up (GeneratorExit): stop reading ahead
+                        stream.close()
+                        raise
                     stream.drain()  # whatever the consumer left: the archive moves on past this member
                     result, read = stream.result, stream.stored_size
                 else:

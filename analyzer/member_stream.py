@@ -10,17 +10,21 @@ tail must be known before its lines are counted.
 
 from __future__ import annotations
 
+import contextvars
+import queue
+import threading
 from collections.abc import Callable, Iterator
 
 from analyzer.archive_read import Entry, Limits, ReadResult, read_steps
 from analyzer.archive_text import clean_block, cleaning_notes, looks_binary
 from analyzer.rotation import EDGE_BYTES_NEEDED
-from analyzer.timings import timed
+from analyzer.timings import lane, timed
 
 #: Members larger than this are streamed.
 STREAM_BYTES = 64 << 20
 #: About how much text each block holds (it ends at the first newline after this much).
 BLOCK_BYTES = 16 << 20
+_END = object()
 
 
 class TextStream:
@@ -40,7 +44,9 @@ class TextStream:
         self._binary: bool | None = None
         self._nuls = self._cut = 0
         self._edges = [b"", b""]  # the text's first and last EDGE_BYTES_NEEDED bytes
-        self._blocks = self._read()
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._blocks = self._read_ahead()
         self._first: bytes | None = None
 
     def head(self) -> bytes:
@@ -59,6 +65,46 @@ class TextStream:
     def drain(self) -> None:
         for _ in self:
             pass
+
+    def close(self) -> None:
+        """Stop reading ahead (the consumer gave up on this member)."""
+        self._stop.set()
+        if self._reader is not None:
+            self._reader.join()
+
+    def _read_ahead(self) -> Iterator[bytes]:
+        """The blocks, read one ahead on a helper thread: tarfile, inflating and cleaning the next
+        block run while this one is parsed (both release the GIL for most of their work)."""
+        handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+
+        def hand(item: object) -> bool:
+            """Hand `item` over once there is room; False once the consumer gave up."""
+            while not self._stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            with lane("read-ahead thread"):
+                try:
+                    for block in self._read():
+                        if not hand(block):
+                            return
+                    hand(_END)
+                except BaseException as exc:  # handed to the consumer, raised there
+                    hand(exc)
+
+        self._reader = threading.Thread(target=contextvars.copy_context().run, args=(read,),
+                                        name="ovs-read-ahead", daemon=True)
+        self._reader.start()
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+        self._reader.join()
 
     def _read(self) -> Iterator[bytes]:
         pending: list[bytes] = []

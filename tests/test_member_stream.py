@@ -5,9 +5,11 @@ same rotation trimming of the copies read after it), while memory follows a bloc
 from __future__ import annotations
 
 import gzip
+import threading
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from analyzer.bundle import Caps, describe, iter_members
 from analyzer.formats import load_formats
@@ -130,3 +132,29 @@ def test_analyze_reports_a_streamed_member_as_it_reports_a_whole_one(tmp_path):
     assert any("NUL" in w for w in streamed.members[0].warnings)
     assert [f.rule_id for f in streamed.findings] == [f.rule_id for f in whole.findings]
     assert streamed.counts.equals(whole.counts)
+
+
+def test_giving_up_on_a_streamed_member_stops_its_reading_ahead(tmp_path):
+    path = tmp_path / "ovs-node1-20170314102205-logs.tar"
+    path.write_bytes(tar_bytes({"var/log/ovs/lib.log": big_log(300_000), "var/log/syslog": big_log(10)}))
+    reading = iter_members(describe(path), STREAMED)
+    member = next(reading)
+    next(iter(member.text()))  # one block parsed, the next read ahead and waiting
+    reading.close()  # the analysis failed: nothing may keep reading
+    assert not any(t.name == "ovs-read-ahead" and t.is_alive() for t in threading.enumerate())
+
+
+def test_an_error_while_reading_ahead_reaches_the_parser(tmp_path, monkeypatch):
+    import analyzer.member_stream as member_stream
+
+    def broken(self, block):
+        raise MemoryError("no room for a block")
+
+    path = tmp_path / "ovs-node1-20170314102205-logs.tar"
+    path.write_bytes(tar_bytes({"var/log/ovs/lib.log": big_log(300_000)}))
+    monkeypatch.setattr(member_stream.TextStream, "_cleaned", broken)
+    reading = iter_members(describe(path), STREAMED)
+    member = next(reading)
+    with pytest.raises(MemoryError, match="no room"):
+        list(member.text())
+    reading.close()
