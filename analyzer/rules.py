@@ -453,7 +453,7 @@ def find_hits(events: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     if prefiltered:
         union = sorted({lit for r in prefiltered if r.matcher for lit in r.matcher.literals})
         candidates = events.filter(pl.col("raw").str.contains(_any_of(union)))
-        parts.extend(_hits_of(candidates, prefiltered, keep))
+        parts.extend(_hits_of(candidates, _with_literals_in(candidates, prefiltered, union), keep))
     if full_scan:
         parts.extend(_hits_of(events, full_scan, keep))
     for rule in rules:
@@ -472,6 +472,16 @@ def _any_of(literals: list[str]) -> str:
     prefilter, about 1.5x faster than `str.contains_any` on log lines (measured on the bench bundle).
     """
     return "|".join(pl.escape_regex(lit) for lit in literals)
+
+
+def _with_literals_in(frame: pl.DataFrame, rules: list[Rule], union: list[str]) -> list[Rule]:
+    """The rules with a literal somewhere in `frame`: only they can match there, and the others'
+    regexes need not even be compiled."""
+    if frame.height == 0:
+        return []
+    found = frame["raw"].str.extract_many(union, overlapping=True).explode().drop_nulls().unique()
+    present = set(found.to_list())
+    return [r for r in rules if r.matcher and present.intersection(r.matcher.literals)]
 
 
 def _hits_of(frame: pl.DataFrame, rules: list[Rule], keep: list[str]) -> list[pl.DataFrame]:
@@ -497,12 +507,13 @@ def _hits_of(frame: pl.DataFrame, rules: list[Rule], keep: list[str]) -> list[pl
 def _clock_jumps(events: pl.DataFrame, rule: Rule, keep: list[str]) -> pl.DataFrame:
     """Records stamped well before a record the same member wrote earlier: the clock went back.
 
-    Only zoned records count (their UTC instant is known without learning an offset).
+    Only zoned records count (their UTC instant is known without learning an offset): the UTC
+    instant of the others is null, so they neither match nor raise the latest instant seen.
     """
     utc = pl.col("ts_local") - pl.duration(minutes=pl.col("utc_offset").cast(pl.Int64))
-    zoned = events.filter(pl.col("utc_offset").is_not_null() & pl.col("ts_local").is_not_null())
-    back = (utc.cum_max().shift(1) - utc) > pl.duration(seconds=rule.clock_backwards or 0)
-    return zoned.filter(back.fill_null(False)).select(pl.lit(rule.id).alias("rule_id"), *keep)
+    latest_before = utc.cum_max().forward_fill().shift(1)
+    back = (latest_before - utc) > pl.duration(seconds=rule.clock_backwards or 0)
+    return events.filter(back.fill_null(False)).select(pl.lit(rule.id).alias("rule_id"), *keep)
 
 
 def _with_entities(rows: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
