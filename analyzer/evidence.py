@@ -15,16 +15,20 @@ CANDIDATES_PER_END = 10
 
 
 def with_context(hits: pl.DataFrame, events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Add `context_before`/`context_after` (lists of physical lines) to evidence candidates."""
+    """Add `context_before`/`context_after` (lists of physical lines) to evidence candidates.
+
+    `events` are in line order with one record per first line, as parse yields them, so a
+    candidate's record is found by binary search rather than by a join over every event.
+    """
     if hits.height == 0:
         return hits
     rank = pl.int_range(pl.len()).over(keys, order_by="line")
     size = pl.len().over(keys)
     candidate = (rank < CANDIDATES_PER_END) | (rank >= size - CANDIDATES_PER_END)
-    records = events.select("line", "raw").with_row_index("i")
-    indexed = hits.with_row_index("_hit").join(records.select("line", "i"), on="line", how="left")
-    chosen = indexed.filter(candidate.fill_null(False))
-    n = records.height
+    indexed = hits.with_row_index("_hit")
+    chosen = indexed.filter(candidate.fill_null(False)).select("_hit", "line")
+    chosen = chosen.with_columns(events["line"].search_sorted(chosen["line"]).alias("i"))
+    n = events.height
 
     def around(offsets: range) -> pl.Expr:
         lines = [
@@ -36,7 +40,7 @@ def with_context(hits: pl.DataFrame, events: pl.DataFrame, keys: list[str]) -> p
 
     before = chosen.select("_hit", around(range(-CONTEXT_LINES, 0)).alias("idx"))
     after = chosen.select("_hit", around(range(1, CONTEXT_LINES + 1)).alias("idx"))
-    raws = records["raw"]
+    raws = events["raw"]
 
     def lines_of(frame: pl.DataFrame, take_last: bool) -> pl.DataFrame:
         flat = frame.explode("idx").drop_nulls("idx")
@@ -52,5 +56,5 @@ def with_context(hits: pl.DataFrame, events: pl.DataFrame, keys: list[str]) -> p
         indexed.join(ctx_before, on="_hit", how="left")
         .join(ctx_after, on="_hit", how="left")
         .sort("_hit")
-        .drop("_hit", "i")
+        .drop("_hit")
     )

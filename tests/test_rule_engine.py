@@ -100,6 +100,25 @@ def test_broken_rule_files_are_refused_with_the_file_named(tmp_path, body, messa
     assert str(path) in str(err.value)
 
 
+def test_each_rule_sees_its_literal_even_inside_another_rules_literal(parse, tmp_path):
+    rules = [load_rule_file(write_rule(tmp_path, f"match:\n  literals: ['{literal}']\n", name))
+             for name, literal in (("LONG", "setting DTL degraded"), ("INNER", "DTL"), ("TAIL", "degraded"))]
+    hits = find_hits(parse(VD.format(s=1, level="error", vol="v")).events, rules)
+    assert sorted(hits["rule_id"].to_list()) == ["INNER", "LONG", "TAIL"]
+
+
+def test_a_clock_jump_is_judged_against_zoned_records_only(parse):
+    rule = load_rule_file(Path(__file__).parents[1] / "rules/system/CLOCK_JUMP_BACKWARDS.yaml")
+    text = "\n".join(VD.format(s=s, level="info", vol="v") for s in (1, 2, 3, 4)).replace("10:22:04", "10:10:04")
+    late_naive = pl.col("line") == 2  # a record in local time of an unknown zone, stamped late
+    events = parse(text).events.with_columns(
+        pl.when(late_naive).then(None).otherwise(pl.col("utc_offset")).alias("utc_offset"),
+        pl.when(late_naive).then(pl.datetime(2017, 3, 14, 23, 59)).otherwise(pl.col("ts_local")).alias("ts_local"),
+    )
+    hits = find_hits(events, [rule])
+    assert hits["line"].to_list() == [4]
+
+
 def test_hits_carry_only_what_evidence_and_windows_need(parse, tmp_path):
     rule = load_rule_file(write_rule(tmp_path, "match:\n  literals: [setting DTL degraded]\n"))
     hits = find_hits(parse(VD.format(s=1, level="error", vol="v")).events, [rule])
