@@ -47,6 +47,9 @@ CapOption = Annotated[
     typer.Option("--cap", help="Raise or lower a reading cap, NAME=NUMBER[k|M|G] (repeatable): member_bytes, "
                                "total_bytes, members, ratio, ratio_floor, line_bytes, stream_bytes."),
 ]
+TimingsOption = Annotated[bool, typer.Option(
+    "--timings", help="Print to stderr the seconds spent per stage (read, decompress, parse, rules, ...).",
+)]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="Site tuning (YAML): re-tune a rule's severity or switch it off by id."),
@@ -91,9 +94,7 @@ def analyze(
         "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
                          "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
     )] = False,
-    timings: Annotated[bool, typer.Option(
-        "--timings", help="Print to stderr the seconds spent per stage (read, decompress, parse, rules, ...).",
-    )] = False,
+    timings: TimingsOption = False,
     cap: CapOption = None,
 ) -> None:
     """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT.
@@ -216,14 +217,19 @@ def diff_command(
 def parse(
     bundle: Annotated[Path, typer.Argument(help="Bundle: .tar, .tar.gz, or an unpacked folder.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")] = Path("out"),
+    timings: TimingsOption = False,
 ) -> None:
     """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md)."""
     from analyzer.events import write_events
+    from analyzer.timings import recording
 
-    target, events = write_events(bundle, _output_folder(out))
+    with recording() as spent:
+        target, events = write_events(bundle, _output_folder(out))
     status = dict(events.group_by("parse_status").len().iter_rows())
     typer.echo(f"{bundle.name}: {events.height:,} records ({status.get('unparsed', 0):,} unparsed, "
                f"{status.get('duplicate', 0):,} journal copies) -> {target}")
+    if timings:
+        typer.echo(spent.table(), err=True)
 
 
 @rules_app.command("list")

@@ -20,6 +20,7 @@ from analyzer.formats import FormatSpec, load_formats
 from analyzer.parse import EVENT_SCHEMA
 from analyzer.pipeline import parse_bundle_member
 from analyzer.timezones import fill_offsets, offset_samples
+from analyzer.timings import stage, timed
 
 
 def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Caps = Caps()) -> pl.DataFrame:
@@ -27,19 +28,21 @@ def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Cap
     formats = formats if formats is not None else load_formats()
     bundle = describe(path)
     frames: dict[str, pl.DataFrame] = {}
-    for member in iter_members(bundle, caps):
-        frames[member.path] = parse_bundle_member(member, bundle, formats).events  # last copy wins (#1146)
+    for member in timed(iter_members(bundle, caps), "read"):
+        with stage("parse"):
+            frames[member.path] = parse_bundle_member(member, bundle, formats).events  # last copy wins (#1146)
     if bundle.nested:  # one table mixes one node's hostless lines; several nodes would be mislabelled
         raise UserError(f"{path}: holds {len(bundle.nested)} node bundles ({', '.join(bundle.nested[:3])}): "
                         "parse each one, or `analyze` it, which splits them")
     if not frames:
         return _ordered(fill_offsets(pl.DataFrame(schema=EVENT_SCHEMA), pl.DataFrame()))
-    events = pl.concat(frames.values(), how="vertical_relaxed")
-    stated = events["host"].drop_nulls().mode().sort()
-    node = stated[0] if stated.len() else bundle.host_hint
-    events = events.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String)))
-    events = fill_offsets(events, offset_samples(events))
-    return _ordered(with_entities(mark_journal_copies(events)))
+    with stage("combine"):
+        events = pl.concat(frames.values(), how="vertical_relaxed")
+        stated = events["host"].drop_nulls().mode().sort()
+        node = stated[0] if stated.len() else bundle.host_hint
+        events = events.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String)))
+        events = fill_offsets(events, offset_samples(events))
+        return _ordered(with_entities(mark_journal_copies(events)))
 
 
 def write_events(path: Path, out: Path) -> tuple[Path, pl.DataFrame]:
@@ -47,7 +50,8 @@ def write_events(path: Path, out: Path) -> tuple[Path, pl.DataFrame]:
     events = bundle_events(path)
     out.mkdir(parents=True, exist_ok=True)
     target = out / "events.parquet"
-    events.write_parquet(target)
+    with stage("write"):
+        events.write_parquet(target)
     return target, events
 
 
