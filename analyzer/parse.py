@@ -81,6 +81,8 @@ class ParseContext:
 
     year: int | None = None
     collected_at: datetime | None = None
+    #: The zone of the member's zone-less stamps, when the member states it (a journal header).
+    naive_offset: int | None = None
     #: Set while a member is parsed in chunks (see `parse_chunks`).
     carry: ChunkCarry | None = field(default=None, compare=False)
 
@@ -263,10 +265,12 @@ def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseC
     host = stated[0] if stated.len() else None
     if ctx.carry is not None:
         host = ctx.carry.host = host or ctx.carry.host
+    stated_zone = pl.when(pl.col("ts_local").is_not_null()).then(pl.lit(ctx.naive_offset, dtype=pl.Int16))
     events = events.with_columns(
         pl.lit(source).alias("source"),
         pl.col("host").fill_null(pl.lit(host, dtype=pl.String)),
         pl.lit(_vpool_of(source), dtype=pl.String).alias("vpool"),
+        pl.col("utc_offset").fill_null(stated_zone),
     ).select(list(EVENT_SCHEMA))
     if first_line:
         events = events.with_columns(pl.col("line") + first_line)

@@ -8,7 +8,6 @@ results, as `ovs collect logs` bug #1146 requires.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.frames import detached
+from analyzer.journal_header import read_header
 from analyzer.lanes import AnalysisLane
 from analyzer.member_kind import classify
 from analyzer.member_stream import TextStream
@@ -35,7 +35,6 @@ from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
 from analyzer.timings import stage, timed
 from analyzer.unknown import templates_section, unexplained_errors
 
-_JOURNAL_YEAR = re.compile(rb"^-- Logs begin at \w+ (\d{4})-")
 _COUNT_KEYS = ["host", "producer", "level", "minute", "utc_offset"]
 
 
@@ -138,10 +137,11 @@ def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
 
 
 def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
-    year_match = _JOURNAL_YEAR.match(member.head()[:200])
+    header = read_header(member.head())
     return ParseContext(
-        year=int(year_match.group(1)) if year_match else None,
+        year=header.year,
         collected_at=bundle.collected_at or datetime.fromtimestamp(member.mtime),
+        naive_offset=header.offset,
     )
 
 
