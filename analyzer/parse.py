@@ -480,8 +480,19 @@ def _unwrap(fields: pl.DataFrame, formats: list[FormatSpec], ctx: ParseContext) 
     ).drop([f"inner_{c}" for c in taken])
 
 
+#: An unexplained line that starts like this is a record of a format nobody taught the tool, not
+#: the continuation of the record before it (ISO or slash dates, syslog stamps, `[date` prefixes).
+_STAMPED = (r"^\s*(?:\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d"
+            r"|\d{1,2}月 [ \d]\d \d\d:|\[\d{4}-\d\d-\d\d)")
+
+
 def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec]) -> pl.DataFrame:
-    """Fold continuation lines into the record they continue; the rest become `unparsed`."""
+    """Fold continuation lines into the record they continue; the rest become `unparsed`.
+
+    A line no format explains continues the record before it when that record's format says
+    records may span lines (tracebacks, banners, a journal entry's indented lines, a customer's
+    hard wraps) and the line does not itself start with a time stamp.
+    """
     frame = fields.with_columns(
         lines.alias("text"),
         (pl.col("idx") + 1).cast(pl.UInt32).alias("line"),
@@ -490,6 +501,8 @@ def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Form
     if "wrapper" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("wrapper"))
     continues = pl.when(pl.col("is_header")).then(pl.col("multiline")).forward_fill().fill_null(False)
+    if not frame["is_header"].all():
+        continues = continues & ~pl.col("text").str.contains(_STAMPED).fill_null(False)
     frame = frame.with_columns(
         (pl.col("is_header") | ~continues).alias("starts"),
     ).with_columns(pl.col("starts").cum_sum().alias("record"))

@@ -122,3 +122,36 @@ def test_records_rebuild_the_file_exactly_line_for_line(parse, lines):
     expected = text.removesuffix("\n")  # a final newline ends the last line, it adds none
     assert "\n".join(parsed.events.sort("line")["raw"].to_list()) == expected
     assert parsed.lines == len(expected.split("\n"))
+
+
+def test_a_journal_entry_with_embedded_newlines_is_one_record(parse):
+    # journalctl prints an entry's further lines indented to the message column
+    text = ("Mar 14 10:22:05 ovs-node1 ovs-workers[3311]: Configuration of vPool vpool1 failed:\n"
+            "                                              step 3: no such storagerouter\n"
+            "Mar 14 10:22:06 ovs-node1 systemd[1]: Started ovs-workers.\n")
+    parsed = parse(text, source="var/log/journald.log")
+    assert parsed.events["line"].to_list() == [1, 3] and parsed.unparsed == 0
+    assert parsed.events["raw"][0] == "\n".join(text.splitlines()[:2])
+
+
+def test_a_customer_copys_hard_wraps_rejoin_their_record(parse):
+    # ../shared/ovs-log-formats.md 11: hard wraps at ~150-200 characters (`... rai\nsed unexpected`); a wrap
+    # inside the header itself (`- inf\no -`) is not re-joined: neither half is a record start then
+    syslog = ("Jan 11 12:51:23 node1 celery[2211]: [2018-01-11 12:51:23,046: ERROR/MainProcess] Task "
+              "ovs.mds.ensure_safety[3a9de4f5] rai\nsed unexpected: ArakoonNoMaster()\n")
+    arakoon = ("2018-01-11 12:51:23 046812 +0100 - node1 - 4321/0000 - arakoon - 1034 - info - NODE_LOOP: Got upd\n"
+               "ate i=7 from client\n")
+    for text, source in ((syslog, "var/log/syslog"), (arakoon, "var/log/arakoon/ovsdb/node1.log")):
+        parsed = parse(text, source=source)
+        assert parsed.events.height == 1 and parsed.unparsed == 0, text
+        assert parsed.events["raw"][0] == text.rstrip("\n")
+
+
+def test_an_unknown_line_that_starts_with_a_stamp_is_a_record_of_its_own(parse):
+    text = ("2017-03-14 10:22:05 04700 +0100 - ovs-node1 - 1/2 - lib/mds - 275 - ERROR - Ensure safety failed\n"
+            "2017-03-14T10:22:06.000+01:00 ovs-node1 some-new-tool: a format nobody taught the tool\n"
+            "Mar 14 10:22:07 ovs-node1 x[1]: y\n"
+            " Mar 14 10:22:08 ovs-node1 a pasted journal line with a leading space\n")
+    parsed = parse(text)
+    assert parsed.events["line"].to_list() == [1, 2, 3, 4]
+    assert parsed.events["parse_status"].to_list() == ["ok", "unparsed", "ok", "unparsed"]
