@@ -7,6 +7,7 @@ for log formats. Regexes run with the same Rust engine (through Polars) as the a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,12 @@ def examples_of(path: Path, where: str, value: Any) -> tuple[dict[str, Any], ...
         if not isinstance(example, dict) or not isinstance(example.get("line"), str):
             raise UserError(f"{path}: {where}: every example needs a 'line' string")
     return tuple(value)
+
+
+def contains_any_literal(column: pl.Expr, literals: list[str] | tuple[str, ...]) -> pl.Expr:
+    """Whether `column` contains any of `literals`: the same answer as `str.contains_any`, but as
+    one regex alternation, which the Rust engine scans with its SIMD literal search about five
+    times faster than Polars' Aho-Corasick (a pre-filter that runs over every line of a bundle)."""
+    if not literals:
+        return pl.lit(False)
+    return column.str.contains("|".join(re.escape(literal) for literal in literals))

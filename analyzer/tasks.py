@@ -26,7 +26,7 @@ from analyzer.collectors import BundleView
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.findings import iso
-from analyzer.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.knowledge import contains_any_literal, examples_of, knowledge_file, regex_groups
 from analyzer.rules import TASK_PROBLEMS as PROBLEM_OUTCOMES
 from analyzer.rules import Rule
 from analyzer.timezones import fill_offsets
@@ -41,6 +41,8 @@ SECTION_ROWS = 500
 _TRACEBACK_FRAME = r'File "(?P<file>[^"\n]+)", line (?P<lineno>\d+), in (?P<func>[^\n]+)'
 _TRACEBACK_LAST = r"\n(?P<cls>[A-Za-z_][\w.]*): ?(?P<msg>[^\n]*)\s*$"
 _TIME = "%Y-%m-%dT%H:%M:%S.%6fZ"
+#: The columns of a record that a task event keeps (besides what its signature captures).
+_KEPT = ("host", "ts_local", "utc_offset", "source", "line", "thread", "raw")
 
 
 @dataclass(frozen=True)
@@ -99,25 +101,30 @@ def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
 
 def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     """One row per record a signature recognises (step, outcome and the fields it captured), plus
-    one `output` row per line a task printed (pid, message, whether its own level was an error)."""
+    one `output` row per line a task printed (pid, message, whether its own level was an error).
+
+    Only the few columns a task event keeps are filtered (a member's frame is wide and its text
+    big), and each signature's regex runs only over the candidates holding its literal."""
+    message = pl.col("message")
     literals = sorted({s.literal for s in knowledge.signatures})
-    candidates = events.filter(pl.col("message").str.contains_any(literals).fill_null(False))
+    candidates = events.select(*_KEPT, "message").filter(contains_any_literal(message, literals).fill_null(False))
     parts = []
     for sig in knowledge.signatures:
-        rows = candidates.filter(pl.col("message").str.contains(sig.literal, literal=True)
-                                 & pl.col("message").str.contains(sig.regex))
+        rows = candidates.filter(message.str.contains(sig.literal, literal=True))
+        rows = rows.filter(message.str.contains(sig.regex)) if rows.height else rows
         if rows.height == 0:
             continue
         found = pl.col("_g").struct.field
-        parts.append(rows.with_columns(pl.col("message").str.extract_groups(sig.regex).alias("_g")).select(
-            "host", "ts_local", "utc_offset", "source", "line", "thread", "raw",
+        parts.append(rows.with_columns(message.str.extract_groups(sig.regex).alias("_g")).select(
+            *_KEPT,
             _record(sig.outcome),
             pl.lit(sig.id).alias("signature"), pl.lit(sig.step).alias("step"),
             pl.lit(sig.outcome, dtype=pl.String).alias("outcome"),
             *[(found(g) if g in sig.groups else pl.lit(None, dtype=pl.String)).alias(g) for g in TASK_GROUPS],
         ))
     if knowledge.output_literal:
-        printed = events.filter(pl.col("raw").str.contains(knowledge.output_literal, literal=True).fill_null(False))
+        printed = events.select("host", "ts_local", "utc_offset", "source", "line", "raw", "pid", "level", "message") \
+            .filter(pl.col("raw").str.contains(knowledge.output_literal, literal=True).fill_null(False))
         parts.append(printed.select(
             "host", "ts_local", "utc_offset", "source", "line", "raw", pl.col("pid").alias("output_pid"),
             pl.lit("output").alias("signature"), pl.lit("output").alias("step"),
@@ -132,13 +139,18 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
     frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)
     last = pl.col("raw").str.extract_groups(_TRACEBACK_LAST)
-    with_traceback = found_rows.filter(has_traceback).with_columns(
+    traceback = [
         pl.format("{}:{} in {}", frame.struct.field("file"), frame.struct.field("lineno"),
                   frame.struct.field("func")).alias("frame"),
         last.struct.field("cls").alias("tb_class"),
         last.struct.field("msg").alias("tb_message"),
-    )
-    return pl.concat([found_rows.filter(~has_traceback), with_traceback], how="diagonal_relaxed").drop("raw")
+    ]
+    with_traceback = found_rows.filter(has_traceback)
+    if with_traceback.height == 0:  # the usual case: no copy, same columns
+        return found_rows.with_columns(pl.lit(None, dtype=pl.String).alias(c.meta.output_name())
+                                       for c in traceback).drop("raw")
+    return pl.concat([found_rows.filter(~has_traceback), with_traceback.with_columns(traceback)],
+                     how="diagonal_relaxed").drop("raw")
 
 
 def _record(outcome: str | None) -> pl.Expr:
