@@ -43,6 +43,9 @@ _TRACEBACK_LAST = r"\n(?P<cls>[A-Za-z_][\w.]*): ?(?P<msg>[^\n]*)\s*$"
 _TIME = "%Y-%m-%dT%H:%M:%S.%6fZ"
 #: The columns of a record that a task event keeps (besides what its signature captures).
 _KEPT = ("host", "ts_local", "utc_offset", "source", "line", "thread", "raw")
+#: What folding a task's events reads besides the columns that place them (host, ts, step, id, name).
+_FOLDED = ("worker_pid", "thread", "runtime", "exc_class", "exc_message", "tb_class", "tb_message", "record", "frame")
+_ROW = "_row"
 
 
 @dataclass(frozen=True)
@@ -161,25 +164,36 @@ def _record(outcome: str | None) -> pl.Expr:
     return pl.col("raw").str.split("\n").list.first().alias("record")
 
 
-def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
-    """Fold task events (with UTC `ts`) into one row per task, newest problems easy to find."""
+def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series | None = None) -> pl.DataFrame:
+    """Fold task events (with UTC `ts`) into one row per task, newest problems easy to find;
+    `kept`: the row numbers of the events to fold, in that order (by default all of them).
+
+    Which task each event belongs to, and the order events are folded in, is worked out on the
+    few columns that decide it; the others are gathered once, in that order (a busy node logs
+    ~600k task events: every full copy of them would cost hundreds of MB)."""
     rank_of = {o: i for i, o in enumerate(outcomes)}
-    events = events.filter(pl.col("ts").is_not_null()).with_columns(
-        pl.col("outcome").replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
-        pl.format("{}:{}", "source", "line").alias("evidence"),
-    )
     for column in ("output_pid", "output_message"):  # present only when some task printed something
         if column not in events.columns:
             events = events.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    output = events.filter(pl.col("step") == "output")
-    events = events.filter(pl.col("step") != "output")
-    keyed = pl.concat([events.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
-                       _tie_by_name(events)], how="diagonal_relaxed")
+    placed = events.select("host", "ts", "step", "task_id", "name").with_row_index(_ROW)
+    if kept is not None:
+        placed = placed.select(pl.all().gather(kept))
+    placed = placed.filter(pl.col("ts").is_not_null())
+    output = events.select(pl.all().gather(placed.filter(pl.col("step") == "output")[_ROW]))
+    placed = placed.filter(pl.col("step") != "output")
+    order = pl.concat([placed.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
+                       _tie_by_name(placed)], how="diagonal_relaxed").sort("ts")
+    row = order[_ROW]
+    keyed = order.select("key", "task_id", "name", "host", "ts", "step").hstack(events.select(
+        *[pl.col(c).gather(row) for c in _FOLDED],
+        pl.col("outcome").gather(row).replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
+        pl.format("{}:{}", pl.col("source").gather(row), pl.col("line").gather(row)).alias("evidence"),
+    ))
     worker = pl.coalesce(pl.format("pid {}", "worker_pid"),
                          pl.when(pl.col("thread").str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
     exc_message = pl.col("exc_message").str.strip_chars().str.strip_chars("'\"")
     ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
-    rows = keyed.sort("ts").group_by("key").agg(
+    rows = keyed.group_by("key").agg(
         pl.col("task_id").drop_nulls().first(),
         pl.col("name").drop_nulls().first(),
         pl.col("host").drop_nulls().first(),
@@ -300,12 +314,18 @@ class TaskHistory:
             return task_section(self.table)
         events = pl.concat(parts, how="diagonal_relaxed").with_columns(
             pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String)))  # celery lines name no host
-        events = view.to_utc(events)
-        # rsyslog's copy of a journal entry says the same thing again: count it once
-        events = events.sort("source").unique(["host", "ts", "signature", "task_id", "name"], keep="first",
-                                              maintain_order=True)
-        self.table = task_table(events, self.knowledge.outcomes)
+        # the clock only needs its own columns (it joins and sorts what it is given)
+        events = events.with_columns(view.to_utc(events.select("host", "ts_local", "utc_offset"))["ts"])
+        self.table = task_table(events, self.knowledge.outcomes, kept=_first_copies(events))
         return task_section(self.table)
+
+
+def _first_copies(events: pl.DataFrame) -> pl.Series:
+    """The row numbers of the events to count, sources in name order: rsyslog's copy of a journal
+    entry says the same thing again, so only the first copy of an event counts."""
+    first = pl.struct("host", "ts", "signature", "task_id", "name").is_first_distinct()
+    return events.select("source", "host", "ts", "signature", "task_id", "name").with_row_index(_ROW) \
+        .sort("source").filter(first)[_ROW]
 
 
 def history_of(events: pl.DataFrame, offsets: pl.DataFrame, knowledge: TaskKnowledge | None = None) -> pl.DataFrame:
