@@ -15,6 +15,7 @@ it, so a failed task shows the error its own output carried.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ _TIME = "%Y-%m-%dT%H:%M:%S.%6fZ"
 #: The columns of a record that a task event keeps (besides what its signature captures).
 _KEPT = ("host", "ts_local", "utc_offset", "source", "line", "thread", "raw")
 #: What folding a task's events reads besides the columns that place them (host, ts, step, id, name).
-_FOLDED = ("worker_pid", "thread", "runtime", "exc_class", "exc_message", "tb_class", "tb_message", "record", "frame")
+_FOLDED = ("worker_pid", "thread", "runtime", "exc_class", "exc_message", "tb_class", "tb_message", "frame")
 _ROW = "_row"
 
 
@@ -172,27 +173,29 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     few columns that decide it; the others are gathered once, in that order (a busy node logs
     ~600k task events: every full copy of them would cost hundreds of MB)."""
     rank_of = {o: i for i, o in enumerate(outcomes)}
-    for column in ("output_pid", "output_message"):  # present only when some task printed something
-        if column not in events.columns:
-            events = events.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     placed = events.select("host", "ts", "step", "task_id", "name").with_row_index(_ROW)
     if kept is not None:
-        placed = placed.select(pl.all().gather(kept))
+        placed = placed[kept]
     placed = placed.filter(pl.col("ts").is_not_null())
-    output = events.select(pl.all().gather(placed.filter(pl.col("step") == "output")[_ROW]))
+    output = events[placed.filter(pl.col("step") == "output")[_ROW]]
+    for column in ("output_pid", "output_message"):  # present only when some task printed something
+        if column not in output.columns:
+            output = output.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     placed = placed.filter(pl.col("step") != "output")
     order = pl.concat([placed.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
                        _tie_by_name(placed)], how="diagonal_relaxed").sort("ts")
-    row = order[_ROW]
-    keyed = order.select("key", "task_id", "name", "host", "ts", "step").hstack(events.select(
-        *[pl.col(c).gather(row) for c in _FOLDED],
-        pl.col("outcome").gather(row).replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
-        pl.format("{}:{}", pl.col("source").gather(row), pl.col("line").gather(row)).alias("evidence"),
+    del placed
+    keyed = order.select(_ROW, "key", "task_id", "name", "host", "ts", "step").hstack(events.select(
+        *[pl.col(c).gather(order[_ROW]) for c in _FOLDED],
+        pl.col("outcome").gather(order[_ROW]).replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
     ))
+    del order
     worker = pl.coalesce(pl.format("pid {}", "worker_pid"),
                          pl.when(pl.col("thread").str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
     exc_message = pl.col("exc_message").str.strip_chars().str.strip_chars("'\"")
     ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
+    # the event that decided the outcome (highest rank, the latest of equals) is the task's evidence
+    decisive = pl.col(_ROW).sort_by("rank", nulls_last=False).last()
     rows = keyed.group_by("key").agg(
         pl.col("task_id").drop_nulls().first(),
         pl.col("name").drop_nulls().first(),
@@ -209,11 +212,15 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
         .drop_nulls().first().alias("exception"),
         pl.coalesce(pl.when(exc_message != "").then(exc_message), pl.col("tb_message"))
         .filter(pl.col("step") == "finished").drop_nulls().first().alias("message"),
-        pl.col("evidence").sort_by("rank", nulls_last=False).last(),
-        pl.col("record").sort_by("rank", nulls_last=False).last(),
+        decisive.alias("evidence"), decisive.alias("record"),  # row numbers until their text is gathered below
         pl.col("frame").drop_nulls().last().alias("traceback"),
         pl.col("worker_pid").drop_nulls().first(),
     )
+    del keyed
+    picked = rows["evidence"]
+    rows = rows.with_columns(events.select(
+        pl.format("{}:{}", pl.col("source").gather(picked), pl.col("line").gather(picked)).alias("evidence"),
+        pl.col("record").gather(picked)))
     rows = _with_output(rows, output)
     span = (pl.col("finished") - pl.coalesce("started", "received")).dt.total_microseconds() / 1e6
     return rows.with_columns(
@@ -312,10 +319,15 @@ class TaskHistory:
         if not parts:
             self.table = empty_table()
             return task_section(self.table)
-        events = pl.concat(parts, how="diagonal_relaxed").with_columns(
-            pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String)))  # celery lines name no host
-        # the clock only needs its own columns (it joins and sorts what it is given)
-        events = events.with_columns(view.to_utc(events.select("host", "ts_local", "utc_offset"))["ts"])
+        host = pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String))  # celery lines name no host
+        parts = [p.with_columns(host) for p in parts]
+        # the clock reads only its own columns (it joins and sorts what it is given), and each part
+        # takes its slice of the UTC times, so all columns keep the parts' chunks (a column chunked
+        # otherwise would make Polars copy the whole frame into one chunk)
+        utc = view.to_utc(pl.concat([p.select("host", "ts_local", "utc_offset") for p in parts]))["ts"]
+        ends = itertools.accumulate(p.height for p in parts)
+        events = pl.concat([p.with_columns(utc.slice(end - p.height, p.height))
+                            for p, end in zip(parts, ends, strict=True)], how="diagonal_relaxed")
         self.table = task_table(events, self.knowledge.outcomes, kept=_first_copies(events))
         return task_section(self.table)
 
@@ -323,9 +335,13 @@ class TaskHistory:
 def _first_copies(events: pl.DataFrame) -> pl.Series:
     """The row numbers of the events to count, sources in name order: rsyslog's copy of a journal
     entry says the same thing again, so only the first copy of an event counts."""
-    first = pl.struct("host", "ts", "signature", "task_id", "name").is_first_distinct()
-    return events.select("source", "host", "ts", "signature", "task_id", "name").with_row_index(_ROW) \
-        .sort("source").filter(first)[_ROW]
+    keys = ("host", "ts", "signature", "task_id", "name")
+    by_source = events.select("source").with_row_index(_ROW).sort("source", maintain_order=True)[_ROW]
+    # a copy has its original's time: only the few events sharing a time are compared in full
+    shared_time = events.select("source", *keys).with_row_index(_ROW).filter(pl.col("ts").is_duplicated()) \
+        .sort("source", maintain_order=True)
+    copies = shared_time.filter(~pl.struct(keys).is_first_distinct())[_ROW]
+    return by_source.filter(~by_source.is_in(copies.implode()))
 
 
 def history_of(events: pl.DataFrame, offsets: pl.DataFrame, knowledge: TaskKnowledge | None = None) -> pl.DataFrame:
