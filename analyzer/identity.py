@@ -128,16 +128,19 @@ class IdentityCollector:
         frames.append(ok.select(pl.col("service").alias("key")).drop_nulls().unique()
                       .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
                       .with_columns(kind=pl.lit("service")))
-        packages = ok.filter(pl.col("producer") == "dpkg").select(
-            message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
-        ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
-        frames.append(packages.with_columns(kind=pl.lit("package")))
-        # the banner's literal picks the few records its multi-line regex has to read
-        banner = ok.filter((pl.col("producer") == "volumedriver") & pl.col("raw").str.contains(_BANNER_LITERAL,
-                                                                                                literal=True)).select(
-            pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
-        ).drop_nulls("value")
-        frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
+        producers = set(summary["producer"].to_list())
+        if "dpkg" in producers:
+            packages = ok.filter(pl.col("producer") == "dpkg").select(
+                message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
+            ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
+            frames.append(packages.with_columns(kind=pl.lit("package")))
+        if "volumedriver" in producers:
+            # the banner's literal picks the few records its multi-line regex has to read
+            banner = ok.filter(pl.col("producer") == "volumedriver") \
+                .filter(pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
+                    pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
+                ).drop_nulls("value")
+            frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
         for rule in data["master_evidence"] + data["framework_evidence"]:
             if "raw" in rule:
                 first = ok.select(pl.col("line").filter(pl.col("raw").str.contains(rule["raw"])).head(1))

@@ -27,7 +27,7 @@ from analyzer.collectors import BundleView
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.findings import iso
-from analyzer.knowledge import contains_any_literal, examples_of, knowledge_file, regex_groups
+from analyzer.knowledge import contains_any_literal, examples_of, knowledge_file, literals_present, regex_groups
 from analyzer.rules import TASK_PROBLEMS as PROBLEM_OUTCOMES
 from analyzer.rules import Rule
 from analyzer.timezones import fill_offsets
@@ -112,14 +112,19 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     message = pl.col("message")
     literals = sorted({s.literal for s in knowledge.signatures})
     candidates = events.select(*_KEPT, "message").filter(contains_any_literal(message, literals).fill_null(False))
+    present = literals_present(candidates, "message", literals)
     parts = []
     for sig in knowledge.signatures:
-        rows = candidates.filter(message.str.contains(sig.literal, literal=True))
-        rows = rows.filter(message.str.contains(sig.regex)) if rows.height else rows
+        if sig.literal not in present:
+            continue
+        # one regex pass: the whole match is captured too, so a line it does not match has none
+        found = pl.col("_g").struct.field
+        rows = candidates.filter(message.str.contains(sig.literal, literal=True)) \
+            .with_columns(message.str.extract_groups(f"(?P<_match>{sig.regex})").alias("_g")) \
+            .filter(found("_match").is_not_null())
         if rows.height == 0:
             continue
-        found = pl.col("_g").struct.field
-        parts.append(rows.with_columns(message.str.extract_groups(sig.regex).alias("_g")).select(
+        parts.append(rows.select(
             *_KEPT,
             _record(sig.outcome),
             pl.lit(sig.id).alias("signature"), pl.lit(sig.step).alias("step"),
@@ -194,7 +199,7 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
                          pl.when(pl.col("thread").str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
     exc_message = pl.col("exc_message").str.strip_chars().str.strip_chars("'\"")
     ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
-    # the event that decided the outcome (highest rank, the latest of equals) is the task's evidence
+    # the event that decided the outcome (the highest rank) is the task's evidence
     decisive = pl.col(_ROW).sort_by("rank", nulls_last=False).last()
     rows = keyed.group_by("key").agg(
         pl.col("task_id").drop_nulls().first(),
