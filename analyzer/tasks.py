@@ -272,13 +272,16 @@ def _tie_by_name(events: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("ts") <= pl.col("last") + _TIE_SLACK).then("task_id").alias("task_id")
     ).drop("first", "last")
     loose = tied.filter(pl.col("task_id").is_null()).sort("host", "name", "ts")
+    # a task's runs are consecutive rows, so they are numbered across the frame at once (a
+    # window per task and run would be one group per line when every line opens a run)
+    new_task = [pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "name")]
     opens = (pl.col("step") == "started") | (pl.col("step").shift(1) == "finished")
-    loose = loose.with_columns(opens.fill_null(True).cum_sum().over("host", "name").alias("run"))
+    loose = loose.with_columns(pl.any_horizontal(*new_task, opens.fill_null(True)).cum_sum().alias("run"))
     # a later run of the same task means this one ended (chained tasks run one after the other),
     # so only the last run may be reported as never finished
-    ended = (pl.col("step") == "finished").any().over("host", "name", "run")
+    ended = (pl.col("step") == "finished").any().over("run")
     last = pl.col("run") == pl.col("run").max().over("host", "name")
-    run_start = pl.col("ts").min().over("host", "name", "run").dt.strftime(_TIME)
+    run_start = pl.col("ts").min().over("run").dt.strftime(_TIME)
     return pl.concat([
         tied.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
         loose.filter(ended | last).with_columns(pl.format("{}@{}@{}", "name", "host", run_start).alias("key"))
