@@ -178,7 +178,8 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     few columns that decide it; the others are gathered once, in that order (a busy node logs
     ~600k task events: every full copy of them would cost hundreds of MB)."""
     rank_of = {o: i for i, o in enumerate(outcomes)}
-    placed = events.select("host", "ts", "step", "task_id", "name").with_row_index(_ROW)
+    # gathering rows from one chunk is ~15x faster than from the parts' many, and these are narrow
+    placed = events.select("host", "ts", "step", "task_id", "name").rechunk().with_row_index(_ROW)
     if kept is not None:
         placed = placed[kept]
     placed = placed.filter(pl.col("ts").is_not_null())
@@ -190,10 +191,10 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     order = pl.concat([placed.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
                        _tie_by_name(placed)], how="diagonal_relaxed").sort("ts")
     del placed
-    keyed = order.select(_ROW, "key", "task_id", "name", "host", "ts", "step").hstack(events.select(
-        *[pl.col(c).gather(order[_ROW]) for c in _FOLDED],
-        pl.col("outcome").gather(order[_ROW]).replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
-    ))
+    keyed = order.select(_ROW, "key", "task_id", "name", "host", "ts", "step").hstack(
+        [events[c].rechunk().gather(order[_ROW]) for c in _FOLDED]  # one column at a time: a narrow peak
+    ).with_columns(rank=events["outcome"].rechunk().gather(order[_ROW]).replace_strict(rank_of, default=None,
+                                                                                      return_dtype=pl.Int8))
     del order
     worker = pl.coalesce(pl.format("pid {}", "worker_pid"),
                          pl.when(pl.col("thread").str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
