@@ -51,7 +51,7 @@ class IdentityCollector:
     def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
         frames = [self._source(member), *self._from_events(member.path, events)]
         frames = [f for f in frames if f.height]
-        return pl.concat([f.select(_columns(f)) for f in frames], how="vertical_relaxed") if frames else None
+        return _as_facts(pl.concat(frames, how="diagonal_relaxed")) if frames else None
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
         facts = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=FACTS_SCHEMA)
@@ -154,9 +154,9 @@ def _evidence_kind(rule: dict[str, str]) -> str:
     return "master" if rule in knowledge()["master_evidence"] else "framework"
 
 
-def _columns(frame: pl.DataFrame) -> list[pl.Expr]:
-    return [pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
-            for c, t in FACTS_SCHEMA.items()]
+def _as_facts(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+                        for c, t in FACTS_SCHEMA.items())
 
 
 def _keys(facts: pl.DataFrame, kind: str) -> set[str]:

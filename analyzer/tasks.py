@@ -148,17 +148,16 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
     frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)
     last = pl.col("raw").str.extract_groups(_TRACEBACK_LAST)
-    traceback = [
-        pl.format("{}:{} in {}", frame.struct.field("file"), frame.struct.field("lineno"),
-                  frame.struct.field("func")).alias("frame"),
-        last.struct.field("cls").alias("tb_class"),
-        last.struct.field("msg").alias("tb_message"),
-    ]
+    traceback = {
+        "frame": pl.format("{}:{} in {}", frame.struct.field("file"), frame.struct.field("lineno"),
+                           frame.struct.field("func")),
+        "tb_class": last.struct.field("cls"),
+        "tb_message": last.struct.field("msg"),
+    }
     with_traceback = found_rows.filter(has_traceback)
-    if with_traceback.height == 0:  # the usual case: no copy, same columns
-        return found_rows.with_columns(pl.lit(None, dtype=pl.String).alias(c.meta.output_name())
-                                       for c in traceback).drop("raw")
-    return pl.concat([found_rows.filter(~has_traceback), with_traceback.with_columns(traceback)],
+    if with_traceback.height == 0:  # the usual case: no copy, the same columns
+        return found_rows.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in traceback).drop("raw")
+    return pl.concat([found_rows.filter(~has_traceback), with_traceback.with_columns(**traceback)],
                      how="diagonal_relaxed").drop("raw")
 
 
