@@ -47,6 +47,8 @@ _KEPT = ("host", "ts_local", "utc_offset", "source", "line", "thread", "raw")
 #: What folding a task's events reads besides the columns that place them (host, ts, step, id, name).
 _FOLDED = ("worker_pid", "thread", "runtime", "exc_class", "exc_message", "tb_class", "tb_message", "frame")
 _ROW = "_row"
+#: What a signature's row has that a printed-output row lacks.
+_SIGNATURE_COLUMNS = ("thread", "record", "outcome", *TASK_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame()
     found_rows = pl.concat(parts, how="diagonal_relaxed")
+    # printed output alone still gives the columns of task events
+    found_rows = found_rows.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in _SIGNATURE_COLUMNS
+                                         if c not in found_rows.columns)
     # only the few records that carry a traceback pay for reading it
     has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
     frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)

@@ -324,3 +324,13 @@ def test_name_only_lines_form_runs_per_host_and_task_and_only_finished_or_last_r
     got = sorted((r["host"], r["name"], int((r["first_seen"] - first_line).total_seconds()), r["outcome"])
                  for r in table.iter_rows(named=True))
     assert got == expected
+
+
+def test_a_bundle_whose_only_task_lines_are_printed_output_has_an_empty_history(tmp_path, rules):
+    from tests.conftest import build_tar
+
+    printed = ("2017-03-14 10:22:02 04700 +0100 - ovs-node1 - 23050/140355468900096 - celery/celery.redirected - 7 - "
+               'WARNING - {"result": "ok"}\n')
+    bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {"var/log/ovs/celery.log": printed})
+    section = analyze(bundle, rules).sections["tasks"]
+    assert (section["total"], section["problems"], section["by_name"]) == (0, [], [])
