@@ -123,7 +123,9 @@ class IdentityCollector:
             .with_columns(kind=pl.lit("span")),
         ]
         for pattern in data["service_patterns"]:
-            frames.append(ok.select(message.str.extract(pattern, 1).alias("key")).drop_nulls().unique()
+            lines = ok.filter(pl.col("message").str.contains(pattern["literal"], literal=True)) \
+                if "literal" in pattern else ok
+            frames.append(lines.select(message.str.extract(pattern["regex"], 1).alias("key")).drop_nulls().unique()
                           .with_columns(kind=pl.lit("service")))
         frames.append(ok.select(pl.col("service").alias("key")).drop_nulls().unique()
                       .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
