@@ -30,6 +30,7 @@ FACTS_SCHEMA = {"kind": pl.String, "key": pl.String, "value": pl.String, "source
 _DPKG = r"^(?:install|upgrade|status installed) (?P<key>[^:\s]+)(?::\S+)? (?:\S+ )?(?P<value>\S+)$"
 #: The volumedriver's start-up build banner (`print_version_data`): `version: 6.16.3` on its own line.
 _BANNER = r"(?m)^version: (?P<value>\d[\w.~+-]*)\s*$"
+_BANNER_LITERAL = "version: "
 _MAX_EVIDENCE = 6
 #: Version changes listed; a node whose banners alternate versions (or a hostile dpkg.log) must
 #: not turn the report into megabytes of history. The latest changes are the ones kept.
@@ -50,7 +51,7 @@ class IdentityCollector:
     def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
         frames = [self._source(member), *self._from_events(member.path, events)]
         frames = [f for f in frames if f.height]
-        return pl.concat([f.select(_columns(f)) for f in frames], how="vertical_relaxed") if frames else None
+        return _as_facts(pl.concat(frames, how="diagonal_relaxed")) if frames else None
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
         facts = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=FACTS_SCHEMA)
@@ -93,47 +94,60 @@ class IdentityCollector:
         if events.height == 0:
             return []
         data = knowledge()
-        events = events.with_columns(pl.col(c).cast(pl.String) for c in ("host", "service", "vpool", "producer",
-                                                                          "format", "message", "raw"))
+        # only the columns a fact comes from are filtered: a member's frame is wide and its text big
+        events = events.select(*[pl.col(c).cast(pl.String) for c in ("host", "service", "vpool", "producer", "format",
+                                                                      "message", "raw")],
+                               "ts_local", "utc_offset", "line", "parse_status")
         ok = events.filter(pl.col("parse_status") == "ok")
         message = pl.col("message").fill_null("")
         eras = data["format_eras"]
+        # one pass counts records per host, producer, format and offset; hosts, formats, eras,
+        # offsets and time spans are all folded from its few rows
+        summary = ok.group_by("host", "producer", "format", "utc_offset").agg(
+            pl.len().alias("count"), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"))
         frames = [
-            ok.group_by(pl.col("host").alias("key")).len("count").with_columns(kind=pl.lit("host")),
-            ok.select(pl.col("format").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("format")),
-            ok.filter(pl.col("format").is_in(list(eras))).group_by(
+            summary.group_by(pl.col("host").alias("key")).agg(pl.col("count").sum()).with_columns(kind=pl.lit("host")),
+            summary.select(pl.col("format").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("format")),
+            summary.filter(pl.col("format").is_in(list(eras))).group_by(
                 pl.col("format").replace_strict(eras, return_dtype=pl.String).alias("key")
-            ).len("count").with_columns(kind=pl.lit("era")),
-            ok.filter(pl.col("utc_offset").is_not_null())
-            .group_by(pl.col("utc_offset").cast(pl.String).alias("key")).len("count")
+            ).agg(pl.col("count").sum()).with_columns(kind=pl.lit("era")),
+            summary.filter(pl.col("utc_offset").is_not_null())
+            .group_by(pl.col("utc_offset").cast(pl.String).alias("key")).agg(pl.col("count").sum())
             .with_columns(kind=pl.lit("offset")),
             events.select(pl.col("vpool").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("vpool")),
-            ok.filter(pl.col("ts_local").is_not_null())
+            summary.filter(pl.col("first").is_not_null())
             .group_by(pl.col("producer").alias("key"), "host", "utc_offset")
-            .agg(pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"))
+            .agg(pl.col("first").min(), pl.col("last").max())
             .unpivot(index=["key", "host", "utc_offset"], on=["first", "last"], variable_name="value",
                      value_name="ts_local")
             .with_columns(kind=pl.lit("span")),
         ]
         for pattern in data["service_patterns"]:
-            frames.append(ok.select(message.str.extract(pattern, 1).alias("key")).drop_nulls().unique()
+            lines = ok.filter(pl.col("message").str.contains(pattern["literal"], literal=True)) \
+                if "literal" in pattern else ok
+            frames.append(lines.select(message.str.extract(pattern["regex"], 1).alias("key")).drop_nulls().unique()
                           .with_columns(kind=pl.lit("service")))
         frames.append(ok.select(pl.col("service").alias("key")).drop_nulls().unique()
                       .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
                       .with_columns(kind=pl.lit("service")))
-        packages = ok.filter(pl.col("producer") == "dpkg").select(
-            message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
-        ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
-        frames.append(packages.with_columns(kind=pl.lit("package")))
-        banner = ok.filter(pl.col("producer") == "volumedriver").select(
-            pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
-        ).drop_nulls("value")
-        frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
+        producers = set(summary["producer"].to_list())
+        if "dpkg" in producers:
+            packages = ok.filter(pl.col("producer") == "dpkg").select(
+                message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
+            ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
+            frames.append(packages.with_columns(kind=pl.lit("package")))
+        if "volumedriver" in producers:
+            # the banner's literal picks the few records its multi-line regex has to read
+            banner = ok.filter(pl.col("producer") == "volumedriver") \
+                .filter(pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
+                    pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
+                ).drop_nulls("value")
+            frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
         for rule in data["master_evidence"] + data["framework_evidence"]:
             if "raw" in rule:
-                hit = ok.filter(pl.col("raw").str.contains(rule["raw"])).head(1)
-                frames.append(hit.select(pl.lit(rule["what"]).alias("key"),
-                                         pl.format("{}:{}", pl.lit(path), "line").alias("value"))
+                first = ok.select(pl.col("line").filter(pl.col("raw").str.contains(rule["raw"])).head(1))
+                frames.append(first.select(pl.lit(rule["what"]).alias("key"),
+                                           pl.format("{}:{}", pl.lit(path), "line").alias("value"))
                               .with_columns(kind=pl.lit(_evidence_kind(rule))))
         return frames
 
@@ -142,9 +156,9 @@ def _evidence_kind(rule: dict[str, str]) -> str:
     return "master" if rule in knowledge()["master_evidence"] else "framework"
 
 
-def _columns(frame: pl.DataFrame) -> list[pl.Expr]:
-    return [pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
-            for c, t in FACTS_SCHEMA.items()]
+def _as_facts(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+                        for c, t in FACTS_SCHEMA.items())
 
 
 def _keys(facts: pl.DataFrame, kind: str) -> set[str]:

@@ -42,3 +42,22 @@ def examples_of(path: Path, where: str, value: Any) -> tuple[dict[str, Any], ...
         if not isinstance(example, dict) or not isinstance(example.get("line"), str):
             raise UserError(f"{path}: {where}: every example needs a 'line' string")
     return tuple(value)
+
+
+def contains_any_literal(column: pl.Expr, literals: list[str] | tuple[str, ...]) -> pl.Expr:
+    """Whether `column` contains any of `literals`: the same answer as `str.contains_any`, but as
+    one regex alternation, which the Rust engine scans with its SIMD literal search about five
+    times faster than Polars' Aho-Corasick (a pre-filter that runs over every line of a bundle)."""
+    if not literals:
+        return pl.lit(False)
+    return column.str.contains("|".join(pl.escape_regex(literal) for literal in literals))
+
+
+def literals_present(frame: pl.DataFrame, column: str, literals: list[str]) -> set[str]:
+    """Which of `literals` occur in `column` of `frame`, found in one query: the signatures of the
+    others can be skipped without a filter each (a chunk holds only a few kinds of line)."""
+    if frame.height == 0:
+        return set()
+    found = frame.select(pl.col(column).str.contains(literal, literal=True).any().alias(str(i))
+                         for i, literal in enumerate(literals)).row(0)
+    return {literal for literal, present in zip(literals, found, strict=True) if present}

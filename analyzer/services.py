@@ -23,7 +23,7 @@ from analyzer.collectors import BundleView
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.findings import iso
-from analyzer.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.knowledge import contains_any_literal, examples_of, knowledge_file, literals_present, regex_groups
 from analyzer.rules import duration_seconds
 
 STATES = ("activating", "running", "restarting", "deactivating", "stopped", "crashed", "failed", "silent")
@@ -115,14 +115,20 @@ def load_service_knowledge(path: Path | None = None) -> ServiceKnowledge:
 
 def transition_events(events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
     """One row per state-change line: the unit (or Description) it names, the new state, the detail."""
+    message = pl.col("message")
     literals = sorted({t.literal for t in knowledge.transitions})
-    candidates = events.filter(pl.col("message").str.contains_any(literals).fill_null(False))
+    candidates = events.select("host", "ts_local", "utc_offset", "source", "line", "message", "producer") \
+        .filter(contains_any_literal(message, literals).fill_null(False))
+    present = literals_present(candidates, "message", literals)
     parts = []
     for tr in knowledge.transitions:
-        mask = pl.col("message").str.contains(tr.literal, literal=True) & pl.col("message").str.contains(tr.regex)
+        if tr.literal not in present:
+            continue
+        mask = message.str.contains(tr.literal, literal=True)
         if tr.producers:
             mask = mask & pl.col("producer").is_in(list(tr.producers))
         rows = candidates.filter(mask.fill_null(False))
+        rows = rows.filter(message.str.contains(tr.regex)) if rows.height else rows  # the regex: few lines only
         if rows.height == 0:
             continue
         found = pl.col("_g").struct.field
@@ -157,13 +163,17 @@ def own_log_activity(member: Member, events: pl.DataFrame, knowledge: ServiceKno
     unit = pl.lit(by_path, dtype=pl.String)
     if by_path is None:
         idents = {ident: named.unit for named in reversed(knowledge.own_logs) for ident in (*named.idents, named.unit)}
-        unit = pl.col("service").cast(pl.String).replace_strict(idents, default=None, return_dtype=pl.String)
-    timed = events.filter(pl.col("ts_local").is_not_null())
-    spans = [pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"), pl.len().alias("lines")]
-    own = timed.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null()) \
-        .group_by("host", "unit", "vpool", "utc_offset", pl.col("ts_local").dt.truncate("1m").alias("minute")) \
-        .agg(*spans).drop("minute")
-    node = timed.group_by("host", "utc_offset").agg(*spans).with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
+        unit = pl.col("service").replace_strict(idents, default=None, return_dtype=pl.String)
+    # one pass over the lines folds them per minute and ident; units and the node's rows are
+    # folded from those few rows
+    minutes = events.select("host", pl.col("service").cast(pl.String), "vpool", "utc_offset", "ts_local") \
+        .filter(pl.col("ts_local").is_not_null()) \
+        .group_by("host", "service", "vpool", "utc_offset", pl.col("ts_local").dt.truncate("1m").alias("minute")) \
+        .agg(pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"), pl.len().alias("lines"))
+    spans = [pl.col("first").min(), pl.col("last").max(), pl.col("lines").sum().cast(pl.UInt32)]
+    own = minutes.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null()) \
+        .group_by("host", "unit", "vpool", "utc_offset", "minute").agg(*spans).drop("minute")
+    node = minutes.group_by("host", "utc_offset").agg(*spans).with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     return pl.concat([own, node], how="diagonal_relaxed")
 
 

@@ -15,6 +15,7 @@ it, so a failed task shows the error its own output carried.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from analyzer.collectors import BundleView
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.findings import iso
-from analyzer.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.knowledge import contains_any_literal, examples_of, knowledge_file, literals_present, regex_groups
 from analyzer.rules import TASK_PROBLEMS as PROBLEM_OUTCOMES
 from analyzer.rules import Rule
 from analyzer.timezones import fill_offsets
@@ -41,6 +42,13 @@ SECTION_ROWS = 500
 _TRACEBACK_FRAME = r'File "(?P<file>[^"\n]+)", line (?P<lineno>\d+), in (?P<func>[^\n]+)'
 _TRACEBACK_LAST = r"\n(?P<cls>[A-Za-z_][\w.]*): ?(?P<msg>[^\n]*)\s*$"
 _TIME = "%Y-%m-%dT%H:%M:%S.%6fZ"
+#: The columns of a record that a task event keeps (besides what its signature captures).
+_KEPT = ("host", "ts_local", "utc_offset", "source", "line", "thread", "raw")
+#: What folding a task's events reads besides the columns that place them (host, ts, step, id, name).
+_FOLDED = ("worker_pid", "thread", "runtime", "exc_class", "exc_message", "tb_class", "tb_message", "frame")
+_ROW = "_row"
+#: What a signature's row has that a printed-output row lacks.
+_SIGNATURE_COLUMNS = ("thread", "record", "outcome", *TASK_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -99,25 +107,35 @@ def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
 
 def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     """One row per record a signature recognises (step, outcome and the fields it captured), plus
-    one `output` row per line a task printed (pid, message, whether its own level was an error)."""
+    one `output` row per line a task printed (pid, message, whether its own level was an error).
+
+    Only the few columns a task event keeps are filtered (a member's frame is wide and its text
+    big), and each signature's regex runs only over the candidates holding its literal."""
+    message = pl.col("message")
     literals = sorted({s.literal for s in knowledge.signatures})
-    candidates = events.filter(pl.col("message").str.contains_any(literals).fill_null(False))
+    candidates = events.select(*_KEPT, "message").filter(contains_any_literal(message, literals).fill_null(False))
+    present = literals_present(candidates, "message", literals)
     parts = []
     for sig in knowledge.signatures:
-        rows = candidates.filter(pl.col("message").str.contains(sig.literal, literal=True)
-                                 & pl.col("message").str.contains(sig.regex))
+        if sig.literal not in present:
+            continue
+        # one regex pass: the whole match is captured too, so a line it does not match has none
+        found = pl.col("_g").struct.field
+        rows = candidates.filter(message.str.contains(sig.literal, literal=True)) \
+            .with_columns(message.str.extract_groups(f"(?P<_match>{sig.regex})").alias("_g")) \
+            .filter(found("_match").is_not_null())
         if rows.height == 0:
             continue
-        found = pl.col("_g").struct.field
-        parts.append(rows.with_columns(pl.col("message").str.extract_groups(sig.regex).alias("_g")).select(
-            "host", "ts_local", "utc_offset", "source", "line", "thread", "raw",
+        parts.append(rows.select(
+            *_KEPT,
             _record(sig.outcome),
             pl.lit(sig.id).alias("signature"), pl.lit(sig.step).alias("step"),
             pl.lit(sig.outcome, dtype=pl.String).alias("outcome"),
             *[(found(g) if g in sig.groups else pl.lit(None, dtype=pl.String)).alias(g) for g in TASK_GROUPS],
         ))
     if knowledge.output_literal:
-        printed = events.filter(pl.col("raw").str.contains(knowledge.output_literal, literal=True).fill_null(False))
+        printed = events.select("host", "ts_local", "utc_offset", "source", "line", "raw", "pid", "level", "message") \
+            .filter(pl.col("raw").str.contains(knowledge.output_literal, literal=True).fill_null(False))
         parts.append(printed.select(
             "host", "ts_local", "utc_offset", "source", "line", "raw", pl.col("pid").alias("output_pid"),
             pl.lit("output").alias("signature"), pl.lit("output").alias("step"),
@@ -128,17 +146,24 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame()
     found_rows = pl.concat(parts, how="diagonal_relaxed")
+    # printed output alone still gives the columns of task events
+    found_rows = found_rows.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in _SIGNATURE_COLUMNS
+                                         if c not in found_rows.columns)
     # only the few records that carry a traceback pay for reading it
     has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
     frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)
     last = pl.col("raw").str.extract_groups(_TRACEBACK_LAST)
-    with_traceback = found_rows.filter(has_traceback).with_columns(
-        pl.format("{}:{} in {}", frame.struct.field("file"), frame.struct.field("lineno"),
-                  frame.struct.field("func")).alias("frame"),
-        last.struct.field("cls").alias("tb_class"),
-        last.struct.field("msg").alias("tb_message"),
-    )
-    return pl.concat([found_rows.filter(~has_traceback), with_traceback], how="diagonal_relaxed").drop("raw")
+    traceback = {
+        "frame": pl.format("{}:{} in {}", frame.struct.field("file"), frame.struct.field("lineno"),
+                           frame.struct.field("func")),
+        "tb_class": last.struct.field("cls"),
+        "tb_message": last.struct.field("msg"),
+    }
+    with_traceback = found_rows.filter(has_traceback)
+    if with_traceback.height == 0:  # the usual case: no copy, the same columns
+        return found_rows.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in traceback).drop("raw")
+    return pl.concat([found_rows.filter(~has_traceback), with_traceback.with_columns(**traceback)],
+                     how="diagonal_relaxed").drop("raw")
 
 
 def _record(outcome: str | None) -> pl.Expr:
@@ -149,25 +174,39 @@ def _record(outcome: str | None) -> pl.Expr:
     return pl.col("raw").str.split("\n").list.first().alias("record")
 
 
-def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
-    """Fold task events (with UTC `ts`) into one row per task, newest problems easy to find."""
+def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series | None = None) -> pl.DataFrame:
+    """Fold task events (with UTC `ts`) into one row per task, newest problems easy to find;
+    `kept`: the row numbers of the events to fold, in that order (by default all of them).
+
+    Which task each event belongs to, and the order events are folded in, is worked out on the
+    few columns that decide it; the others are gathered once, in that order (a busy node logs
+    ~600k task events: every full copy of them would cost hundreds of MB)."""
     rank_of = {o: i for i, o in enumerate(outcomes)}
-    events = events.filter(pl.col("ts").is_not_null()).with_columns(
-        pl.col("outcome").replace_strict(rank_of, default=None, return_dtype=pl.Int8).alias("rank"),
-        pl.format("{}:{}", "source", "line").alias("evidence"),
-    )
+    # gathering rows from one chunk is ~15x faster than from the parts' many, and these are narrow
+    placed = events.select("host", "ts", "step", "task_id", "name").rechunk().with_row_index(_ROW)
+    if kept is not None:
+        placed = placed[kept]
+    placed = placed.filter(pl.col("ts").is_not_null())
+    output = events[placed.filter(pl.col("step") == "output")[_ROW]]
     for column in ("output_pid", "output_message"):  # present only when some task printed something
-        if column not in events.columns:
-            events = events.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    output = events.filter(pl.col("step") == "output")
-    events = events.filter(pl.col("step") != "output")
-    keyed = pl.concat([events.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
-                       _tie_by_name(events)], how="diagonal_relaxed")
+        if column not in output.columns:
+            output = output.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    placed = placed.filter(pl.col("step") != "output")
+    order = pl.concat([placed.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
+                       _tie_by_name(placed)], how="diagonal_relaxed").sort("ts")
+    del placed
+    keyed = order.select(_ROW, "key", "task_id", "name", "host", "ts", "step").hstack(
+        [events[c].rechunk().gather(order[_ROW]) for c in _FOLDED]  # one column at a time: a narrow peak
+    ).with_columns(rank=events["outcome"].rechunk().gather(order[_ROW]).replace_strict(rank_of, default=None,
+                                                                                      return_dtype=pl.Int8))
+    del order
     worker = pl.coalesce(pl.format("pid {}", "worker_pid"),
                          pl.when(pl.col("thread").str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
     exc_message = pl.col("exc_message").str.strip_chars().str.strip_chars("'\"")
     ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
-    rows = keyed.sort("ts").group_by("key").agg(
+    # the event that decided the outcome (the highest rank) is the task's evidence
+    decisive = pl.col(_ROW).sort_by("rank", nulls_last=False).last()
+    rows = keyed.group_by("key").agg(
         pl.col("task_id").drop_nulls().first(),
         pl.col("name").drop_nulls().first(),
         pl.col("host").drop_nulls().first(),
@@ -183,11 +222,15 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
         .drop_nulls().first().alias("exception"),
         pl.coalesce(pl.when(exc_message != "").then(exc_message), pl.col("tb_message"))
         .filter(pl.col("step") == "finished").drop_nulls().first().alias("message"),
-        pl.col("evidence").sort_by("rank", nulls_last=False).last(),
-        pl.col("record").sort_by("rank", nulls_last=False).last(),
+        decisive.alias("evidence"), decisive.alias("record"),  # row numbers until their text is gathered below
         pl.col("frame").drop_nulls().last().alias("traceback"),
         pl.col("worker_pid").drop_nulls().first(),
     )
+    del keyed
+    picked = rows["evidence"]
+    rows = rows.with_columns(events.select(
+        pl.format("{}:{}", pl.col("source").gather(picked), pl.col("line").gather(picked)).alias("evidence"),
+        pl.col("record").gather(picked)))
     rows = _with_output(rows, output)
     span = (pl.col("finished") - pl.coalesce("started", "received")).dt.total_microseconds() / 1e6
     return rows.with_columns(
@@ -234,13 +277,16 @@ def _tie_by_name(events: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("ts") <= pl.col("last") + _TIE_SLACK).then("task_id").alias("task_id")
     ).drop("first", "last")
     loose = tied.filter(pl.col("task_id").is_null()).sort("host", "name", "ts")
+    # a task's runs are consecutive rows, so they are numbered across the frame at once (a
+    # window per task and run would be one group per line when every line opens a run)
+    new_task = [pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "name")]
     opens = (pl.col("step") == "started") | (pl.col("step").shift(1) == "finished")
-    loose = loose.with_columns(opens.fill_null(True).cum_sum().over("host", "name").alias("run"))
+    loose = loose.with_columns(pl.any_horizontal(*new_task, opens.fill_null(True)).cum_sum().alias("run"))
     # a later run of the same task means this one ended (chained tasks run one after the other),
     # so only the last run may be reported as never finished
-    ended = (pl.col("step") == "finished").any().over("host", "name", "run")
+    ended = (pl.col("step") == "finished").any().over("run")
     last = pl.col("run") == pl.col("run").max().over("host", "name")
-    run_start = pl.col("ts").min().over("host", "name", "run").dt.strftime(_TIME)
+    run_start = pl.col("ts").min().over("run").dt.strftime(_TIME)
     return pl.concat([
         tied.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
         loose.filter(ended | last).with_columns(pl.format("{}@{}@{}", "name", "host", run_start).alias("key"))
@@ -286,14 +332,29 @@ class TaskHistory:
         if not parts:
             self.table = empty_table()
             return task_section(self.table)
-        events = pl.concat(parts, how="diagonal_relaxed").with_columns(
-            pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String)))  # celery lines name no host
-        events = view.to_utc(events)
-        # rsyslog's copy of a journal entry says the same thing again: count it once
-        events = events.sort("source").unique(["host", "ts", "signature", "task_id", "name"], keep="first",
-                                              maintain_order=True)
-        self.table = task_table(events, self.knowledge.outcomes)
+        host = pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String))  # celery lines name no host
+        parts = [p.with_columns(host) for p in parts]
+        # the clock reads only its own columns (it joins and sorts what it is given), and each part
+        # takes its slice of the UTC times, so all columns keep the parts' chunks (a column chunked
+        # otherwise would make Polars copy the whole frame into one chunk)
+        utc = view.to_utc(pl.concat([p.select("host", "ts_local", "utc_offset") for p in parts]))["ts"]
+        ends = itertools.accumulate(p.height for p in parts)
+        events = pl.concat([p.with_columns(utc.slice(end - p.height, p.height))
+                            for p, end in zip(parts, ends, strict=True)], how="diagonal_relaxed")
+        self.table = task_table(events, self.knowledge.outcomes, kept=_first_copies(events))
         return task_section(self.table)
+
+
+def _first_copies(events: pl.DataFrame) -> pl.Series:
+    """The row numbers of the events to count, sources in name order: rsyslog's copy of a journal
+    entry says the same thing again, so only the first copy of an event counts."""
+    keys = ("host", "ts", "signature", "task_id", "name")
+    by_source = events.select("source").with_row_index(_ROW).sort("source", maintain_order=True)[_ROW]
+    # a copy has its original's time: only the few events sharing a time are compared in full
+    shared_time = events.select("source", *keys).with_row_index(_ROW).filter(pl.col("ts").is_duplicated()) \
+        .sort("source", maintain_order=True)
+    copies = shared_time.filter(~pl.struct(keys).is_first_distinct())[_ROW]
+    return by_source.filter(~by_source.is_in(copies.implode()))
 
 
 def history_of(events: pl.DataFrame, offsets: pl.DataFrame, knowledge: TaskKnowledge | None = None) -> pl.DataFrame:

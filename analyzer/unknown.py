@@ -42,7 +42,8 @@ def unexplained_errors(events: pl.DataFrame, hits: pl.DataFrame, explaining: lis
     Only rules that name a failure by its text explain a record; a threshold rule ("too many
     errors") does not say what any one of them is.
     """
-    errors = events.filter(pl.col("level") >= "error")
+    errors = events.select("host", "source", "line", "ts_local", "utc_offset", "producer", "component", "raw",
+                           "message", "level").filter(pl.col("level") >= "error")
     if hits.height:
         explained = hits.filter(pl.col("rule_id").is_in(explaining)).select("line").unique()
         errors = errors.join(explained, on="line", how="anti")

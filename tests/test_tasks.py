@@ -4,6 +4,7 @@ the OVS format inside)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -293,3 +294,43 @@ def test_arbitrary_lines_never_break_the_task_history(parse, texts):
     table = history_of(events, pl.DataFrame(schema={"host": pl.String, "ts_local": pl.Datetime("us"),
                                                    "utc_offset": pl.Int16}))
     assert set(table["outcome"].to_list()) <= set(TASK_OUTCOMES)
+
+
+ENSURE_SINGLE = "2017-03-14 10:{m:02d}:{s:02d} 04700 +0100 - {host} - 1/2 - lib/ensure single - 4 - INFO - {msg}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["ovs-node1", "ovs-node2"]), st.sampled_from(["ovs.a.run", "ovs.b.run"]),
+                          st.booleans()), min_size=1, max_size=30))
+def test_name_only_lines_form_runs_per_host_and_task_and_only_finished_or_last_runs_are_tasks(parse, steps):
+    """A scheduled line opens a run of its task on its host, a finish closes it; a run that never
+    finished is a task only when it is the last run (a later run means it ended)."""
+    lines, runs = [], {}
+    for i, (host, name, finishes) in enumerate(steps):
+        msg = (f"Execution of task {name} with default params discarded" if finishes else
+               f"Ensure single CHAINED mode - ID 1_x - New task {name} with default params scheduled for execution")
+        lines.append(ENSURE_SINGLE.format(m=i // 60, s=i % 60, host=host, msg=msg))
+        task_runs = runs.setdefault((host, name), [])
+        if not finishes or not task_runs or task_runs[-1]["finished"]:
+            task_runs.append({"first": i, "finished": False})
+        task_runs[-1]["finished"] |= finishes
+    expected = sorted((host, name, r["first"], "discarded" if r["finished"] else "unfinished")
+                      for (host, name), task_runs in runs.items() for n, r in enumerate(task_runs)
+                      if r["finished"] or n == len(task_runs) - 1)
+    events = parse("\n".join(lines) + "\n", source="var/log/ovs/lib.log").events
+    table = history_of(events, pl.DataFrame(schema={"host": pl.String, "ts_local": pl.Datetime("us"),
+                                                   "utc_offset": pl.Int16}))
+    first_line = datetime(2017, 3, 14, 9, 0, tzinfo=UTC)
+    got = sorted((r["host"], r["name"], int((r["first_seen"] - first_line).total_seconds()), r["outcome"])
+                 for r in table.iter_rows(named=True))
+    assert got == expected
+
+
+def test_a_bundle_whose_only_task_lines_are_printed_output_has_an_empty_history(tmp_path, rules):
+    from tests.conftest import build_tar
+
+    printed = ("2017-03-14 10:22:02 04700 +0100 - ovs-node1 - 23050/140355468900096 - celery/celery.redirected - 7 - "
+               'WARNING - {"result": "ok"}\n')
+    bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {"var/log/ovs/celery.log": printed})
+    section = analyze(bundle, rules).sections["tasks"]
+    assert (section["total"], section["problems"], section["by_name"]) == (0, [], [])
