@@ -304,7 +304,8 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     sections: dict[str, dict[str, Any]] = {}
     view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets), sections=sections)
     for collector in collectors:
-        sections[collector.name] = collector.combine([r.parts[collector.name] for r in results
+        # handed over, not shared: a collector's parts are freed as soon as its combine lets go of them
+        sections[collector.name] = collector.combine([r.parts.pop(collector.name) for r in results
                                                       if collector.name in r.parts], view)
     sections["unknown_errors"] = templates_section([r.unknown for r in results if r.unknown.height], view.to_utc)
     table_hits = [hits_of(rules) for c in collectors if (hits_of := getattr(c, "rule_hits", None))]  # task rules

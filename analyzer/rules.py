@@ -21,6 +21,7 @@ import regex as pyregex
 
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
+from analyzer.knowledge import contains_any_literal, literals_present
 from analyzer.parse import LEVELS
 from analyzer.resources import shipped_dir
 from analyzer.versions import VersionRange, is_version
@@ -452,7 +453,7 @@ def find_hits(events: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     parts: list[pl.DataFrame] = []
     if prefiltered:
         union = sorted({lit for r in prefiltered if r.matcher for lit in r.matcher.literals})
-        candidates = events.filter(pl.col("raw").str.contains(_any_of(union)))
+        candidates = events.filter(contains_any_literal(pl.col("raw"), union))
         parts.extend(_hits_of(candidates, _with_literals_in(candidates, prefiltered, union), keep))
     if full_scan:
         parts.extend(_hits_of(events, full_scan, keep))
@@ -465,22 +466,10 @@ def find_hits(events: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     return pl.concat(parts, how="diagonal_relaxed")
 
 
-def _any_of(literals: list[str]) -> str:
-    """One regex matching wherever any of `literals` occurs.
-
-    The regex engine searches a plain alternation of literals with its own Aho-Corasick
-    prefilter, about 1.5x faster than `str.contains_any` on log lines (measured on the bench bundle).
-    """
-    return "|".join(pl.escape_regex(lit) for lit in literals)
-
-
 def _with_literals_in(frame: pl.DataFrame, rules: list[Rule], union: list[str]) -> list[Rule]:
     """The rules with a literal somewhere in `frame`: only they can match there, and the others'
     regexes need not even be compiled."""
-    if frame.height == 0:
-        return []
-    found = frame["raw"].str.extract_many(union, overlapping=True).explode().drop_nulls().unique()
-    present = set(found.to_list())
+    present = literals_present(frame, "raw", union)
     return [r for r in rules if r.matcher and present.intersection(r.matcher.literals)]
 
 

@@ -341,6 +341,7 @@ class TaskHistory:
         ends = itertools.accumulate(p.height for p in parts)
         events = pl.concat([p.with_columns(utc.slice(end - p.height, p.height))
                             for p, end in zip(parts, ends, strict=True)], how="diagonal_relaxed")
+        parts.clear()  # the concatenation may hold copies: the parts need not stay beside them
         self.table = task_table(events, self.knowledge.outcomes, kept=_first_copies(events))
         return task_section(self.table)
 
