@@ -166,10 +166,10 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
         pieces = _Pieces(iter([text]))
     else:
         first = next(text, b"")
-        if looks_binary(first):
+        if not first or looks_binary(first):
             for _ in text:  # read past it: a binary file is counted, not parsed
                 pass
-            yield ParsedMember(source=source, events=empty_events(), binary=True)
+            yield parse_member(source, first, formats, ctx)  # nothing read, or binary
             return
         pieces = _Pieces(chain([first], text))
     carry = ChunkCarry()

@@ -158,3 +158,13 @@ def test_an_error_while_reading_ahead_reaches_the_parser(tmp_path, monkeypatch):
     with pytest.raises(MemoryError, match="no room"):
         list(member.text())
     reading.close()
+
+
+def test_a_streamed_member_cut_before_its_first_byte_is_reported_not_fatal(tmp_path):
+    data = tar_bytes({"var/log/ovs/lib.log": big_log(30_000)})
+    path = tmp_path / "ovs-node1-20170314102205-logs.tar"
+    path.write_bytes(data[:512])  # the member's header, none of its bytes
+    analysis = analyze(path, load_rules(default_rule_dirs()), caps=STREAMED)
+    member = analysis.members[0]
+    assert (member.path, member.lines, member.size) == ("var/log/ovs/lib.log", 0, 0)
+    assert any("cut short" in w for w in member.warnings)
