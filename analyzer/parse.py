@@ -131,7 +131,7 @@ def split_lines(data: bytes) -> tuple[pl.Series, int]:
         text = data.decode("utf-8", errors="replace")
         invalid = text.count("\ufffd") - data.count("\ufffd".encode())
         lines = pl.read_lines(text.encode(), name="text")["text"]
-    return lines.str.strip_suffix("\r"), invalid
+    return (lines.str.strip_suffix("\r") if b"\r" in data else lines), invalid  # a copy only for CRLF files
 
 
 def _invalid_utf8(data: bytes) -> int:
