@@ -48,6 +48,9 @@ class Collector(Protocol):
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
         """Turn the per-member parts into a JSON-ready section.
 
+        The parts are handed over (nothing else holds them): a collector may empty the list as
+        soon as it no longer needs them, so they are freed before the frames built from them.
+
         A collector whose table rules can refer to (task history) may also offer
         `rule_hits(rules) -> DataFrame`, called after `combine`: its rows join the rule hits.
         """

@@ -152,7 +152,7 @@ def _submit_member(member: Member, bundle: Bundle, rules: list[Rule], formats: l
     chunks = parse_chunks(member.path, member.text(), formats, _parse_context(member, bundle))
     pieces = [lane.submit(_analyze_chunk, _numbered(parsed, member), member, rules, formats, collectors)
               for parsed in timed(chunks, "parse")]
-    return _PendingMember(member.path, pieces, formats, member.size, member.stored_size, member.warnings, member.stream)
+    return _PendingMember(member.path, pieces, formats, member.warnings, member.stream)
 
 
 @dataclass
@@ -162,8 +162,6 @@ class _PendingMember:
     path: str
     pieces: list[Future[_MemberResult]]
     formats: list[FormatSpec]
-    size: int
-    stored_size: int
     warnings: Sequence[str]
     #: A streamed member's size and warnings are final only once it was read (never its text: it is gone).
     stream: TextStream | None = None
