@@ -191,3 +191,13 @@ def test_a_streamed_member_of_an_archive_cut_anywhere_yields_a_prefix_of_its_tex
         text, warnings, streamed = got["var/log/ovs/lib.log"]
         assert streamed and _SMALL_BIG.startswith(text)
         assert text == _SMALL_BIG or any("cut short" in w for w in warnings), "a shortened member says so"
+
+
+def test_a_streamed_member_without_a_single_newline_is_cut_by_the_line_cap(tmp_path):
+    path = tmp_path / "ovs-node1-20170314102205-logs.tar"
+    path.write_bytes(tar_bytes({"var/log/ovs/lib.log": b"x" * (3 << 20), "var/log/syslog": big_log(3)}))
+    caps = Caps(stream_bytes=1 << 20, max_line_bytes=1 << 18)
+    got = members(path, caps)
+    text, warnings, streamed = got["var/log/ovs/lib.log"]
+    assert streamed and len(text) < (1 << 18) + 100 and any("1 line(s) longer than" in w for w in warnings)
+    assert got["var/log/syslog"][0] == big_log(3), "the members after it are read"
