@@ -8,6 +8,8 @@ then the most specific file) is the evidence.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 JOURNAL_SOURCES = ("var/log/journald.log", "var/log/ovs_journald.log")
@@ -37,6 +39,46 @@ def mark_journal_copies(events: pl.DataFrame) -> pl.DataFrame:
         pl.when(candidate & pl.col("_copy").fill_null(False)).then(pl.lit("duplicate"))
         .otherwise(pl.col("parse_status")).alias("parse_status")
     ).drop("_row", "_copy")
+
+
+class JournalCopies:
+    """The journal entries read so far, to tell rsyslog's copies of them in members read later.
+
+    The analysis sees a member a chunk at a time and keeps only counts, so it cannot join whole
+    members as `mark_journal_copies` does: it keeps a hash of each journal entry's key instead
+    (8 bytes an entry) and marks a later syslog-family record with the same key as a copy.
+    Chunks are analyzed in archive order on one thread, so a journal dump read before `syslog`
+    (as `ovs collect logs` and sorted archives have it) is known when `syslog` comes; copies in
+    a member read before the journal still count twice in the timeline (rule hits never do).
+    """
+
+    def __init__(self) -> None:
+        self._hashes: list[pl.Series] = []
+        self._known: pl.Series | None = None
+
+    def learn(self, source: str, events: pl.DataFrame) -> None:
+        """Remember the keys of a journal member's entries (other members are ignored)."""
+        if source in JOURNAL_SOURCES and events.height:
+            self._hashes.append(_keys(events.filter(pl.col("parse_status") == "ok")))
+            self._known = None
+
+    def of(self, source: str, events: pl.DataFrame) -> pl.Series | None:
+        """Which records of a syslog-family member repeat a journal entry read before (None: none can)."""
+        if not self._hashes or source in JOURNAL_SOURCES or not any(re.search(p, source) for p in _SYSLOG_FAMILY):
+            return None
+        if self._known is None:
+            self._known = pl.concat(self._hashes).unique()
+            self._hashes = [self._known]
+        ok = (pl.col("parse_status") == "ok") & pl.col("service").is_not_null()
+        return events.select(ok & _key_hash().is_in(self._known.implode())).to_series()
+
+
+def _key_hash() -> pl.Expr:
+    return pl.struct(_COPY_KEY).hash(seed=0)
+
+
+def _keys(events: pl.DataFrame) -> pl.Series:
+    return events.select(_key_hash()).to_series()
 
 
 def drop_copied_hits(hits: pl.DataFrame) -> pl.DataFrame:

@@ -19,7 +19,7 @@ import polars as pl
 
 from analyzer.bundle import Bundle, Caps, Member, describe, file_sha256, iter_members
 from analyzer.collectors import BundleView, Collector, default_collectors
-from analyzer.copies import drop_copied_hits
+from analyzer.copies import JournalCopies, drop_copied_hits
 from analyzer.coverage import judge_versions, rule_coverage
 from analyzer.evidence import with_context
 from analyzer.findings import Finding, build_findings, iso
@@ -57,6 +57,8 @@ class MemberReport:
     kind: str | None = None
     era: str | None = None
     rotation_set: str | None = None
+    #: Records that repeat journal entries read before (rsyslog's copies): left out of the timeline.
+    journal_copies: int = 0
 
 
 @dataclass
@@ -106,12 +108,13 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
     collectors = default_collectors() if collectors is None else collectors
     bundle = path if isinstance(path, Bundle) else describe(path)
     pending: dict[str, _PendingMember] = {}
+    copies = JournalCopies()  # used on the lane only, in archive order
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovs-sha256") as hasher, AnalysisLane() as lane:
         sha256 = hasher.submit(file_sha256, bundle.path)
         for member in timed(iter_members(bundle, caps), "read"):
             if member.path in pending:
                 bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
-            pending[member.path] = _submit_member(member, bundle, rules, formats, collectors, lane)
+            pending[member.path] = _submit_member(member, bundle, rules, formats, collectors, lane, copies)
             if progress is not None:
                 progress(member)
             del member  # its bytes go before the next member is read
@@ -146,11 +149,11 @@ def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
 
 
 def _submit_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
-                   collectors: list[Collector], lane: AnalysisLane) -> _PendingMember:
+                   collectors: list[Collector], lane: AnalysisLane, copies: JournalCopies) -> _PendingMember:
     """Parse a member a chunk of whole records at a time (large members come in several chunks)
     and hand each chunk to the analysis lane; the pieces are merged once all are analyzed."""
     chunks = parse_chunks(member.path, member.text(), formats, _parse_context(member, bundle))
-    pieces = [lane.submit(_analyze_chunk, _numbered(parsed, member), member, rules, formats, collectors)
+    pieces = [lane.submit(_analyze_chunk, _numbered(parsed, member), member, rules, formats, collectors, copies)
               for parsed in timed(chunks, "parse")]
     return _PendingMember(member.path, pieces, formats, member.warnings, member.stream)
 
@@ -179,20 +182,27 @@ class _PendingMember:
             report.warnings.append("binary file (not a text log): skipped")
         if report.invalid_utf8:
             report.warnings.append(f"{report.invalid_utf8} invalid UTF-8 sequence(s) replaced")
+        if report.journal_copies:
+            report.warnings.append(f"{report.journal_copies} record(s) repeat journal entries read before: "
+                                   "counted once in the timeline")
         return result
 
 
 def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], formats: list[FormatSpec],
-                   collectors: list[Collector]) -> _MemberResult:
+                   collectors: list[Collector], copies: JournalCopies) -> _MemberResult:
     events = parsed.events
+    copies.learn(member.path, events)
+    copy = copies.of(member.path, events)
     report = MemberReport(
         path=member.path, stored_size=member.stored_size, size=member.size, lines=parsed.lines,
         records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
         invalid_utf8=parsed.invalid_utf8, formats=parsed.formats, warnings=list(member.warnings),
+        journal_copies=int(copy.sum()) if copy is not None else 0,
     )
     with stage("aggregates"):
         history = [f.id for f in formats if not f.timeline]
-        activity = events.filter(~pl.col("format").is_in(history).fill_null(False))
+        counted = events if copy is None else events.filter(~copy)  # the journal's copy was counted
+        activity = counted.filter(~pl.col("format").is_in(history).fill_null(False))
         counts = minute_counts(activity)
         offsets, spans, activity_spans = offset_samples(events), _spans(events), _spans(activity)
     with stage("rules"):
@@ -215,7 +225,8 @@ def _merged(pieces: list[_MemberResult]) -> _MemberResult:
             formats[name] = formats.get(name, 0) + count
     report = replace(
         pieces[0].report, formats=formats, **{
-            key: sum(getattr(p.report, key) for p in pieces) for key in ("lines", "records", "unparsed", "invalid_utf8")
+            key: sum(getattr(p.report, key) for p in pieces)
+            for key in ("lines", "records", "unparsed", "invalid_utf8", "journal_copies")
         },
     )
 
