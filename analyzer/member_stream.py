@@ -101,11 +101,14 @@ class TextStream:
         self._reader = threading.Thread(target=contextvars.copy_context().run, args=(read,),
                                         name="ovs-read-ahead", daemon=True)
         self._reader.start()
-        while (item := handoff.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-        self._reader.join()
+        try:
+            while (item := handoff.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+            self._reader.join()
+        finally:  # closed or failed half-way: the reader must not wait for a consumer that is gone
+            self._stop.set()
 
     def _read(self) -> Iterator[bytes]:
         pending: list[bytes] = []
