@@ -84,29 +84,29 @@ def _member(size: int) -> Member:
     return Member(path="var/log/syslog", data=b"", mtime=0.0, stored_size=size)
 
 
-def test_no_bar_is_drawn_when_stderr_is_not_a_terminal():
+def _half_done(terminal: bool, delay: float) -> tuple[str, BundleProgress]:
+    """What a bar over 100 bytes draws once a 50-byte member is analyzed, and the bar."""
     out = io.StringIO()
-    progress = BundleProgress(total=100, console=Console(file=out, force_terminal=False), delay=0)
+    progress = BundleProgress(total=100, console=Console(file=out, force_terminal=terminal, width=120), delay=delay)
     progress(_member(50))
     progress.close()
-    assert out.getvalue() == ""
+    return out.getvalue(), progress
+
+
+def test_no_bar_is_drawn_when_stderr_is_not_a_terminal():
+    drawn, progress = _half_done(terminal=False, delay=0)
+    assert drawn == ""
     assert progress.done == 50
 
 
 def test_a_bar_appears_on_a_terminal_once_the_analysis_is_slow():
-    out = io.StringIO()
-    progress = BundleProgress(total=100, console=Console(file=out, force_terminal=True, width=120), delay=0)
-    progress(_member(50))
-    progress.close()
-    assert "analyzing" in out.getvalue() and "var/log/syslog" in out.getvalue()
+    drawn, _ = _half_done(terminal=True, delay=0)
+    assert "analyzing" in drawn and "var/log/syslog" in drawn
 
 
 def test_a_quick_analysis_draws_no_bar_even_on_a_terminal():
-    out = io.StringIO()
-    progress = BundleProgress(total=100, console=Console(file=out, force_terminal=True), delay=60)
-    progress(_member(50))
-    progress.close()
-    assert out.getvalue() == ""
+    drawn, _ = _half_done(terminal=True, delay=60)
+    assert drawn == ""
 
 
 def test_the_bar_knows_its_end_for_a_plain_tar_and_a_folder_but_not_a_compressed_one(make_bundle, tmp_path):
