@@ -34,7 +34,7 @@ class AnalysisLane:
 
     def submit(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Future[R]:
         """Run `work` on the lane (in a copy of the caller's context, so its stages are timed)."""
-        while len(self._queued) > AHEAD - 1:
+        while len(self._queued) >= AHEAD:
             with stage("wait for analysis"):
                 self._queued.popleft().result()  # re-raises the lane's error here, on the main thread
         future = self._pool.submit(contextvars.copy_context().run, _in_lane, work, *args, **kwargs)
