@@ -296,7 +296,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     """
     frame = pl.DataFrame({"text": lines}).with_row_index("idx")
     ordered = _order_by_sample(lines, [f for f in formats if allow_wrappers or not f.wraps])
-    remaining = frame.drop_nulls("text")
+    remaining = frame.drop_nulls("text").rechunk()  # see the rechunk below
     parts: list[pl.DataFrame] = [] if remaining.height == frame.height else [frame.filter(pl.col("text").is_null())]
     for spec in ordered:
         if remaining.height == 0:

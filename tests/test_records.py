@@ -67,6 +67,17 @@ def test_lines_no_format_explains_are_kept_as_unparsed_records(parse):
     assert parsed.lines == 2
 
 
+def test_relogged_task_output_that_carries_no_line_of_its_own_keeps_its_wrapper_fields(parse):
+    """Polars 2.1's streaming engine panicked on the few non-null messages of a mostly null column
+    (found with 5 worker lines and 3 relogged prints)."""
+    head = "2017-03-14 11:00:00 00000 +0100 - ovs-node1 - {} - 4 - INFO - {}"
+    lines = [head.format("1/2 - celery/celery.worker.job", "Received task: x")] * 5 + \
+        [head.format("23050/2 - celery/celery.redirected", "printed 0")] * 3
+    events = parse("\n".join(lines) + "\n", source="var/log/ovs/celery.log").events
+    assert events.height == 8 and events["parse_status"].unique().to_list() == ["ok"]
+    assert events["message"].to_list()[5:] == ["printed 0"] * 3
+
+
 def test_lines_before_the_first_header_are_unparsed_not_lost(parse):
     parsed = parse("orphan continuation\n" + TRACEBACK)
     assert parsed.events["parse_status"].to_list()[:2] == ["unparsed", "ok"]
