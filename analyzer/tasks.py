@@ -49,6 +49,13 @@ _FOLDED = ("worker_pid", "thread", "runtime", "exc_class", "exc_message", "tb_cl
 _ROW = "_row"
 #: What a signature's row has that a printed-output row lacks.
 _SIGNATURE_COLUMNS = ("thread", "record", "outcome", *TASK_GROUPS)
+#: What a task's row says from its events: the pool process, the exception and its message
+#: (`thread` is null-typed in a member whose lines name no thread, hence the cast).
+_WORKER = pl.coalesce(pl.format("pid {}", "worker_pid"),
+                      pl.when(pl.col("thread").cast(pl.String).str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
+_EXCEPTION = pl.coalesce(pl.col("exc_class"), pl.col("tb_class"))
+_EXC_MESSAGE = pl.col("exc_message").str.strip_chars().str.strip_chars("'\"")
+_MESSAGE = pl.coalesce(pl.when(_EXC_MESSAGE != "").then(_EXC_MESSAGE), pl.col("tb_message"))
 
 
 @dataclass(frozen=True)
@@ -192,25 +199,24 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
         if column not in output.columns:
             output = output.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     placed = placed.filter(pl.col("step") != "output")
+    # stable: events of one instant keep the parts' order, so a fold's "first" is always the same event
     order = pl.concat([placed.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
-                       _tie_by_name(placed)], how="diagonal_relaxed").sort("ts")
+                       _tie_by_name(placed)], how="diagonal_relaxed").sort("ts", maintain_order=True)
     del placed
     keyed = order.select(_ROW, "key", "task_id", "name", "host", "ts", "step").hstack(
         [events[c].rechunk().gather(order[_ROW]) for c in _FOLDED]  # one column at a time: a narrow peak
     ).with_columns(rank=events["outcome"].rechunk().gather(order[_ROW]).replace_strict(rank_of, default=None,
                                                                                       return_dtype=pl.Int8))
     del order
-    worker = pl.coalesce(pl.format("pid {}", "worker_pid"),
-                         pl.when(pl.col("thread").str.contains(r"^(?:Pool)?Worker-\d+$")).then("thread"))
-    exc_message = pl.col("exc_message").str.strip_chars().str.strip_chars("'\"")
     ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
-    # the event that decided the outcome (the highest rank) is the task's evidence
-    decisive = pl.col(_ROW).sort_by("rank", nulls_last=False).last()
+    # the event that decided the outcome is the task's evidence: the highest rank, the latest of
+    # those, and of events at that instant the first read (the original, not rsyslog's copy)
+    decisive = pl.col(_ROW).sort_by("rank", "ts", _ROW, descending=[False, False, True], nulls_last=False).last()
     rows = keyed.group_by("key").agg(
         pl.col("task_id").drop_nulls().first(),
         pl.col("name").drop_nulls().first(),
         pl.col("host").drop_nulls().first(),
-        worker.drop_nulls().first().alias("worker"),
+        _WORKER.drop_nulls().first().alias("worker"),
         ts_of("received").min().alias("received"),
         ts_of("started").min().alias("started"),
         ts_of("finished").max().alias("finished"),
@@ -218,10 +224,8 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
         (pl.col("step") == "retried").sum().cast(pl.UInt32).alias("retries"),
         pl.col("rank").max(),
         pl.col("runtime").cast(pl.Float64, strict=False).drop_nulls().last().alias("logged_runtime"),
-        pl.coalesce(pl.col("exc_class"), pl.col("tb_class")).filter(pl.col("step") == "finished")
-        .drop_nulls().first().alias("exception"),
-        pl.coalesce(pl.when(exc_message != "").then(exc_message), pl.col("tb_message"))
-        .filter(pl.col("step") == "finished").drop_nulls().first().alias("message"),
+        _EXCEPTION.filter(pl.col("step") == "finished").drop_nulls().first().alias("exception"),
+        _MESSAGE.filter(pl.col("step") == "finished").drop_nulls().first().alias("message"),
         decisive.alias("evidence"), decisive.alias("record"),  # row numbers until their text is gathered below
         pl.col("frame").drop_nulls().last().alias("traceback"),
         pl.col("worker_pid").drop_nulls().first(),
@@ -237,7 +241,7 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
         pl.col("rank").replace_strict({i: o for o, i in rank_of.items()}, default=UNFINISHED,
                                       return_dtype=pl.String).alias("outcome"),
         pl.coalesce(pl.col("logged_runtime"), span).alias("runtime"),
-    ).drop("rank", "logged_runtime", "key", "worker_pid").sort("first_seen", "name", "task_id", nulls_last=True)
+    ).sort("first_seen", "name", "task_id", "key", nulls_last=True).drop("rank", "logged_runtime", "key", "worker_pid")
 
 
 def _with_output(rows: pl.DataFrame, output: pl.DataFrame) -> pl.DataFrame:
@@ -250,8 +254,8 @@ def _with_output(rows: pl.DataFrame, output: pl.DataFrame) -> pl.DataFrame:
     if output.height == 0 or running.height == 0:
         return empty
     tied = (
-        output.filter(pl.col("output_pid").is_not_null()).sort("ts")
-        .join_asof(running.filter(pl.col("start").is_not_null()).sort("start"), left_on="ts", right_on="start",
+        output.filter(pl.col("output_pid").is_not_null()).sort("ts", maintain_order=True)
+        .join_asof(running.filter(pl.col("start").is_not_null()).sort("start", "key"), left_on="ts", right_on="start",
                    by_left=["host", "output_pid"], by_right=["host", "worker_pid"], strategy="backward",
                    check_sortedness=False)
         .filter(pl.col("key").is_not_null() & (pl.col("end").is_null() | (pl.col("ts") <= pl.col("end"))))
@@ -269,14 +273,17 @@ def _tie_by_name(events: pl.DataFrame) -> pl.DataFrame:
     if named.height == 0:
         return named.with_columns(pl.lit(None, dtype=pl.String).alias("key"))
     with_id = events.filter(pl.col("task_id").is_not_null() & pl.col("name").is_not_null())
-    spans = with_id.group_by("host", "task_id").agg(
-        pl.col("name").first(), pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"))
-    tied = named.sort("ts").join_asof(spans.sort("first"), left_on="ts", right_on="first", by=["host", "name"],
-                                      strategy="backward", check_sortedness=False)
+    spans = with_id.group_by("host", "task_id").agg(  # a task named twice (broken lines) goes by its first name
+        pl.col("name").sort_by("ts", maintain_order=True).first(), pl.col("ts").min().alias("first"),
+        pl.col("ts").max().alias("last"))
+    # every sort is total or stable: which task a line is tied to must not vary from run to run
+    tied = named.sort("ts", maintain_order=True).join_asof(
+        spans.sort("first", "task_id"), left_on="ts", right_on="first", by=["host", "name"], strategy="backward",
+        check_sortedness=False)
     tied = tied.with_columns(
         pl.when(pl.col("ts") <= pl.col("last") + _TIE_SLACK).then("task_id").alias("task_id")
     ).drop("first", "last")
-    loose = tied.filter(pl.col("task_id").is_null()).sort("host", "name", "ts")
+    loose = tied.filter(pl.col("task_id").is_null()).sort("host", "name", "ts", maintain_order=True)
     # a task's runs are consecutive rows, so they are numbered across the frame at once (a
     # window per task and run would be one group per line when every line opens a run)
     new_task = [pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "name")]
@@ -326,7 +333,7 @@ class TaskHistory:
 
     def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
         found = task_events(events, self.knowledge)
-        return found if found.height else None
+        return deciders(found, self.knowledge.outcomes) if found.height else None
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
         if not parts:
@@ -346,15 +353,54 @@ class TaskHistory:
         return task_section(self.table)
 
 
+def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
+    """The task events of one member that folding could still pick: the task table of a bundle is
+    the same with only these, and memory follows the number of tasks, not of lines (a busy node
+    logs millions of task events; the 4 GiB bench: 2.5 M events held, 1 GiB more to fold them).
+
+    Of each task's events at one clock (same host and zone, so local order is UTC order), kept:
+    the first, the first and last that name it, its worker or pool process, the first received
+    and started, the last finished, every retry, the latest of its highest rank, the last logged
+    runtime and traceback frame, the first finished with an exception or message. Ties are all
+    kept. Events that name no task id are tied to one only after the last member: all kept.
+    (rsyslog's copy of an event this drops from the journal may be kept from syslog: it says
+    the same, so it folds the same; see `_first_copies`.)"""
+    clock = ("task_id", "host", "utc_offset")
+    ts = pl.col("ts_local")
+    first = lambda when: ts == ts.filter(when).min().over(clock)  # noqa: E731
+    last = lambda when: ts == ts.filter(when).max().over(clock)  # noqa: E731
+    step, finished = pl.col("step"), pl.col("step") == "finished"
+    rank = pl.col("outcome").replace_strict({o: i for i, o in enumerate(outcomes)}, default=None,
+                                            return_dtype=pl.Int8)
+    found = found.with_columns(rank.alias("_rank")).with_columns(pl.col("_rank").max().over(clock).alias("_top"))
+    keep = pl.any_horizontal(
+        pl.col("task_id").is_null(), ts.is_null(), step == "retried",
+        ts == ts.min().over(clock),
+        first(pl.col("name").is_not_null()), last(pl.col("name").is_not_null()),
+        first(_WORKER.is_not_null()), first(pl.col("worker_pid").is_not_null()),
+        first(step == "received"), first(step == "started"), last(finished),
+        last(pl.col("_rank").eq_missing(pl.col("_top"))),
+        last(pl.col("runtime").is_not_null()), last(pl.col("frame").is_not_null()),
+        first(finished & _EXCEPTION.is_not_null()), first(finished & _MESSAGE.is_not_null()),
+    )
+    return found.filter(keep.fill_null(False)).drop("_rank", "_top")
+
+
 def _first_copies(events: pl.DataFrame) -> pl.Series:
     """The row numbers of the events to count, sources in name order: rsyslog's copy of a journal
-    entry says the same thing again, so only the first copy of an event counts."""
-    keys = ("host", "ts", "signature", "task_id", "name")
+    entry (or the framework's own file) says the same thing again, so only the first copy of an
+    event counts. A copy says the same of its task: two events of one task at one instant that
+    differ, say by a traceback, both count; the thread counts only through the worker it names."""
+    said = [c for c in ("host", "ts", "signature", *TASK_GROUPS, "frame", "tb_class", "tb_message", "output_pid",
+                        "output_message") if c in events.columns]
     by_source = events.select("source").with_row_index(_ROW).sort("source", maintain_order=True)[_ROW]
-    # a copy has its original's time: only the few events sharing a time are compared in full
-    shared_time = events.select("source", *keys).with_row_index(_ROW).filter(pl.col("ts").is_duplicated()) \
+    # a copy has its original's time: only the few events sharing a time are compared in full, in
+    # one chunk (the parts' columns are chunked unlike their UTC times, and Polars 2.1's string
+    # kernels panicked now and then on such a frame)
+    shared_time = events.select("source", "thread", *said).with_row_index(_ROW).filter(pl.col("ts").is_duplicated()) \
+        .rechunk().select(_ROW, "source", pl.struct(*said, _WORKER.alias("worker")).alias("said")) \
         .sort("source", maintain_order=True)
-    copies = shared_time.filter(~pl.struct(keys).is_first_distinct())[_ROW]
+    copies = shared_time.filter(~pl.col("said").is_first_distinct())[_ROW]
     return by_source.filter(~by_source.is_in(copies.implode()))
 
 
@@ -411,7 +457,7 @@ def task_section(table: pl.DataFrame) -> dict[str, Any]:
     order = {o: i for i, o in enumerate(PROBLEM_OUTCOMES)}
     problems = table.filter(~pl.col("outcome").is_in(["succeeded", UNFINISHED])).with_columns(
         pl.col("outcome").replace_strict(order, default=len(order), return_dtype=pl.Int8).alias("_order")
-    ).sort("_order", "first_seen").drop("_order")
+    ).sort("_order", "first_seen", maintain_order=True).drop("_order")
     unfinished = table.filter(pl.col("outcome") == UNFINISHED)
     outcomes = dict(table.group_by("outcome").len().sort("outcome").iter_rows())
     stats = runtime_stats(table) if table.height else pl.DataFrame()

@@ -11,13 +11,17 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
+from analyzer.bundle import Bundle
+from analyzer.collectors import BundleView
 from analyzer.errors import UserError
 from analyzer.formats import load_formats
 from analyzer.knowledge import knowledge_file
 from analyzer.pipeline import analyze
 from analyzer.rules import TASK_OUTCOMES
-from analyzer.tasks import TaskHistory, history_of, load_task_knowledge, task_events
+from analyzer.tasks import TaskHistory, deciders, history_of, load_task_knowledge, task_events
+from analyzer.timezones import fill_offsets
 
 KNOWLEDGE = load_task_knowledge()
 EXAMPLES = [(sig.id, i, ex) for sig in KNOWLEDGE.signatures for i, ex in enumerate(sig.examples)]
@@ -334,3 +338,57 @@ def test_a_bundle_whose_only_task_lines_are_printed_output_has_an_empty_history(
     bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {"var/log/ovs/celery.log": printed})
     section = analyze(bundle, rules).sections["tasks"]
     assert (section["total"], section["problems"], section["by_name"]) == (0, [], [])
+
+
+TASK_LINES = [
+    "Received task: {name}[{id}]",
+    "Task accepted: {name}[{id}] pid:{pid}",
+    "Task {name}[{id}] retry: Retry",
+    "Task {name}[{id}] succeeded in {second}.5s: None",
+    "Task {name}[{id}] raised unexpected: {exc}Error('boom {second}',)",
+    "Task {name}[{id}] raised unexpected: {exc}Error()",
+    "Discarding revoked task: {name}[{id}]",
+    "Execution of task {id} with params discarded",
+    "Ensure single CHAINED mode - ID 1_x - New task {name} with default params scheduled for execution",
+    "{name}[{id}]: what the task logs",
+    "Task {name}[{id}] raised unexpected: KeyError()\nTraceback (most recent call last):\n"
+    '  File "/opt/ovs/{exc}.py", line {second}, in run\nKeyError: {second}',
+    "printed {second}",  # a task's own output, re-logged by its pool process
+]
+#: The same instant written by celery itself (no zone) and by the framework's format (zoned).
+TASK_STAMPS = ["[2017-03-14 10:00:0{second},{ms:03d}: INFO/{thread}] {msg}",
+               "2017-03-14 1{zone}:00:0{second} {ms:03d}00 +0{zone}00 - ovs-node1 - {pid}/2 - {logger} - 4 - {level} - "
+               "{msg}"]
+SOURCES = ("var/log/journald.log", "var/log/syslog", "var/log/upstart/ovs-workers.log")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TASK_LINES), st.integers(0, 1), st.sampled_from(["ovs.a.run", "ovs.b.run"]),
+                          st.integers(0, 4), st.integers(0, 2), st.integers(0, 3), st.integers(0, 2)),
+                min_size=8, max_size=40))
+def test_each_member_keeps_only_the_task_events_that_decide_the_history(parse, lines):
+    """Folding only what `deciders` keeps of each member gives the same task table as folding
+    every event: copies across members, equal instants, naive and two zoned clocks mixed."""
+    sources: dict[str, list[str]] = {source: [] for source in SOURCES}
+    for template, task, name, second, where, clock, ms in lines:
+        printed = template.startswith("printed")
+        msg = template.format(name=name, id=UUID.format(task), pid=23050 + ms, second=second, exc="VXYZ"[ms + task])
+        text = TASK_STAMPS[min(clock, 1)].format(
+            second=second, ms=ms * 100, zone=clock, msg=msg, thread=f"Worker-{ms}" if ms else "MainProcess",
+            pid=23050 + ms if printed else 1, logger="celery/celery.redirected" if printed else "celery/x",
+            level="ERROR" if printed and task else "INFO")
+        for source in SOURCES[where:where + 1] if clock < 3 else SOURCES[:2]:  # 3: naive, copied by rsyslog
+            sources[source].append(text)
+    history = TaskHistory()
+    found = [task_events(parse("\n".join(text) + "\n", source=source).events, history.knowledge)
+             for source, text in sources.items() if text]
+    found = [f for f in found if f.height]
+    offsets = pl.DataFrame({"host": ["ovs-node1"], "ts_local": [datetime(2017, 3, 14, 11)], "utc_offset": [60]},
+                           schema={"host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset": pl.Int16})
+    view = BundleView(bundle=Bundle(path=Path("b.tar"), host_hint="ovs-node1", collected_at=None), node="ovs-node1",
+                      to_utc=lambda frame: fill_offsets(frame, offsets))
+    history.combine([deciders(f, history.knowledge.outcomes) for f in found], view)
+    kept = history.table
+    history.combine(found, view)
+
+    assert_frame_equal(kept, history.table)
