@@ -26,7 +26,7 @@ from analyzer.findings import Finding, build_findings, iso
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.frames import detached
 from analyzer.journal_header import read_header
-from analyzer.lanes import AnalysisLane
+from analyzer.lanes import Lane
 from analyzer.member_kind import classify
 from analyzer.member_stream import TextStream
 from analyzer.parse import ParseContext, ParsedMember, parse_chunks, parse_member
@@ -109,7 +109,7 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
     bundle = path if isinstance(path, Bundle) else describe(path)
     pending: dict[str, _PendingMember] = {}
     copies = JournalCopies()  # used on the lane only, in archive order
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovs-sha256") as hasher, AnalysisLane() as lane:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovs-sha256") as hasher, Lane() as lane:
         sha256 = hasher.submit(file_sha256, bundle.path)
         for member in timed(iter_members(bundle, caps), "read"):
             if member.path in pending:
@@ -149,7 +149,7 @@ def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
 
 
 def _submit_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
-                   collectors: list[Collector], lane: AnalysisLane, copies: JournalCopies) -> _PendingMember:
+                   collectors: list[Collector], lane: Lane, copies: JournalCopies) -> _PendingMember:
     """Parse a member a chunk of whole records at a time (large members come in several chunks)
     and hand each chunk to the analysis lane; the pieces are merged once all are analyzed."""
     chunks = parse_chunks(member.path, member.text(), formats, _parse_context(member, bundle))

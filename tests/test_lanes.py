@@ -6,14 +6,14 @@ import threading
 
 import pytest
 
-from analyzer.lanes import AnalysisLane
+from analyzer.lanes import Lane
 from analyzer.pipeline import analyze
 from analyzer.rules import default_rule_dirs, load_rules
 from tests.conftest import SAMPLE
 
 
 def test_work_runs_on_another_thread_and_returns_in_order():
-    with AnalysisLane() as lane:
+    with Lane() as lane:
         futures = [lane.submit(lambda i=i: (i, threading.current_thread().name)) for i in range(5)]
     results = [f.result() for f in futures]
     assert [i for i, _ in results] == list(range(5))
@@ -23,7 +23,7 @@ def test_work_runs_on_another_thread_and_returns_in_order():
 def test_submit_waits_while_a_chunk_is_already_waiting_for_the_lane():
     release = threading.Event()
     returned = threading.Event()
-    with AnalysisLane() as lane:
+    with Lane() as lane:
         lane.submit(release.wait)
 
         def second() -> None:
@@ -42,7 +42,7 @@ def test_an_error_in_the_lane_reaches_the_caller():
     def broken() -> None:
         raise ValueError("collector bug")
 
-    with pytest.raises(ValueError, match="collector bug"), AnalysisLane() as lane:
+    with pytest.raises(ValueError, match="collector bug"), Lane() as lane:
         lane.submit(broken)
         lane.submit(lambda: None)
 
