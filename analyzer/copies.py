@@ -42,19 +42,22 @@ def mark_journal_copies(events: pl.DataFrame) -> pl.DataFrame:
 
 
 class JournalCopies:
-    """The journal entries read so far, to tell rsyslog's copies of them in members read later.
+    """The journal entries read so far, to tell rsyslog's copies of them in other members.
 
     The analysis sees a member a chunk at a time and keeps only counts, so it cannot join whole
     members as `mark_journal_copies` does: it keeps a hash of each journal entry's key instead
     (8 bytes an entry) and marks a later syslog-family record with the same key as a copy.
     Chunks are analyzed in archive order on one thread, so a journal dump read before `syslog`
-    (as `ovs collect logs` and sorted archives have it) is known when `syslog` comes; copies in
-    a member read before the journal still count twice in the timeline (rule hits never do).
+    (as `ovs collect logs` and sorted archives have it) is known when `syslog` comes. A
+    syslog-family member read before any journal is remembered by the hash and count columns
+    of its counted records (`defer`), and its copies are taken out of its counts once the
+    whole archive was read (`late`).
     """
 
     def __init__(self) -> None:
         self._hashes: list[pl.Series] = []
         self._known: pl.Series | None = None
+        self._deferred: list[pl.DataFrame] = []
 
     def learn(self, source: str, events: pl.DataFrame) -> None:
         """Remember the keys of a journal member's entries (other members are ignored)."""
@@ -64,13 +67,40 @@ class JournalCopies:
 
     def of(self, source: str, events: pl.DataFrame) -> pl.Series | None:
         """Which records of a syslog-family member repeat a journal entry read before (None: none can)."""
-        if not self._hashes or source in JOURNAL_SOURCES or not any(re.search(p, source) for p in _SYSLOG_FAMILY):
+        if not self._hashes or not _copies_journal(source):
             return None
+        return events.select(_ENTRY & _key_hash().is_in(self._known_hashes().implode())).to_series()
+
+    def defer(self, source: str, counted: pl.DataFrame, keys: list[pl.Expr]) -> None:
+        """Remember the counted records of a syslog-family member read before any journal: their
+        key hash and `keys`, the columns the timeline counts them by."""
+        if self._hashes or not _copies_journal(source):
+            return
+        rows = counted.filter(_ENTRY & pl.col("ts_local").is_not_null()) \
+            .select(pl.lit(source).alias("source"), _key_hash().alias("_hash"), *keys)
+        if rows.height:
+            self._deferred.append(rows)
+
+    def late(self, keys: list[str]) -> pl.DataFrame:
+        """How many deferred records per source and `keys` repeat a journal read after them."""
+        if not self._deferred or not self._hashes:
+            return pl.DataFrame()
+        late = pl.concat(self._deferred).filter(pl.col("_hash").is_in(self._known_hashes().implode()))
+        return late.group_by("source", *keys).len("count")
+
+    def _known_hashes(self) -> pl.Series:
         if self._known is None:
             self._known = pl.concat(self._hashes).unique()
             self._hashes = [self._known]
-        ok = (pl.col("parse_status") == "ok") & pl.col("service").is_not_null()
-        return events.select(ok & _key_hash().is_in(self._known.implode())).to_series()
+        return self._known
+
+
+#: A record rsyslog may have copied from the journal: one whole entry of a named ident.
+_ENTRY = (pl.col("parse_status") == "ok") & pl.col("service").is_not_null()
+
+
+def _copies_journal(source: str) -> bool:
+    return source not in JOURNAL_SOURCES and any(re.search(p, source) for p in _SYSLOG_FAMILY)
 
 
 def _key_hash() -> pl.Expr:

@@ -36,6 +36,9 @@ from analyzer.timings import stage, timed
 from analyzer.unknown import templates_section, unexplained_errors
 
 _COUNT_KEYS = ["host", "producer", "level", "minute", "utc_offset"]
+#: A record's place in the timeline's minute counts.
+_COUNTED = [pl.col("host"), pl.col("producer"), pl.col("level"), pl.col("ts_local").dt.truncate("1m").alias("minute"),
+            pl.col("utc_offset")]
 
 
 @dataclass
@@ -57,7 +60,7 @@ class MemberReport:
     kind: str | None = None
     era: str | None = None
     rotation_set: str | None = None
-    #: Records that repeat journal entries read before (rsyslog's copies): left out of the timeline.
+    #: Records that repeat journal entries (rsyslog's copies): left out of the timeline.
     journal_copies: int = 0
 
 
@@ -121,6 +124,7 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
         with stage("wait for analysis"):
             results = [member.result() for member in pending.values()]
         digest = sha256.result()
+    _uncount_late_copies(results, copies.late(_COUNT_KEYS))
     with stage("combine"):
         return replace(_combine(bundle, results, rules, collectors, formats), sha256=digest)
 
@@ -182,10 +186,23 @@ class _PendingMember:
             report.warnings.append("binary file (not a text log): skipped")
         if report.invalid_utf8:
             report.warnings.append(f"{report.invalid_utf8} invalid UTF-8 sequence(s) replaced")
-        if report.journal_copies:
-            report.warnings.append(f"{report.journal_copies} record(s) repeat journal entries read before: "
-                                   "counted once in the timeline")
         return result
+
+
+def _uncount_late_copies(results: list[_MemberResult], late: pl.DataFrame) -> None:
+    """Take rsyslog's copies out of the counts of a member read before the journal they copy
+    (`JournalCopies.defer`), and say how many records of each member were copies."""
+    for result in results:
+        report = result.report
+        mine = late.filter(pl.col("source") == report.path).drop("source") if late.height else late
+        if mine.height:
+            counts = result.counts.join(mine.rename({"count": "_late"}), on=_COUNT_KEYS, how="left", nulls_equal=True)
+            result.counts = counts.with_columns(pl.col("count") - pl.col("_late").fill_null(0)) \
+                .filter(pl.col("count") > 0).drop("_late")
+            report.journal_copies += int(mine["count"].sum())
+        if report.journal_copies:
+            report.warnings.append(f"{report.journal_copies} record(s) repeat journal entries: "
+                                   "counted once in the timeline")
 
 
 def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], formats: list[FormatSpec],
@@ -204,6 +221,7 @@ def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], form
         counted = events if copy is None else events.filter(~copy)  # the journal's copy was counted
         activity = counted.filter(~pl.col("format").is_in(history).fill_null(False))
         counts = minute_counts(activity)
+        copies.defer(member.path, activity, _COUNTED)
         offsets, spans, activity_spans = offset_samples(events), _spans(events), _spans(activity)
     with stage("rules"):
         hits = find_hits(events, rules)
@@ -254,12 +272,7 @@ def minute_counts(events: pl.DataFrame) -> pl.DataFrame:
 
     Lazy, so the filter copies only the columns counted, not the whole event table.
     """
-    return (
-        events.lazy().filter(pl.col("ts_local").is_not_null())
-        .with_columns(pl.col("ts_local").dt.truncate("1m").alias("minute"))
-        .group_by(_COUNT_KEYS).len("count")
-        .collect()
-    )
+    return events.lazy().filter(pl.col("ts_local").is_not_null()).group_by(_COUNTED).len("count").collect()
 
 
 def counts_in_utc(frames: list[pl.DataFrame], offsets: pl.DataFrame) -> tuple[pl.DataFrame, int]:

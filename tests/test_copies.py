@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from analyzer.pipeline import analyze
 
 SEGV = ("Mar 14 10:16:35 ovs-node1 kernel: [ 6805.218245] volumedriver_fs[1937]: segfault at 0 ip "
@@ -56,16 +58,19 @@ def test_a_segfault_far_from_any_named_crash_stays_on_its_own(make_bundle, rules
     assert sorted(f.entities.get("vpool", "-") for f in findings) == ["-", "vpool1"]
 
 
-def test_rsyslogs_copies_of_journal_entries_count_once_in_the_timeline(make_bundle, rules):
+@pytest.mark.parametrize("journal_first", [True, False], ids=["journal-read-first", "syslog-read-first"])
+def test_rsyslogs_copies_of_journal_entries_count_once_in_the_timeline(make_bundle, rules, journal_first):
     started = "Mar 14 10:16:{s:02d} ovs-node1 systemd[1]: Started Open vStorage worker {s}."
     journal = "".join(started.format(s=s) + "\n" for s in range(20))
     own = "Mar 14 10:17:00 ovs-node1 CRON[1151]: (root) CMD (/usr/bin/ovs monitor heartbeat)\n"
-    analysis = analyze(make_bundle({
+    members = {
         "var/log/journald.log": JOURNAL + journal,  # `ovs collect logs` order: the journal before syslog
         "var/log/ovs/lib.log": journal,  # not a syslog-family member: its lines are its own
         "var/log/syslog": journal + own,
-    }), rules)
+    }
+    order = list(members) if journal_first else list(reversed(members))
+    analysis = analyze(make_bundle({name: members[name] for name in order}), rules)
     assert int(analysis.counts["count"].sum()) == 20 + 20 + 1
     syslog = next(m for m in analysis.members if m.path == "var/log/syslog")
     assert syslog.journal_copies == 20 and syslog.records == 21, "copies stay records: no line is dropped"
-    assert any("20 record(s) repeat journal entries" in w for w in syslog.warnings)
+    assert any("20 record(s) repeat journal entries:" in w for w in syslog.warnings)
