@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from analyzer import __version__, cli_views
-from analyzer.errors import UserError
+from analyzer.errors import INTERNAL_ERRORS, UserError
 from analyzer.findings import worst_severity
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rule_file, load_rules
 from analyzer.ruletest import run_rule_examples
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
-    except Exception as exc:
+    except INTERNAL_ERRORS as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
             _fail(exc.format_message())
             return EXIT_USAGE

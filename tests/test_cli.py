@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from polars.exceptions import PanicException
 
 from tests.conftest import SAMPLE
 
@@ -109,6 +110,21 @@ def test_bad_arguments_are_one_line_and_exit_2(args):
     result = cli(*args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("ovs-analyzer: error: ") and result.stderr.count("\n") == 1
+
+
+def test_a_panic_inside_polars_is_an_internal_error_in_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """pyo3's PanicException is a BaseException: `except Exception` alone let it print a traceback."""
+    import analyzer.nodes
+    from analyzer.cli import EXIT_INTERNAL, main
+
+    def panicking(*args, **kwargs):
+        raise PanicException("assertion failed: i < self.len()")
+
+    monkeypatch.setattr(analyzer.nodes, "analyze_nodes", panicking)
+    assert main(["analyze", str(SAMPLE), "-o", str(tmp_path)]) == EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert err.startswith("ovs-analyzer: error: internal error: PanicException: assertion failed") and \
+        err.count("\n") == 1, err
 
 
 def test_help_documents_the_exit_codes():
