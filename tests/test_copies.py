@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.pipeline import analyze
+from tests.conftest import build_tar
 
 SEGV = ("Mar 14 10:16:35 ovs-node1 kernel: [ 6805.218245] volumedriver_fs[1937]: segfault at 0 ip "
         "00007f8a1c2d3e4f sp 00007f89f2ffc8b0 error 4 in libvolumedriver.so[7f8a1b000000+2a00000]")
@@ -74,3 +80,19 @@ def test_rsyslogs_copies_of_journal_entries_count_once_in_the_timeline(make_bund
     syslog = next(m for m in analysis.members if m.path == "var/log/syslog")
     assert syslog.journal_copies == 20 and syslog.records == 21, "copies stay records: no line is dropped"
     assert any("20 record(s) repeat journal entries:" in w for w in syslog.warnings)
+
+
+@settings(max_examples=15, deadline=None)
+@given(journal=st.sets(st.integers(0, 29), max_size=12), syslog=st.sets(st.integers(0, 29), max_size=12),
+       order=st.permutations(["var/log/journald.log", "var/log/syslog", "var/log/ovs/lib.log"]))
+def test_the_timeline_counts_an_entry_once_whatever_the_archive_order(rules, journal, syslog, order):
+    """rsyslog copies journal entries; lib.log is no syslog-family member, its lines are its own."""
+    entry = "Mar 14 10:16:{0:02d} ovs-node1 systemd[1]: Started unit {0}.\n"
+    text = {"var/log/journald.log": JOURNAL + "".join(entry.format(i) for i in sorted(journal)),
+            "var/log/syslog": "".join(entry.format(i) for i in sorted(syslog)),
+            "var/log/ovs/lib.log": entry.format(0)}
+    with tempfile.TemporaryDirectory() as folder:
+        bundle = build_tar(Path(folder) / "ovs-node1-20170314102205-logs.tar.gz",
+                           {name: text[name] for name in order if text[name]})
+        counts = analyze(bundle, rules).counts
+    assert int(counts["count"].sum()) == len(journal | syslog) + 1
