@@ -259,7 +259,7 @@ def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseC
     lines, invalid = split_lines(data)
     if lines.len() == 0:
         return ParsedMember(source=source, events=empty_events(), invalid_utf8=invalid)
-    fields = match_lines(lines, formats, ctx)
+    fields = _rejoin_cut_headers(lines, match_lines(lines, formats, ctx), formats, ctx)
     events = fold_journal_tracebacks(_assemble_records(lines, fields, formats))
     stated = events["host"].drop_nulls().mode().sort()
     host = stated[0] if stated.len() else None
@@ -486,6 +486,30 @@ _STAMPED = (r"^\s*(?:\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d|[A-Z][a-z]{2} [ \d]\d \d
             r"|\d{1,2}月 [ \d]\d \d\d:|\[\d{4}-\d\d-\d\d)")
 
 
+def _rejoin_cut_headers(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec],
+                        ctx: ParseContext) -> pl.DataFrame:
+    """A customer's copy hard-wrapped inside a header (`- inf\no -`, ../shared/ovs-log-formats.md
+    11.8): a stamped line no format explains, then a line no format explains that is not
+    stamped, are matched again as one line. Where that explains them, the first takes the
+    joined line's fields and the second (`cut_tail`) continues its record, whatever its format
+    says of continuation lines. (Year roll-overs are not carried into such a pair.)"""
+    unexplained = fields["format"].is_null()
+    if not unexplained.any():
+        return fields  # the usual file: one null count
+    pairs = pl.DataFrame({"text": lines, "open": unexplained}).with_row_index("idx").with_columns(
+        pl.col("text").shift(-1).alias("tail"), pl.col("open").shift(-1).fill_null(False).alias("tail_open"),
+    ).filter(pl.col("open") & pl.col("tail_open"))
+    pairs = pairs.filter(pl.col("text").str.contains(_STAMPED) & ~pl.col("tail").str.contains(_STAMPED))
+    if pairs.height == 0:
+        return fields
+    joined = match_lines(pairs["text"] + pairs["tail"], formats, replace(ctx, carry=None))
+    hit = joined["format"].is_not_null()
+    if not hit.any():
+        return fields
+    cut = joined.with_columns(pairs["idx"]).filter(hit)
+    return fields.update(cut, on="idx").with_columns(pl.col("idx").is_in((cut["idx"] + 1).implode()).alias("cut_tail"))
+
+
 def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec]) -> pl.DataFrame:
     """Fold continuation lines into the record they continue; the rest become `unparsed`.
 
@@ -503,6 +527,8 @@ def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Form
     continues = pl.when(pl.col("is_header")).then(pl.col("multiline")).forward_fill().fill_null(False)
     if not frame["is_header"].all():
         continues = continues & ~pl.col("text").str.contains(_STAMPED).fill_null(False)
+    if "cut_tail" in frame.columns:
+        continues = continues | pl.col("cut_tail")
     frame = frame.with_columns(
         (pl.col("is_header") | ~continues).alias("starts"),
     ).with_columns(pl.col("starts").cum_sum().alias("record"))

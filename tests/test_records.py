@@ -146,16 +146,41 @@ def test_a_journal_entry_with_embedded_newlines_is_one_record(parse):
 
 
 def test_a_customer_copys_hard_wraps_rejoin_their_record(parse):
-    # ../shared/ovs-log-formats.md 11: hard wraps at ~150-200 characters (`... rai\nsed unexpected`); a wrap
-    # inside the header itself (`- inf\no -`) is not re-joined: neither half is a record start then
+    # ../shared/ovs-log-formats.md 11.8: hard wraps at ~150-200 characters (`... rai\nsed unexpected`), also
+    # inside the header itself (`- inf\no -`)
     syslog = ("Jan 11 12:51:23 node1 celery[2211]: [2018-01-11 12:51:23,046: ERROR/MainProcess] Task "
               "ovs.mds.ensure_safety[3a9de4f5] rai\nsed unexpected: ArakoonNoMaster()\n")
     arakoon = ("2018-01-11 12:51:23 046812 +0100 - node1 - 4321/0000 - arakoon - 1034 - info - NODE_LOOP: Got upd\n"
                "ate i=7 from client\n")
-    for text, source in ((syslog, "var/log/syslog"), (arakoon, "var/log/arakoon/ovsdb/node1.log")):
+    header = "2018-01-11 12:51:23 046812 +0100 - node1 - 4321/0000 - arakoon - 1034 - inf\no - NODE_LOOP: Got update\n"
+    for text, source in ((syslog, "var/log/syslog"), (arakoon, "var/log/arakoon/ovsdb/node1.log"),
+                         (header, "var/log/arakoon/ovsdb/node1.log")):
         parsed = parse(text, source=source)
         assert parsed.events.height == 1 and parsed.unparsed == 0, text
         assert parsed.events["raw"][0] == text.rstrip("\n")
+    assert parse(header, source="var/log/arakoon/ovsdb/node1.log").events["level"][0] == "info"
+
+
+WHOLE_LINES = [
+    ("2018-09-17 10:22:05 04700 +0200 - ovs-node1 - 4242/139912345678592 - extensions-generic/system.py - "
+     "get_my_storagerouter - 7 - WARNING - Master not found, retrying", "var/log/ovs/extensions.log"),
+    ("2017-03-14 10:22:05 046812 +0100 - ovs-node1 - 18332/0x00007f8400994700 - volumedriverfs/VolManager - "
+     "00000000000a1b2c - info - createNewVolume: Creating new volume vd01", "var/log/ovs/volumedriver/vpool1.log"),
+    ("2016/05/27 09:08:20 858870 +0200 - ovs-node1 - 2270/0 - alba/proxy - 1507 - info - Disqualifying osd 3",
+     "var/log/ovs/albaproxy_vpool1_0.log"),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(WHOLE_LINES), st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_a_hard_wrap_anywhere_in_a_header_after_its_stamp_still_gives_the_record(parse, whole, where):
+    line, source = whole
+    event = parse(line + "\n", source=source).events.row(0, named=True)
+    stamp, header_end = 16, len(line) - len(event["message"])
+    cut = stamp + int(where * (header_end - stamp))
+    wrapped = parse(f"{line[:cut]}\n{line[cut:]}\n", source=source).events
+    assert wrapped.height == 1 and wrapped["raw"][0] == f"{line[:cut]}\n{line[cut:]}"
+    assert wrapped.drop("raw").row(0, named=True) == {k: v for k, v in event.items() if k != "raw"}
 
 
 def test_an_unknown_line_that_starts_with_a_stamp_is_a_record_of_its_own(parse):
