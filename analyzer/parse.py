@@ -507,7 +507,10 @@ def _rejoin_cut_headers(lines: pl.Series, fields: pl.DataFrame, formats: list[Fo
     if not hit.any():
         return fields
     cut = joined.with_columns(pairs["idx"]).filter(hit)
-    return fields.update(cut, on="idx").with_columns(pl.col("idx").is_in((cut["idx"] + 1).implode()).alias("cut_tail"))
+    fields = fields.update(cut, on="idx")
+    if not fields["idx"].is_sorted():  # rows stay aligned with `lines`
+        fields = fields.sort("idx")
+    return fields.with_columns(pl.col("idx").is_in((cut["idx"] + 1).implode()).alias("cut_tail"))
 
 
 def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec]) -> pl.DataFrame:

@@ -124,8 +124,8 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
         with stage("wait for analysis"):
             results = [member.result() for member in pending.values()]
         digest = sha256.result()
-    _uncount_late_copies(results, copies.late(_COUNT_KEYS))
     with stage("combine"):
+        _uncount_late_copies(results, copies.late(_COUNT_KEYS))
         return replace(_combine(bundle, results, rules, collectors, formats), sha256=digest)
 
 
