@@ -259,7 +259,7 @@ def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseC
     lines, invalid = split_lines(data)
     if lines.len() == 0:
         return ParsedMember(source=source, events=empty_events(), invalid_utf8=invalid)
-    fields = _rejoin_cut_headers(lines, match_lines(lines, formats, ctx), formats, ctx)
+    fields = _reread_pasted_lines(lines, match_lines(lines, formats, ctx), formats, ctx)
     events = fold_journal_tracebacks(_assemble_records(lines, fields, formats))
     stated = events["host"].drop_nulls().mode().sort()
     host = stated[0] if stated.len() else None
@@ -486,31 +486,51 @@ _STAMPED = (r"^\s*(?:\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d|[A-Z][a-z]{2} [ \d]\d \d
             r"|\d{1,2}月 [ \d]\d \d\d:|\[\d{4}-\d\d-\d\d)")
 
 
-def _rejoin_cut_headers(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec],
-                        ctx: ParseContext) -> pl.DataFrame:
-    """A customer's copy hard-wrapped inside a header (`- inf\no -`, ../shared/ovs-log-formats.md
-    11.8): a stamped line no format explains, then a line no format explains that is not
-    stamped, are matched again as one line. Where that explains them, the first takes the
-    joined line's fields and the second (`cut_tail`) continues its record, whatever its format
-    says of continuation lines. (Year roll-overs are not carried into such a pair.)"""
+def _reread_pasted_lines(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec],
+                         ctx: ParseContext) -> pl.DataFrame:
+    """Lines a customer pasted into a ticket (../shared/ovs-log-formats.md 11.8) that no format
+    explains as they are, matched again as they were before the paste: a leading space and
+    markdown escapes (`\\+0200`, `\\_run_hooks`) taken out, and a hard wrap inside the header
+    (`- inf\\no -`) undone: a stamped line no format explains and the unstamped line after it, if
+    no format explains that one either, are matched as one line, and where that explains them the
+    second (`cut_tail`) continues the first's record whatever its format says of continuation
+    lines. `raw` keeps the lines as they are. (Year roll-overs are not carried into these.)"""
     unexplained = fields["format"].is_null()
     if not unexplained.any():
         return fields  # the usual file: one null count
-    pairs = pl.DataFrame({"text": lines, "open": unexplained}).with_row_index("idx").with_columns(
+    ctx = replace(ctx, carry=None)
+    texts = pl.DataFrame({"text": lines, "open": unexplained}).with_row_index("idx").with_columns(
         pl.col("text").shift(-1).alias("tail"), pl.col("open").shift(-1).fill_null(False).alias("tail_open"),
-    ).filter(pl.col("open") & pl.col("tail_open"))
-    pairs = pairs.filter(pl.col("text").str.contains(_STAMPED) & ~pl.col("tail").str.contains(_STAMPED))
-    if pairs.height == 0:
-        return fields
-    joined = match_lines(pairs["text"] + pairs["tail"], formats, replace(ctx, carry=None))
-    hit = joined["format"].is_not_null()
-    if not hit.any():
-        return fields
-    cut = joined.with_columns(pairs["idx"]).filter(hit)
-    fields = fields.update(cut, on="idx")
-    if not fields["idx"].is_sorted():  # rows stay aligned with `lines`
+    ).filter(pl.col("open")).filter(pl.col("text").str.contains(_STAMPED))
+    single = texts.with_columns(_unpasted(pl.col("text")).alias("clean")).filter(pl.col("clean") != pl.col("text"))
+    fields, reread = _reread(fields, single["idx"], single["clean"], formats, ctx)
+    pairs = texts.filter(pl.col("tail_open") & ~pl.col("idx").is_in(reread.implode())
+                         & ~pl.col("tail").str.contains(_STAMPED))
+    fields, cut = _reread(fields, pairs["idx"], _unpasted(pairs["text"] + pairs["tail"]), formats, ctx)
+    return fields.with_columns(pl.col("idx").is_in((cut + 1).implode()).alias("cut_tail")) if cut.len() else fields
+
+
+def _unpasted(text: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    return text.str.strip_chars_start().str.replace_all(_MARKDOWN_ESCAPE, "$1")
+
+
+#: A backslash markdown put before punctuation it would otherwise read as markup.
+_MARKDOWN_ESCAPE = r"\\([\\`*_{}\[\]()#+\-.!|<>~])"
+
+
+def _reread(fields: pl.DataFrame, idx: pl.Series, texts: pl.Series, formats: list[FormatSpec],
+            ctx: ParseContext) -> tuple[pl.DataFrame, pl.Series]:
+    """`fields` with the rows `idx` taken from `texts` where a format explains them; and those rows."""
+    if texts.len() == 0:
+        return fields, idx.clear()
+    matched = match_lines(texts, formats, ctx).with_columns(idx.alias("idx"))
+    hits = matched.filter(pl.col("format").is_not_null())
+    if hits.height == 0:
+        return fields, idx.clear()
+    fields = fields.update(hits, on="idx")
+    if not fields["idx"].is_sorted():  # rows stay aligned with the lines
         fields = fields.sort("idx")
-    return fields.with_columns(pl.col("idx").is_in((cut["idx"] + 1).implode()).alias("cut_tail"))
+    return fields, hits["idx"]
 
 
 def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[FormatSpec]) -> pl.DataFrame:

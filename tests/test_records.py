@@ -171,16 +171,25 @@ WHOLE_LINES = [
 ]
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.sampled_from(WHOLE_LINES), st.floats(min_value=0, max_value=1, exclude_max=True))
-def test_a_hard_wrap_anywhere_in_a_header_after_its_stamp_still_gives_the_record(parse, whole, where):
+def _pasted(text: str, escaped: set[str]) -> str:
+    """`text` as markdown escapes it (after the time stamp, which it leaves alone)."""
+    return text[:19] + "".join(f"\\{c}" if c in escaped else c for c in text[19:])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(WHOLE_LINES), st.floats(min_value=0, max_value=1, exclude_max=True),
+       st.sampled_from(["", " ", "  "]), st.sets(st.sampled_from("+_*#")), st.booleans())
+def test_a_line_pasted_into_a_ticket_still_gives_its_record(parse, whole, where, indent, escaped, wrapped):
+    """../shared/ovs-log-formats.md 11.8: a leading space, markdown escapes (`\\+0200`, `\\_run_hooks`),
+    and a hard wrap anywhere between the time stamp and the end of the header."""
     line, source = whole
     event = parse(line + "\n", source=source).events.row(0, named=True)
     stamp, header_end = 16, len(line) - len(event["message"])
-    cut = stamp + int(where * (header_end - stamp))
-    wrapped = parse(f"{line[:cut]}\n{line[cut:]}\n", source=source).events
-    assert wrapped.height == 1 and wrapped["raw"][0] == f"{line[:cut]}\n{line[cut:]}"
-    assert wrapped.drop("raw").row(0, named=True) == {k: v for k, v in event.items() if k != "raw"}
+    cut = stamp + int(where * (header_end - stamp)) if wrapped else len(line)
+    text = indent + _pasted(line[:cut], escaped) + ("\n" + line[cut:] if wrapped else "")
+    pasted = parse(text + "\n", source=source).events
+    assert pasted.height == 1 and pasted["raw"][0] == text
+    assert pasted.drop("raw").row(0, named=True) == {k: v for k, v in event.items() if k != "raw"}
 
 
 def test_an_unknown_line_that_starts_with_a_stamp_is_a_record_of_its_own(parse):
