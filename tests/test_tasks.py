@@ -355,7 +355,8 @@ TASK_LINES = [
     '  File "/opt/ovs/{exc}.py", line {second}, in run\nKeyError: {second}',
     "printed {second}",  # a task's own output, re-logged by its pool process
 ]
-#: The same instant written by celery itself (no zone) and by the framework's format (zoned).
+#: A task line as celery itself writes it (no zone), and in the framework's format zoned +0100 or
+#: +0200 (at 11:00 and 12:00 local: one UTC instant).
 TASK_STAMPS = ["[2017-03-14 10:00:0{second},{ms:03d}: INFO/{thread}] {msg}",
                "2017-03-14 1{zone}:00:0{second} {ms:03d}00 +0{zone}00 - ovs-node1 - {pid}/2 - {logger} - 4 - {level} - "
                "{msg}"]
