@@ -38,7 +38,10 @@ def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Cap
     parsing: dict[str, Future[ParsedMember]] = {}
     with Lane("parse") as lane:
         for member in timed(iter_members(bundle, replace(caps, stream_bytes=caps.max_member_bytes)), "read"):
-            parsing[member.path] = lane.submit(_parsed, member, bundle, formats)  # last copy wins (#1146)
+            parsing[member.path] = parsed = lane.submit(_parsed, member, bundle, formats)  # last copy wins (#1146)
+            if member.stream is not None:  # one larger than the member cap is read as it is parsed
+                with stage("wait for parse"):
+                    parsed.result()  # done with it before the archive moves on past it
         with stage("wait for parse"):
             frames = [future.result().events for future in parsing.values()]
     if bundle.nested:  # one table mixes one node's hostless lines; several nodes would be mislabelled

@@ -88,6 +88,24 @@ def test_the_journal_and_its_syslog_copy_count_once(tmp_path: Path):
     assert copies.height == journal.filter(pl.col("service").is_not_null()).height
 
 
+def test_a_member_over_the_member_cap_is_parsed_before_the_archive_moves_on(tmp_path: Path):
+    """It is read while it is parsed (on the lane): reading on at once took its text away."""
+    from analyzer.bundle import Caps
+    from tests.conftest import build_tar
+
+    line = ("2017-03-14 10:22:05 046812 +0100 - ovs-node1 - 18332/0x00007f8400994700 - volumedriverfs/VolManager - "
+            "00000000000a1b2c - info - line {}\n")
+    big = "".join(line.format(i) for i in range(30_000))
+    cap = 2 * 1024**2
+    bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar", {
+        "var/log/ovs/volumedriver/vpool1.log": big, "var/log/ovs/volumedriver/vpool2.log": line.format(0) * 10,
+    }, compress=False)
+    for _ in range(3):
+        counts = dict(bundle_events(bundle, caps=Caps(max_member_bytes=cap)).group_by("source").len().rows())
+        assert counts == {"var/log/ovs/volumedriver/vpool1.log": len(big.encode()[:cap].splitlines()),
+                          "var/log/ovs/volumedriver/vpool2.log": 10}
+
+
 def test_parse_command_writes_events_parquet_with_utc_times(tmp_path: Path, capsys):
     write_sample(tmp_path / "ovs-node1-20151204102205-logs.tar.gz", scenario="legacy")
     assert main(["parse", str(tmp_path / "ovs-node1-20151204102205-logs.tar.gz"), "-o", str(tmp_path / "out")]) == 0
