@@ -62,7 +62,7 @@ class JournalCopies:
     def learn(self, source: str, events: pl.DataFrame) -> None:
         """Remember the keys of a journal member's entries (other members are ignored)."""
         if source in JOURNAL_SOURCES and events.height:
-            self._hashes.append(_keys(events.filter(pl.col("parse_status") == "ok")))
+            self._hashes.append(_keys(events.filter(_ENTRY)))  # only entries a copy can repeat
             self._known = None
 
     def of(self, source: str, events: pl.DataFrame) -> pl.Series | None:

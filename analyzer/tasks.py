@@ -188,7 +188,6 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     Which task each event belongs to, and the order events are folded in, is worked out on the
     few columns that decide it; the others are gathered once, in that order (a busy node logs
     ~600k task events: every full copy of them would cost hundreds of MB)."""
-    rank_of = {o: i for i, o in enumerate(outcomes)}
     # gathering rows from one chunk is ~15x faster than from the parts' many, and these are narrow
     placed = events.select("host", "ts", "step", "task_id", "name").rechunk().with_row_index(_ROW)
     if kept is not None:
@@ -205,8 +204,7 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     del placed
     keyed = order.select(_ROW, "key", "task_id", "name", "host", "ts", "step").hstack(
         [events[c].rechunk().gather(order[_ROW]) for c in _FOLDED]  # one column at a time: a narrow peak
-    ).with_columns(rank=events["outcome"].rechunk().gather(order[_ROW]).replace_strict(rank_of, default=None,
-                                                                                      return_dtype=pl.Int8))
+    ).with_columns(rank=_rank(events["outcome"].rechunk().gather(order[_ROW]), outcomes))
     del order
     ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
     # the event that decided the outcome is the task's evidence: the highest rank, the latest of
@@ -238,8 +236,8 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     rows = _with_output(rows, output)
     span = (pl.col("finished") - pl.coalesce("started", "received")).dt.total_microseconds() / 1e6
     return rows.with_columns(
-        pl.col("rank").replace_strict({i: o for o, i in rank_of.items()}, default=UNFINISHED,
-                                      return_dtype=pl.String).alias("outcome"),
+        pl.col("rank").replace_strict(dict(enumerate(outcomes)), default=UNFINISHED, return_dtype=pl.String)
+        .alias("outcome"),
         pl.coalesce(pl.col("logged_runtime"), span).alias("runtime"),
     ).sort("first_seen", "name", "task_id", "key", nulls_last=True).drop("rank", "logged_runtime", "key", "worker_pid")
 
@@ -370,9 +368,8 @@ def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
     first = lambda when: ts == ts.filter(when).min().over(clock)  # noqa: E731
     last = lambda when: ts == ts.filter(when).max().over(clock)  # noqa: E731
     step, finished = pl.col("step"), pl.col("step") == "finished"
-    rank = pl.col("outcome").replace_strict({o: i for i, o in enumerate(outcomes)}, default=None,
-                                            return_dtype=pl.Int8)
-    found = found.with_columns(rank.alias("_rank")).with_columns(pl.col("_rank").max().over(clock).alias("_top"))
+    found = found.with_columns(_rank(pl.col("outcome"), outcomes).alias("_rank")) \
+        .with_columns(pl.col("_rank").max().over(clock).alias("_top"))
     keep = pl.any_horizontal(
         pl.col("task_id").is_null(), ts.is_null(), step == "retried",
         ts == ts.min().over(clock),
@@ -384,6 +381,11 @@ def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
         first(finished & _EXCEPTION.is_not_null()), first(finished & _MESSAGE.is_not_null()),
     )
     return found.filter(keep.fill_null(False)).drop("_rank", "_top")
+
+
+def _rank(outcome: pl.Series | pl.Expr, outcomes: tuple[str, ...]) -> pl.Series | pl.Expr:
+    """An outcome's precedence (a later one wins over an earlier one); null for steps that decide none."""
+    return outcome.replace_strict({o: i for i, o in enumerate(outcomes)}, default=None, return_dtype=pl.Int8)
 
 
 def _first_copies(events: pl.DataFrame) -> pl.Series:
