@@ -80,7 +80,6 @@ class FormatSpec:
             return None
         return ascii_digits(f"^(?P<_head>{self.header[1:-len(_OPEN_MESSAGE)]})")
 
-
     @property
     def capture(self) -> str:
         """The pattern the parser runs: `head` (else the whole header), every named group that no

@@ -2,9 +2,9 @@
 
 Holding a member whole costs its size: a 1.3 GB journal alone would break the 2 GiB budget of a
 4 GiB bundle. A member larger than `Caps.stream_bytes` (default `STREAM_BYTES`) is therefore
-handed on as a stream of blocks
-of whole lines, cleaned like a whole member (NUL runs, over-long lines), and read once by the
-parser; only its head and tail are kept, for the rotation copies read after it. A member that
+handed on as a stream of blocks of whole lines, cleaned like a whole member (NUL runs, over-long
+lines), and read once by the parser; only its head and tail are kept, for the rotation copies
+read after it. A member that
 must be trimmed against a copy read before it (rotation overlap) is still read whole, since its
 tail must be known before its lines are counted.
 """

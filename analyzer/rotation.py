@@ -93,7 +93,6 @@ class OverlapTrimmer:
             notes.append(f"last {tail_dropped} line(s) repeat the start of {tail_from}")
         return data, head_dropped, ("; ".join(notes) + ": counted once") if notes else None
 
-
     def alone(self, path: str) -> bool:
         """No other copy of `path`'s rotation set was read yet: nothing to trim it against."""
         return not any(other != path for other in self.seen.get(rotation_of(path).base, {}))
