@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import os
 import struct
 import tarfile
 import zipfile
@@ -109,9 +110,21 @@ def open_tar_stream(fileobj: IO[bytes], compressed: bool = True) -> tuple[tarfil
     return archive, counter
 
 
-def tar_entries(archive: tarfile.TarFile, counter: CountingReader) -> Iterator[Entry]:
-    """The tar's members in order; raises `Damaged` where the archive stops making sense."""
-    compressed = getattr(archive.fileobj, "comptype", "tar") != "tar"
+def open_tar_file(handle: IO[bytes]) -> tarfile.TarFile:
+    """Open an uncompressed tar in a file for random access; raises on non-tar.
+
+    Its members are then read straight from the file at their offsets (`pread`, one copy), and
+    moving to the next header is a seek; a tar stream would read and copy every byte twice more
+    and read the members it skips."""
+    handle.seek(0)
+    return tarfile.open(fileobj=handle, mode="r:", tarinfo=_WatchedTarInfo)  # type: ignore[call-overload]
+
+
+def tar_entries(archive: tarfile.TarFile, counter: CountingReader | None) -> Iterator[Entry]:
+    """The tar's members in order; raises `Damaged` where the archive stops making sense.
+
+    `counter` is None for a tar opened with `open_tar_file`, whose members are read in place."""
+    compressed = counter is not None and getattr(archive.fileobj, "comptype", "tar") != "tar"
     while True:
         try:
             info = archive.next()
@@ -127,16 +140,18 @@ def tar_entries(archive: tarfile.TarFile, counter: CountingReader) -> Iterator[E
             return
         yield Entry(
             name=info.name, kind=_tar_kind(info), size=info.size, mtime=float(info.mtime),
-            offset=info.offset_data, open=lambda info=info: _tar_data(archive, info),  # type: ignore[misc]
-            consumed=(lambda: counter.count) if compressed else None,
+            offset=info.offset_data, open=lambda info=info: _tar_data(archive, info, counter is None),  # type: ignore[misc]
+            consumed=(lambda: counter.count) if compressed else None,  # type: ignore[union-attr]
         )
 
 
-def _tar_data(archive: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
-    """A member's bytes straight from the stream, so a cut archive still yields what precedes the cut
-    (tarfile's own reader discards a short read); sparse members need tarfile's reader."""
+def _tar_data(archive: tarfile.TarFile, info: tarfile.TarInfo, in_place: bool) -> IO[bytes]:
+    """A member's bytes straight from the stream or the file, so a cut archive still yields what
+    precedes the cut (tarfile's own reader discards a short read); sparse members need tarfile's reader."""
     if info.issparse():
         return archive.extractfile(info)  # type: ignore[return-value]
+    if in_place:
+        return _FileSlice(archive.fileobj, info.offset_data, info.size)  # type: ignore[arg-type, return-value]
     return _StreamSlice(archive.fileobj, info.size)  # type: ignore[arg-type, return-value]
 
 
@@ -151,10 +166,26 @@ class _StreamSlice:
         want = self.left if size < 0 else min(size, self.left)
         if want == 0:
             return b""
-        data = self.stream.read(want)
+        data = self._read(want)
         if not data:
             raise EOFError(f"unexpected end of data, {self.left} bytes of the member missing")
         self.left -= len(data)
+        return data
+
+    def _read(self, want: int) -> bytes:
+        return self.stream.read(want)
+
+
+class _FileSlice(_StreamSlice):
+    """`size` bytes of a file from `offset`, read in place (the file's position is tarfile's)."""
+
+    def __init__(self, file: IO[bytes], offset: int, size: int):
+        super().__init__(file, size)
+        self.position = offset
+
+    def _read(self, want: int) -> bytes:
+        data = os.pread(self.stream.fileno(), want, self.position)
+        self.position += len(data)
         return data
 
 
@@ -224,35 +255,49 @@ class _Gathered:
 
     Joining a list of pieces holds the member twice at the end (pieces and result); a BytesIO
     grows in place (realloc) and hands its buffer over without a copy, so a 300 MB member costs
-    300 MB, not 600.
+    300 MB, not 600. A member that arrives in one piece is that piece: no copy at all.
     """
 
     def __init__(self) -> None:
-        self._buffer = io.BytesIO()
+        self._pieces: list[bytes] = []
+        self._buffer: io.BytesIO | None = None
         self.total = 0
 
     def add(self, piece: bytes) -> None:
-        self._buffer.write(piece)
+        if self._buffer is None and self._pieces:
+            self._buffer = io.BytesIO()
+            self._buffer.write(self._pieces.pop())
+        if self._buffer is None:
+            self._pieces.append(piece)
+        else:
+            self._buffer.write(piece)
         self.total += len(piece)
 
     def value(self, limit: int | None = None) -> bytes:
+        if self._buffer is None:
+            whole = self._pieces[0] if self._pieces else b""
+            return whole[:limit] if limit is not None and len(whole) > limit else whole
         if limit is not None and self.total > limit:
             self._buffer.truncate(limit)
         return self._buffer.getvalue()
 
 
 def read_capped(entry: Entry, limits: Limits) -> ReadResult:
-    """Read a member chunk by chunk; stop at the size cap, at the inflation ratio, or at damage."""
+    """Read a member whole; stop at the size cap, at the inflation ratio, or at damage.
+
+    Without an inflation ratio to watch (a plain tar, a folder), the member is asked for in one
+    read, which lands in place: no piece is copied again."""
     result = ReadResult(b"")
     data = _Gathered()
-    for chunk in read_steps(entry, limits, result):
+    step = _CHUNK if entry.consumed else min(max(entry.size, 0), limits.max_member_bytes) + 1
+    for chunk in read_steps(entry, limits, result, step):
         data.add(chunk)
     result.data = data.value()
     return result
 
 
-def read_steps(entry: Entry, limits: Limits, result: ReadResult) -> Iterator[bytes]:
-    """A member's bytes in steps of a few MB, for a caller that need not hold it whole.
+def read_steps(entry: Entry, limits: Limits, result: ReadResult, step: int = _CHUNK) -> Iterator[bytes]:
+    """A member's bytes in steps of `step` bytes (a few MB), for a caller that need not hold it whole.
 
     Stops at the size cap, at the inflation ratio, or at damage; once exhausted, `result` says
     which (its `data` is left to the caller).
@@ -266,7 +311,7 @@ def read_steps(entry: Entry, limits: Limits, result: ReadResult) -> Iterator[byt
         return
     try:
         while True:
-            chunk = stream.read(min(_CHUNK, limits.max_member_bytes + 1 - total))
+            chunk = stream.read(min(step, limits.max_member_bytes + 1 - total))
             if not chunk:
                 return
             if total + len(chunk) > limits.max_member_bytes:

@@ -35,6 +35,7 @@ from analyzer.archive_read import (
     dir_entries,
     inflate_capped,
     is_compressed,
+    open_tar_file,
     open_tar_stream,
     read_capped,
     tar_entries,
@@ -315,6 +316,8 @@ def _container(handle: IO[bytes], label: str, caps: Caps, seekable: bool) -> tup
         except READ_ERRORS as exc:
             raise UserError(f"{label}: not a readable zip archive ({why(exc)})") from None
     try:
+        if seekable and not is_compressed(head):
+            return tar_entries(open_tar_file(handle), None), True
         archive, counter = open_tar_stream(_Prefixed(head, handle), compressed=is_compressed(head))
     except READ_ERRORS as exc:
         raise UserError(f"{label}: not a readable bundle: not a tar (plain, gz, bz2, xz) or zip archive "

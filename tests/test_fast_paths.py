@@ -7,15 +7,17 @@ from datetime import datetime
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from analyzer import coverage, parse
+from analyzer.archive_read import READ_ERRORS, Damaged, Limits, open_tar_file, open_tar_stream, read_capped, tar_entries
 from analyzer.formats import ascii_digits
 from analyzer.parse import ParseContext, parse_chunks, parse_member
 from analyzer.pipeline import analyze
 from tests.conftest import SAMPLE
+from tests.test_bundle_inputs import tar_bytes
 
 
 def _alone(rule, formats) -> frozenset[str]:
@@ -144,3 +146,41 @@ def test_the_sample_bundle_analyzed_in_small_chunks_gives_the_same_findings_and_
     assert [(f.rule_id, f.count, f.first_seen) for f in chunked.findings] == \
         [(f.rule_id, f.count, f.first_seen) for f in whole.findings]
     assert chunked.sections == whole.sections
+
+
+def _tar_as_read(entries_of, limits: Limits) -> list[tuple]:
+    """What a tar reader hands out: each entry with its bytes and notes, then how the archive ended."""
+    seen: list[tuple] = []
+    try:
+        for entry in entries_of():
+            read = read_capped(entry, limits) if entry.kind == "file" else None
+            seen.append((entry.name, entry.kind, entry.size, entry.offset,
+                         read and (read.data, read.stopped, read.damage)))
+    except Damaged as exc:
+        seen.append(("damaged", str(exc)))
+    except READ_ERRORS as exc:  # not a tar at all: both readers must refuse it
+        seen.append(("refused", type(exc).__name__))
+    return seen
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.binary(max_size=3000), min_size=1, max_size=4), st.floats(0, 1.2),
+       st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4), st.sampled_from([100, 1500, 1 << 20]))
+def test_a_plain_tar_read_in_place_gives_what_its_stream_gives(tmp_path, contents, cut_at, flips, cap):
+    """A plain tar in a file is read in place (pread at each member's offset); any tar, whole, cut
+    or damaged, must give the same members, bytes, notes and ending as reading it as a stream."""
+    packed = bytearray(tar_bytes({f"var/log/m{i}.log": data for i, data in enumerate(contents)}))
+    for at, value in flips:
+        packed[int(at * (len(packed) - 1))] = value
+    path = tmp_path / "bundle.tar"
+    path.write_bytes(bytes(packed[:int(cut_at * len(packed))]))
+    limits = Limits(max_member_bytes=cap, max_ratio=100, ratio_floor=1 << 20)
+
+    def in_place():
+        return tar_entries(open_tar_file(in_place_file), None)
+
+    def streamed():
+        return tar_entries(*open_tar_stream(stream_file, compressed=False))
+
+    with path.open("rb") as in_place_file, path.open("rb") as stream_file:
+        assert _tar_as_read(in_place, limits) == _tar_as_read(streamed, limits)
