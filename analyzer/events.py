@@ -25,18 +25,22 @@ from analyzer.pipeline import parse_bundle_member
 from analyzer.timezones import fill_offsets, offset_samples
 from analyzer.timings import stage, timed
 
+#: Members parsed at once (see `bundle_events`).
+PARSER_THREADS = 2
+
 
 def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Caps = Caps()) -> pl.DataFrame:
     """Every record of every text member, with `ts` in UTC, journal copies marked `duplicate`.
 
-    A member is parsed on a helper thread while the main thread reads the next one, each read
-    whole (the table holds several times more than its text anyway). A second parser thread was
-    measured no faster on the 1 GiB bench: Polars already spreads one member's parse over both
-    cores."""
+    Members are parsed on two helper threads while the main thread reads the next one, each read
+    whole (the table holds several times more than its text anyway). Polars spreads one member's
+    parse over the cores only part of the time (Python steps, single-threaded kernels); a second
+    member in flight fills those gaps: 4.8-5.1 s instead of 5.3-5.5 s on the 1 GiB bench, and a
+    third thread adds nothing."""
     formats = formats if formats is not None else load_formats()
     bundle = describe(path)
     parsing: dict[str, Future[ParsedMember]] = {}
-    with Lane("parse") as lane:
+    with Lane("parse", workers=PARSER_THREADS) as lane:
         for member in timed(iter_members(bundle, replace(caps, stream_bytes=caps.max_member_bytes)), "read"):
             parsing[member.path] = parsed = lane.submit(_parsed, member, bundle, formats)  # last copy wins (#1146)
             if member.stream is not None:  # one larger than the member cap is read as it is parsed

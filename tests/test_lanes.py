@@ -38,6 +38,25 @@ def test_submit_waits_while_a_chunk_is_already_waiting_for_the_lane():
         assert returned.is_set()
 
 
+def test_with_two_threads_a_long_item_does_not_hold_up_the_short_ones_behind_it():
+    release = threading.Event()
+    quick: list = []
+    with Lane("parse", workers=2) as lane:
+        slow = lane.submit(release.wait, 10)
+
+        def feed() -> None:
+            quick.extend(lane.submit(lambda i=i: i) for i in range(5))
+
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        feeder.join(5)
+        held_up = feeder.is_alive()
+        release.set()
+        feeder.join()
+    assert not held_up, "a full queue waited for its oldest item instead of the first to finish"
+    assert [f.result() for f in quick] == list(range(5)) and slow.result() is True
+
+
 def test_an_error_in_the_lane_reaches_the_caller():
     def broken() -> None:
         raise ValueError("collector bug")
