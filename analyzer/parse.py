@@ -333,8 +333,9 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
 def _match_one(remaining: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.DataFrame:
     """`remaining` (idx, text) with `_hit` and, on hit rows, the format's normalized fields."""
     captured = remaining.lazy().with_columns(pl.col("text").str.extract_groups(spec.capture).alias("g")).unnest("g")
-    if spec.head is not None:  # the message is what follows the matched prefix (null where nothing matched)
-        captured = captured.with_columns(pl.col("text").str.strip_prefix(pl.col("_head")).alias("message"))
+    if spec.head is not None:  # the message is what follows the matched prefix (null where nothing matched);
+        # a slice is a view into the line's bytes, where stripping the prefix would copy every message
+        captured = captured.with_columns(pl.col("text").str.slice(pl.col("_head").str.len_chars()).alias("message"))
     return captured.select(
         "text", pl.col("message").is_not_null().alias("_hit"), *_normalized(spec, ctx)
     ).collect(engine="streaming")
@@ -555,8 +556,9 @@ def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Form
     frame = frame.with_columns(
         (pl.col("is_header") | ~continues).alias("starts"),
     ).with_columns(pl.col("starts").cum_sum().alias("record"))
-    starts = frame.filter(pl.col("starts"))
-    if starts.height != frame.height:
+    every_line_starts = frame["starts"].all()
+    starts = frame if every_line_starts else frame.filter(pl.col("starts"))
+    if not every_line_starts:
         tails = (
             frame.filter(~pl.col("starts"))
             .group_by("record")
@@ -570,7 +572,9 @@ def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Form
         )
     else:
         starts = starts.with_columns(pl.col("text").alias("raw"))
-    return starts.sort("line").with_columns(
+    if not starts["line"].is_sorted():  # the join may reorder; the usual member needs no gather
+        starts = starts.sort("line")
+    return starts.with_columns(
         pl.when(pl.col("is_header")).then(pl.lit("ok")).otherwise(pl.lit("unparsed")).alias("parse_status"),
         pl.when(pl.col("is_header")).then(pl.col("message")).otherwise(pl.col("text")).alias("message"),
     )
