@@ -25,6 +25,10 @@ FRACTION_UNITS = {"us": 1, "ms": 1000, "ms_x100": 10, "tenth_ms": 100}
 MULTILINE_MODES = ("continuation", "none")
 _OPEN_MESSAGE = "(?P<message>.*)$"
 TEMPLATE_FIELD = re.compile(r"\{(\w+)\}")
+#: A lazy group closed by ` - `: format C's logger name, which may hold spaces (see `OnePassForm`).
+_LAZY_DASHED = re.compile(r"\(\?P<(\w+)>\.\+\?\) - ")
+#: A file name closed by ` - `: format D's `<source>/<file>.py` component (see `OnePassForm`).
+_PY_NAME = re.compile(r"\(\?P<(\w+)>\\S\+\\\.py\) - ")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,45 @@ class FormatSpec:
         for name in set(self.group_names) - used:
             pattern = pattern.replace(f"(?P<{name}>", "(?:")
         return pattern
+
+    @property
+    def one_pass(self) -> OnePassForm | None:
+        """`capture` rewritten so Rust's regex runs it one-pass (about 2x faster); None where the
+        header has no idiom that makes the engine backtrack. See `OnePassForm` for the idioms.
+        Year-less formats are left alone: their year roll-over is read across one pass's lines."""
+        if self.timestamp is not None and self.timestamp.yearless:
+            return None
+        pattern = self.capture
+        trimmed = tuple(_LAZY_DASHED.findall(pattern))
+        suffixed = tuple(_PY_NAME.findall(pattern))
+        if not trimmed and not suffixed:
+            return None
+        pattern = _LAZY_DASHED.sub(r"(?P<\1>[^ ]+ (?:[^ -][^ ]* )*)- ", pattern)
+        pattern = _PY_NAME.sub(r"(?P<\1>\\S+) - ", pattern)
+        return OnePassForm(pattern, trimmed, tuple((name, ".py") for name in suffixed))
+
+
+@dataclass(frozen=True)
+class OnePassForm:
+    """A header's capture as the regex engine can run it without backtracking.
+
+    An engine that must backtrack to place a group's end is about 2x slower than its one-pass
+    engine, where every byte decides the path. Two idioms of the OVS headers need it; the
+    parser tries this form first and matches the lines it leaves with the header as written:
+
+    - A lazy `(?P<name>.+?) - ` (format C's logger name, which may hold spaces) becomes words
+      each followed by its space, no word after the first starting with `-`:
+      `(?P<name>[^ ]+ (?:[^ -][^ ]* )*)- `; the group is read minus that last space (`trimmed`).
+      Where it matches it is what the lazy group takes: that stops at the first ` - ` after
+      which the rest matches, and these words hold no ` -`.
+    - `(?P<name>\\S+\\.py) - ` (format D's module file) becomes `(?P<name>\\S+) - `, and a line
+      is a hit only if the group ends in `.py` after at least one character (`suffixes`): the
+      same token, since neither form lets the group hold a space.
+    """
+
+    pattern: str
+    trimmed: tuple[str, ...] = ()
+    suffixes: tuple[tuple[str, str], ...] = ()
 
 
 def ascii_digits(pattern: str) -> str:

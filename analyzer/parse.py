@@ -20,7 +20,7 @@ from itertools import chain
 import polars as pl
 
 from analyzer.archive_text import looks_binary
-from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec
+from analyzer.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec, OnePassForm
 
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 LEVEL_TYPE = pl.Enum(LEVELS)
@@ -298,10 +298,10 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     ordered = _order_by_sample(lines, [f for f in formats if allow_wrappers or not f.wraps])
     remaining = frame.drop_nulls("text").rechunk()  # see the rechunk below
     parts: list[pl.DataFrame] = [] if remaining.height == frame.height else [frame.filter(pl.col("text").is_null())]
-    for spec in ordered:
+    for spec, one_pass in _passes(ordered):
         if remaining.height == 0:
             break
-        matched = _match_one(remaining, spec, ctx)
+        matched = _match_one(remaining, spec, ctx, one_pass)
         hit = matched["_hit"]
         if not hit.any():
             continue
@@ -330,14 +330,30 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     return fields
 
 
-def _match_one(remaining: pl.DataFrame, spec: FormatSpec, ctx: ParseContext) -> pl.DataFrame:
-    """`remaining` (idx, text) with `_hit` and, on hit rows, the format's normalized fields."""
-    captured = remaining.lazy().with_columns(pl.col("text").str.extract_groups(spec.capture).alias("g")).unnest("g")
+def _passes(ordered: list[FormatSpec]) -> Iterator[tuple[FormatSpec, OnePassForm | None]]:
+    """Each format, after its one-pass form where it has one (see `OnePassForm`)."""
+    for spec in ordered:
+        if spec.one_pass is not None:
+            yield spec, spec.one_pass
+        yield spec, None
+
+
+def _match_one(remaining: pl.DataFrame, spec: FormatSpec, ctx: ParseContext,
+               one_pass: OnePassForm | None = None) -> pl.DataFrame:
+    """`remaining` (idx, text) with `_hit` and, on hit rows, the format's normalized fields,
+    read with the spec's capture pattern or with its one-pass form."""
+    capture = spec.capture if one_pass is None else one_pass.pattern
+    captured = remaining.lazy().with_columns(pl.col("text").str.extract_groups(capture).alias("g")).unnest("g")
+    hit = pl.col("message").is_not_null()
+    if one_pass is not None:
+        captured = captured.with_columns(pl.col(g).str.strip_suffix(" ") for g in one_pass.trimmed)
+        for group, suffix in one_pass.suffixes:
+            hit = hit & pl.col(group).str.ends_with(suffix) & (pl.col(group).str.len_bytes() > len(suffix))
     if spec.head is not None:  # the message is what follows the matched prefix (null where nothing matched);
         # a slice is a view into the line's bytes, where stripping the prefix would copy every message
         captured = captured.with_columns(pl.col("text").str.slice(pl.col("_head").str.len_chars()).alias("message"))
     return captured.select(
-        "text", pl.col("message").is_not_null().alias("_hit"), *_normalized(spec, ctx)
+        "text", hit.fill_null(False).alias("_hit"), *_normalized(spec, ctx)
     ).collect(engine="streaming")
 
 

@@ -184,3 +184,33 @@ def test_a_plain_tar_read_in_place_gives_what_its_stream_gives(tmp_path, content
 
     with path.open("rb") as in_place_file, path.open("rb") as stream_file:
         assert _tar_as_read(in_place, limits) == _tar_as_read(streamed, limits)
+
+
+_HEADERS = {
+    "ovs_python_c": "2017-03-14 10:22:05 04700 +0100 - ovs-node1 - 23011/1403 - {name} - {seq} - {level} - {message}",
+    "ovs_python_d": "2018-06-01 10:22:05 04700 +0200 - node1 - 1/2 - {name} - run - {seq} - {level} - {message}",
+}
+_BITS = st.sampled_from(["lib", "vdisk", "scheduled", "tasks", "-", "x-y", "/", "ü", " ", " - ", " -z", "  ",
+                         " - 7 - INFO - ", "DEBUG", "\t", ".py", "a.py", ".", "py", ".pyc"])
+
+
+@pytest.mark.parametrize("format_id", sorted(_HEADERS))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.lists(_BITS, min_size=1, max_size=5), st.integers(0, 99),
+                          st.sampled_from(["DEBUG", "INFO", "ERROR", "info"]), st.lists(_BITS, max_size=4)),
+                min_size=1, max_size=30))
+def test_lines_read_with_a_one_pass_form_give_what_the_header_gives(formats, format_id, lines):
+    """Names with spaces, dashes, ` - `, `.py` in odd places and whole fake headers inside: a
+    format's one-pass form and the header it stands in for agree on every line, matched or not."""
+    spec = next(f for f in formats if f.id == format_id)
+    assert spec.one_pass is not None, f"{format_id}'s header has a one-pass form"
+    texts = [_HEADERS[format_id].format(name="".join(name), seq=seq, level=level, message="".join(message))
+             for name, seq, level, message in lines]
+    ctx = ParseContext(year=2017)
+    columns = ["idx", "host", "pid", "thread", "component", "message", "level_raw", "ts_local", "utc_offset"]
+    frame = pl.DataFrame({"text": texts}).with_row_index("idx")
+    as_written = parse._match_one(frame, spec, ctx)
+    expected = as_written.select(pl.when(as_written["_hit"]).then(pl.col(c)).alias(c) if c != "idx" else c
+                                 for c in columns)
+    got = parse.match_lines(pl.Series(texts), [spec], ctx).select(columns)
+    assert_frame_equal(got, expected, check_dtypes=False)
