@@ -314,6 +314,8 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
         remaining = remaining.clear() if everything else matched.filter(~hit).select("idx", "text").rechunk()
     parts.append(remaining.select("idx"))
     parts = [p for p in parts if p.height] or [frame.select("idx")]
+    parts.sort(key=lambda part: part["idx"][0])  # each is in line order: blocks of lines (a journal's
+    # header line, then its entries) then need no re-sort, only interleaved formats do
     fields = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
     if not fields["idx"].is_sorted():
         fields = fields.sort("idx")
