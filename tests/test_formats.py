@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from analyzer.formats import load_formats
+from analyzer.parse import level_expr
 from analyzer.timezones import fill_offsets, offset_samples
 
 SAMPLES = [(spec.id, i, sample) for spec in load_formats() for i, sample in enumerate(spec.samples)]
@@ -50,6 +51,21 @@ def test_levels_are_normalized_and_the_raw_word_kept(parse):
     assert events["level"].cast(pl.String).to_list() == ["trace", "debug", "notice", "critical", "warning"]
     assert events["level_raw"].to_list() == ["trace", "periodic", "notice", "fatal", "warning"]
     assert events["vpool"].unique().to_list() == ["vpool1"]
+
+
+@pytest.mark.parametrize(("format_id", "index", "sample"), SAMPLES, ids=[f"{f}-{i}" for f, i, _ in SAMPLES])
+def test_a_sample_level_word_lands_on_the_scale(parse, format_id, index, sample):
+    """Level words are looked up as captured (lower, UPPER or Capitalized): a header whose level
+    group also takes padding, or a word the scale lacks, shows up here instead of as null levels."""
+    row = parse(sample["line"]).events.row(0, named=True)
+    if row["level_raw"] is not None:
+        assert row["level"] is not None, f"{format_id}: level word {row['level_raw']!r} is not on the scale"
+
+
+def test_level_words_are_read_in_their_usual_spellings():
+    words = pl.Series(["warn", "WARN", "Warning", "err", "CRITICAL", "Periodic", "verbose", None])
+    got = pl.select(level_expr(pl.lit(words))).to_series().to_list()
+    assert got == ["warning", "warning", "warning", "error", "critical", "debug", None, None]
 
 
 def test_the_parser_captures_only_the_groups_an_event_reads():
