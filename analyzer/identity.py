@@ -95,8 +95,8 @@ class IdentityCollector:
             return []
         data = knowledge()
         # only the columns a fact comes from are filtered: a member's frame is wide and its text big
-        events = events.select(*[pl.col(c).cast(pl.String) for c in ("host", "service", "vpool", "producer", "format",
-                                                                      "message", "raw")],
+        # (the parser types every column: casting a string column again would copy it)
+        events = events.select("host", "service", "vpool", "producer", "format", "message", "raw",
                                "ts_local", "utc_offset", "line", "parse_status")
         ok = events.filter(pl.col("parse_status") == "ok")
         message = pl.col("message").fill_null("")

@@ -271,7 +271,9 @@ def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseC
         pl.col("host").fill_null(pl.lit(host, dtype=pl.String)),
         pl.lit(_vpool_of(source), dtype=pl.String).alias("vpool"),
         pl.col("utc_offset").fill_null(stated_zone),
-    ).select(list(EVENT_SCHEMA))
+    )
+    events = events.select(pl.col(c) if events.schema[c] == kind else pl.col(c).cast(kind)
+                           for c, kind in EVENT_SCHEMA.items())  # a column no format filled is all null
     if first_line:
         events = events.with_columns(pl.col("line") + first_line)
     counts = events.group_by("format").len().drop_nulls("format")

@@ -166,7 +166,7 @@ def own_log_activity(member: Member, events: pl.DataFrame, knowledge: ServiceKno
         unit = pl.col("service").replace_strict(idents, default=None, return_dtype=pl.String)
     # one pass over the lines folds them per minute and ident; units and the node's rows are
     # folded from those few rows
-    minutes = events.select("host", pl.col("service").cast(pl.String), "vpool", "utc_offset", "ts_local") \
+    minutes = events.select("host", "service", "vpool", "utc_offset", "ts_local") \
         .filter(pl.col("ts_local").is_not_null()) \
         .group_by("host", "service", "vpool", "utc_offset", pl.col("ts_local").dt.truncate("1m").alias("minute")) \
         .agg(pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"), pl.len().alias("lines"))

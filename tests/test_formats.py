@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analyzer.formats import load_formats
-from analyzer.parse import level_expr
+from analyzer.parse import EVENT_SCHEMA, level_expr
 from analyzer.timezones import fill_offsets, offset_samples
 
 SAMPLES = [(spec.id, i, sample) for spec in load_formats() for i, sample in enumerate(spec.samples)]
@@ -28,6 +28,14 @@ def test_format_sample_yields_its_event(parse, format_id, index, sample):
         assert row["ts_local"].strftime("%Y-%m-%dT%H:%M:%S.%f") == expect.pop("ts_local")
     for key, value in expect.items():
         assert str(row[key]) == str(value), f"{key}: got {row[key]!r}"
+
+
+@pytest.mark.parametrize("format_id", sorted({f for f, _, _ in SAMPLES}))
+def test_a_member_of_any_one_format_has_the_documented_column_types(parse, format_id):
+    """Columns its format does not fill (a vPool, a wrapper, a service) are typed nulls, so that
+    tables concatenate and readers never re-cast a column."""
+    lines = "\n".join(sample["line"] for f, _, sample in SAMPLES if f == format_id)
+    assert dict(parse(lines).events.schema) == EVENT_SCHEMA
 
 
 def test_every_format_has_at_least_one_sample():
