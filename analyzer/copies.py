@@ -32,13 +32,16 @@ def mark_journal_copies(events: pl.DataFrame) -> pl.DataFrame:
     journal = events.filter(pl.col("source").is_in(JOURNAL_SOURCES) & (pl.col("parse_status") == "ok"))
     if journal.height == 0:
         return events
-    keys = journal.select(_COPY_KEY).unique().with_columns(pl.lit(True).alias("_copy"))
+    # only the key columns are joined, and only the rows found are looked up again: joining the
+    # whole table and sorting it back took 2.3 s on the 1 GiB bench's 5.2 M records
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
     candidate = ~pl.col("source").is_in(JOURNAL_SOURCES) & pl.col("service").is_not_null()
-    marked = events.with_row_index("_row").join(keys, on=_COPY_KEY, how="left", nulls_equal=False)
-    return marked.sort("_row").with_columns(
-        pl.when(candidate & pl.col("_copy").fill_null(False)).then(pl.lit("duplicate"))
-        .otherwise(pl.col("parse_status")).alias("parse_status")
-    ).drop("_row", "_copy")
+    copied = events.select(row.alias("_row"), *_COPY_KEY, candidate.alias("_candidate")).filter("_candidate") \
+        .join(journal.select(_COPY_KEY).unique(), on=_COPY_KEY, how="semi", nulls_equal=False)["_row"]
+    return events.with_columns(
+        pl.when(row.is_in(copied.implode())).then(pl.lit("duplicate")).otherwise(pl.col("parse_status"))
+        .alias("parse_status")
+    )
 
 
 class JournalCopies:
