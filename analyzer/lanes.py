@@ -31,11 +31,13 @@ class Lane:
     `AHEAD` items wait beside the running ones, and a full queue makes room as soon as any
     finishes, so a long item does not idle the other threads.
     `purpose` names the timings: the main thread's "wait for <purpose>" stage, and the lane's
-    own block of stages ("<purpose> thread"), apart since they overlap the main thread's."""
+    own block of stages ("<purpose> thread(s)", summed over its threads), apart since they overlap the
+    main thread's."""
 
     def __init__(self, purpose: str = "analysis", workers: int = 1) -> None:
         self._purpose = purpose
         self._ahead = AHEAD + workers - 1
+        self._block = f"{purpose} thread{'s' if workers > 1 else ''}"  # summed over them
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ovs-{purpose}")
         self._queued: set[Future[object]] = set()
 
@@ -52,7 +54,7 @@ class Lane:
         return future
 
     def _in_lane(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        with lane(f"{self._purpose} thread"):
+        with lane(self._block):
             return work(*args, **kwargs)
 
     def __enter__(self) -> Lane:

@@ -120,11 +120,11 @@ def test_the_bar_knows_its_end_for_a_plain_tar_and_a_folder_but_not_a_compressed
     assert bundle_bytes(folder) == 6
 
 
-def test_parse_timings_print_reading_and_writing_and_the_parser_thread_apart(tmp_path):
+def test_parse_timings_print_reading_and_writing_and_the_parser_threads_apart(tmp_path):
     result = cli("parse", str(SAMPLE), "-o", str(tmp_path), "--timings")
     assert result.returncode == 0, result.stderr
     main, *threads = result.stderr.split("\n# ")
     table = {line.rsplit(None, 2)[0]: float(line.rsplit(None, 2)[1]) for line in main.splitlines()[1:]}
     assert {"read", "wait for parse", "combine", "write", "other", "total"} <= set(table), result.stderr
     assert abs(sum(v for k, v in table.items() if k != "total") - table["total"]) < 0.05
-    assert len(threads) == 1 and threads[0].startswith("parse thread") and "\nparse " in threads[0], result.stderr
+    assert len(threads) == 1 and threads[0].startswith("parse threads,") and "\nparse " in threads[0], result.stderr
