@@ -148,6 +148,9 @@ def describe(path: Path) -> Bundle:
     """Identify a bundle from its name, as `ovs collect logs` writes it (host and time)."""
     if not path.exists():
         raise UserError(f"{path}: no such file or directory")
+    if not (path.is_file() or path.is_dir()):  # a bundle is read more than once (sniffed, hashed, read)
+        raise UserError(f"{path}: not a regular file or folder (a pipe or device can be read only once): "
+                        "save the bundle to a file first")
     host, collected = _identity_from_name(path.name)
     return Bundle(path=path, host_hint=host, collected_at=collected)
 

@@ -64,6 +64,8 @@ def bundle_bytes(path: Path) -> int | None:
     """What the members of an uncompressed tar or a folder add up to (about); None when compressed."""
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    if not path.is_file():
+        return None  # a pipe would be drained (or block) here: the analysis refuses it
     try:
         with path.open("rb") as fh:
             fh.seek(257)

@@ -152,3 +152,14 @@ def test_an_output_path_that_cannot_be_a_folder_is_a_one_line_error(command, tmp
     assert result.returncode == 2
     assert result.stderr.strip() == f"ovs-analyzer: error: {blocker}: cannot be used as the output folder (File exists)"
     assert blocker.read_text() == "a file where the output folder should go"
+
+
+@pytest.mark.parametrize("command", ["analyze", "parse", "inventory"])
+def test_a_pipe_given_as_the_bundle_is_refused_in_one_line_not_waited_on(command, tmp_path):
+    """A bundle is read more than once (sniffed, hashed, read); a pipe would block the second read."""
+    pipe = tmp_path / "ovs-node1-logs.tar"
+    os.mkfifo(pipe)
+    result = cli(command, str(pipe), *([] if command == "inventory" else ["-o", str(tmp_path / "out")]))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (f"ovs-analyzer: error: {pipe}: not a regular file or folder (a pipe or device "
+                                     "can be read only once): save the bundle to a file first")
