@@ -286,10 +286,11 @@ def read_capped(entry: Entry, limits: Limits) -> ReadResult:
     """Read a member whole; stop at the size cap, at the inflation ratio, or at damage.
 
     Without an inflation ratio to watch (a plain tar, a folder), the member is asked for in one
-    read, which lands in place: no piece is copied again."""
+    read of its stated size, which lands in place: no piece is copied again (a file that grew
+    since its size was read comes in further steps of at least `_CHUNK`)."""
     result = ReadResult(b"")
     data = _Gathered()
-    step = _CHUNK if entry.consumed else min(max(entry.size, 0), limits.max_member_bytes) + 1
+    step = _CHUNK if entry.consumed else max(_CHUNK, min(entry.size, limits.max_member_bytes) + 1)
     for chunk in read_steps(entry, limits, result, step):
         data.add(chunk)
     result.data = data.value()

@@ -27,9 +27,9 @@ AHEAD = 1
 class Lane:
     """Helper threads (one unless asked) with a short queue; `submit` blocks while it is full.
 
-    One thread runs the work in the order submitted (analysis chunks rely on it). With more,
-    `AHEAD` items wait beside the running ones, and a full queue makes room as soon as any
-    finishes, so a long item does not idle the other threads.
+    One thread runs the work in the order submitted (analysis chunks rely on it). With n threads
+    up to `AHEAD + n - 1` items are in the lane, and a full lane makes room as soon as any of
+    them finishes, so a long item does not idle the other threads.
     `purpose` names the timings: the main thread's "wait for <purpose>" stage, and the lane's
     own block of stages ("<purpose> thread(s)", summed over its threads), apart since they overlap the
     main thread's."""

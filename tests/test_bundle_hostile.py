@@ -6,6 +6,7 @@ extracted, so names and links can only be skipped."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import os
@@ -20,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analyzer.archive_read import dir_entries, read_capped
 from analyzer.bundle import Caps, describe, iter_members
 from analyzer.errors import UserError
 from tests.test_bundle_inputs import PY, tar_bytes, zip_bytes
@@ -312,3 +314,29 @@ def test_a_damaged_tar_or_zip_gives_members_or_a_clean_error(tmp_path, noise, at
     for packed in (tar_bytes({"a.log": GOOD, "b.log.gz": gzip.compress(GOOD.encode())}),
                    zip_bytes({"a.log": GOOD, "b.log": GOOD})):
         _read_or_refuse(tmp_path, packed[:at] + noise + packed[at + len(noise):])
+
+
+class _ReadCounter:
+    """A real file that counts how many reads it was asked for."""
+
+    def __init__(self, path: Path):
+        self.file = path.open("rb")
+        self.reads = 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        return self.file.read(size)
+
+
+def test_a_log_that_grew_after_its_size_was_taken_is_read_to_its_end_in_large_steps(tmp_path):
+    log = tmp_path / "var/log/syslog"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"a\n")
+    entry = next(e for e in dir_entries(tmp_path) if e.name == "var/log/syslog")
+    grown = b"x" * 3_000_000 + b"\n"
+    log.write_bytes(grown)  # the service kept logging while the folder was listed
+    opened: list[_ReadCounter] = []
+    entry = dataclasses.replace(entry, open=lambda: opened.append(_ReadCounter(log)) or opened[-1])
+    got = read_capped(entry, Caps().limits)
+    assert got.data == grown and got.damage is None
+    assert opened[0].reads <= 3, "read a byte or two at a time, by the stale size"
