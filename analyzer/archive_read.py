@@ -177,14 +177,18 @@ class _StreamSlice:
 
 
 class _FileSlice(_StreamSlice):
-    """`size` bytes of a file from `offset`, read in place (the file's position is tarfile's)."""
+    """`size` bytes of a file from `offset`, read in place (the file's position is tarfile's).
+
+    A read asks for no more than the file holds: pread allocates what it is asked for, and a
+    hostile header may claim a member of gigabytes in a file of kilobytes."""
 
     def __init__(self, file: IO[bytes], offset: int, size: int):
         super().__init__(file, size)
         self.position = offset
 
     def _read(self, want: int) -> bytes:
-        data = os.pread(self.stream.fileno(), want, self.position)
+        fd = self.stream.fileno()
+        data = os.pread(fd, min(want, max(os.fstat(fd).st_size - self.position, 0)), self.position)
         self.position += len(data)
         return data
 

@@ -340,3 +340,20 @@ def test_a_log_that_grew_after_its_size_was_taken_is_read_to_its_end_in_large_st
     got = read_capped(entry, Caps().limits)
     assert got.data == grown and got.damage is None
     assert opened[0].reads <= 3, "read a byte or two at a time, by the stale size"
+
+
+def test_a_header_claiming_gigabytes_in_a_small_tar_costs_no_more_memory_than_the_file(tmp_path):
+    """Read whole (as `parse` reads members up to the member cap), a member is asked for in one
+    read of its stated size; that read must not allocate what a forged size field claims."""
+    packed = bytearray(tar_bytes({"var/log/syslog": GOOD * 50}))
+    packed[124:136] = b"%011o\0" % (1900 << 20)  # the size field: 1.9 GiB
+    packed[148:156] = b" " * 8
+    packed[148:156] = b"%06o\0 " % sum(packed[:512])  # and the checksum that covers it
+    path = write(tmp_path, bytes(packed))
+    caps = Caps(stream_bytes=Caps().max_member_bytes)
+    tracemalloc.start()
+    _, members, _ = read_all(path, caps)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert any("cut short" in w for w in members["var/log/syslog"].warnings)
+    assert peak < 64 << 20, f"{peak >> 20} MiB allocated for a {len(packed) >> 10} KiB bundle"
