@@ -34,22 +34,23 @@ def fill_offsets(frame: pl.DataFrame, samples: pl.DataFrame, default_offset: int
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"),
             pl.lit(False).alias("offset_learned"),
         )
-    frame = frame.with_row_index("_row")
-    naive = frame.filter(pl.col("utc_offset").is_null() & pl.col("ts_local").is_not_null())
-    learned = pl.lit(None, dtype=pl.Int16)
+    # only the naive rows' keys are matched, and the offsets found are put back by position: joining
+    # the whole table and sorting it back copied it twice (`parse` holds every event of a bundle)
+    naive = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "host", "ts_local",
+                         (pl.col("utc_offset").is_null() & pl.col("ts_local").is_not_null()).alias("_naive")) \
+        .filter("_naive").drop("_naive")
+    learned: pl.Expr = pl.lit(None, dtype=pl.Int16)
     if naive.height and samples.height:
         fallback = int(samples["utc_offset"].mode().first())  # type: ignore[arg-type]
         near = (
-            naive.select("_row", "host", "ts_local").sort("ts_local")
+            naive.sort("ts_local")
             .join_asof(samples.sort("ts_local").rename({"utc_offset": "_near"}),
                        on="ts_local", by="host", strategy="nearest", check_sortedness=False)
             .select("_row", pl.col("_near").fill_null(fallback))
         )
-        frame = frame.join(near, on="_row", how="left")
-        learned = pl.col("_near")
+        learned = pl.lit(pl.repeat(None, frame.height, dtype=pl.Int16, eager=True).scatter(near["_row"], near["_near"]))
     elif naive.height:
-        frame = frame.with_columns(pl.lit(default_offset, dtype=pl.Int16).alias("_near"))
-        learned = pl.col("_near")
+        learned = pl.lit(default_offset, dtype=pl.Int16)
     frame = frame.with_columns(
         (pl.col("utc_offset").is_null() & pl.col("ts_local").is_not_null()).alias("offset_learned"),
         pl.coalesce(pl.col("utc_offset"), learned).cast(pl.Int16).alias("utc_offset"),
@@ -59,4 +60,4 @@ def fill_offsets(frame: pl.DataFrame, samples: pl.DataFrame, default_offset: int
         .dt.replace_time_zone("UTC")
         .alias("ts")
     )
-    return frame.sort("_row").drop([c for c in ("_row", "_near") if c in frame.columns])
+    return frame
