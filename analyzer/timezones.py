@@ -16,7 +16,8 @@ OFFSETS_SCHEMA = {"host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset"
 def offset_samples(events: pl.DataFrame) -> pl.DataFrame:
     """A small table of (host, local hour, offset) seen in zoned events, to learn from."""
     return (
-        events.filter(pl.col("utc_offset").is_not_null() & pl.col("ts_local").is_not_null())
+        events.select("host", "ts_local", "utc_offset")  # filtering the whole table would copy every column
+        .filter(pl.col("utc_offset").is_not_null() & pl.col("ts_local").is_not_null())
         .group_by("host", pl.col("ts_local").dt.truncate("1h"))
         .agg(pl.col("utc_offset").mode().first())
         .select(list(OFFSETS_SCHEMA))
