@@ -1,7 +1,8 @@
 """The whole bundle as one event table, for `ovs-analyzer parse` and users of Polars/DuckDB.
 
 Unlike the analysis pipeline, which keeps only small things per member, this builds every
-event of the bundle (memory grows with the bundle: about 2-3x its inflated size). Times are
+event of the bundle (memory grows with the bundle: about 5.5x its inflated size at the peak,
+while every member's table is held and the entity columns are added). Times are
 resolved to UTC once all members are read, since naive lines learn their offset from the
 zoned lines of any member of the same node.
 """
