@@ -318,10 +318,11 @@ def _container(handle: IO[bytes], label: str, caps: Caps, seekable: bool) -> tup
             return zip_entries(zipfile.ZipFile(handle), handle), False
         except READ_ERRORS as exc:
             raise UserError(f"{label}: not a readable zip archive ({why(exc)})") from None
+    compressed = is_compressed(head)
     try:
-        if seekable and not is_compressed(head):
+        if seekable and not compressed:
             return tar_entries(open_tar_file(handle), None), True
-        archive, counter = open_tar_stream(_Prefixed(head, handle), compressed=is_compressed(head))
+        archive, counter = open_tar_stream(_Prefixed(head, handle), compressed=compressed)
     except READ_ERRORS as exc:
         raise UserError(f"{label}: not a readable bundle: not a tar (plain, gz, bz2, xz) or zip archive "
                         f"({why(exc)})") from None

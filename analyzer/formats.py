@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,10 @@ class ProducerMap:
 
 @dataclass(frozen=True)
 class FormatSpec:
-    """One log format: how to recognise a record's first line and read its fields."""
+    """One log format: how to recognise a record's first line and read its fields.
+
+    The patterns derived from the header (`head`, `capture`, `one_pass`) are worked out once per
+    spec, not for every chunk of every member that is matched against them."""
 
     id: str
     producer: str
@@ -73,7 +77,7 @@ class FormatSpec:
     samples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     source_file: str = ""
 
-    @property
+    @cached_property
     def head(self) -> str | None:
         """The header without its trailing `(?P<message>.*)$`, the whole prefix captured as `_head`.
 
@@ -84,7 +88,7 @@ class FormatSpec:
             return None
         return ascii_digits(f"^(?P<_head>{self.header[1:-len(_OPEN_MESSAGE)]})")
 
-    @property
+    @cached_property
     def capture(self) -> str:
         """The pattern the parser runs: `head` (else the whole header), every named group that no
         event column, template or timestamp reads made non-capturing. Each captured group is a
@@ -99,7 +103,7 @@ class FormatSpec:
             pattern = pattern.replace(f"(?P<{name}>", "(?:")
         return pattern
 
-    @property
+    @cached_property
     def one_pass(self) -> OnePassForm | None:
         """`capture` rewritten so Rust's regex runs it one-pass (about 2x faster); None where the
         header has no idiom that makes the engine backtrack. See `OnePassForm` for the idioms.

@@ -337,8 +337,8 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
 def _passes(ordered: list[FormatSpec]) -> Iterator[tuple[FormatSpec, OnePassForm | None]]:
     """Each format, after its one-pass form where it has one (see `OnePassForm`)."""
     for spec in ordered:
-        if spec.one_pass is not None:
-            yield spec, spec.one_pass
+        if (one_pass := spec.one_pass) is not None:
+            yield spec, one_pass
         yield spec, None
 
 
@@ -584,9 +584,10 @@ def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Form
     frame = frame.with_columns(
         (pl.col("is_header") | ~continues).alias("starts"),
     ).with_columns(pl.col("starts").cum_sum().alias("record"))
-    every_line_starts = frame["starts"].all()
-    starts = frame if every_line_starts else frame.filter(pl.col("starts"))
-    if not every_line_starts:
+    if frame["starts"].all():  # the usual member: no line continues another, nothing to fold
+        starts = frame.with_columns(pl.col("text").alias("raw"))
+    else:
+        starts = frame.filter(pl.col("starts"))
         tails = (
             frame.filter(~pl.col("starts"))
             .group_by("record")
@@ -598,8 +599,6 @@ def _assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Form
             .otherwise(pl.concat_str([pl.col("text"), pl.lit("\n"), pl.col("tail")]))
             .alias("raw")
         )
-    else:
-        starts = starts.with_columns(pl.col("text").alias("raw"))
     if not starts["line"].is_sorted():  # the join may reorder; the usual member needs no gather
         starts = starts.sort("line")
     return starts.with_columns(

@@ -35,10 +35,10 @@ from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
 from analyzer.timings import stage, timed
 from analyzer.unknown import templates_section, unexplained_errors
 
-_COUNT_KEYS = ["host", "producer", "level", "minute", "utc_offset"]
-#: A record's place in the timeline's minute counts.
+#: A record's place in the timeline's minute counts, and the names of those columns.
 _COUNTED = [pl.col("host"), pl.col("producer"), pl.col("level"), pl.col("ts_local").dt.truncate("1m").alias("minute"),
             pl.col("utc_offset")]
+_COUNT_KEYS = [e.meta.output_name() for e in _COUNTED]
 
 
 @dataclass

@@ -37,9 +37,9 @@ def fill_offsets(frame: pl.DataFrame, samples: pl.DataFrame, default_offset: int
         )
     # only the naive rows' keys are matched, and the offsets found are put back by position: joining
     # the whole table and sorting it back copied it twice (`parse` holds every event of a bundle)
+    is_naive = pl.col("utc_offset").is_null() & pl.col("ts_local").is_not_null()
     naive = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "host", "ts_local",
-                         (pl.col("utc_offset").is_null() & pl.col("ts_local").is_not_null()).alias("_naive")) \
-        .filter("_naive").drop("_naive")
+                         is_naive.alias("_naive")).filter("_naive").drop("_naive")
     learned: pl.Expr = pl.lit(None, dtype=pl.Int16)
     if naive.height and samples.height:
         fallback = int(samples["utc_offset"].mode().first())  # type: ignore[arg-type]
@@ -53,7 +53,7 @@ def fill_offsets(frame: pl.DataFrame, samples: pl.DataFrame, default_offset: int
     elif naive.height:
         learned = pl.lit(default_offset, dtype=pl.Int16)
     frame = frame.with_columns(
-        (pl.col("utc_offset").is_null() & pl.col("ts_local").is_not_null()).alias("offset_learned"),
+        is_naive.alias("offset_learned"),
         pl.coalesce(pl.col("utc_offset"), learned).cast(pl.Int16).alias("utc_offset"),
     )
     frame = frame.with_columns(
