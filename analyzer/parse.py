@@ -246,12 +246,18 @@ def _line_start(piece: bytes, line: int, lines: int) -> int:
 def _without_last_record(parsed: ParsedMember, lines: int, held: bytes) -> ParsedMember:
     """The chunk minus its last record (the first `lines` lines; `held` its bytes), recounted."""
     events = parsed.events.head(parsed.events.height - 1)
-    counts = events.group_by("format").len().drop_nulls("format")
     invalid = parsed.invalid_utf8 - _invalid_utf8(held) if parsed.invalid_utf8 else 0
     return ParsedMember(
         source=parsed.source, events=events, lines=lines, invalid_utf8=invalid,
-        formats=dict(zip(counts["format"].to_list(), counts["len"].to_list(), strict=True)),
+        formats=_format_counts(events),
     )
+
+
+def _format_counts(events: pl.DataFrame) -> dict[str, int]:
+    """Records per format, in the order the formats first appear: the inventory and findings.json
+    list them in this order, and the same bundle must give the same bytes."""
+    counts = events.group_by("format", maintain_order=True).len().drop_nulls("format")
+    return dict(zip(counts["format"].to_list(), counts["len"].to_list(), strict=True))
 
 
 def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext,
@@ -276,13 +282,12 @@ def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseC
                            for c, kind in EVENT_SCHEMA.items())  # a column no format filled is all null
     if first_line:
         events = events.with_columns(pl.col("line") + first_line)
-    counts = events.group_by("format").len().drop_nulls("format")
     return ParsedMember(
         source=source,
         events=events,
         lines=lines.len(),
         invalid_utf8=invalid,
-        formats=dict(zip(counts["format"].to_list(), counts["len"].to_list(), strict=True)),
+        formats=_format_counts(events),
     )
 
 

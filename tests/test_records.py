@@ -200,3 +200,16 @@ def test_an_unknown_line_that_starts_with_a_stamp_is_a_record_of_its_own(parse):
     parsed = parse(text)
     assert parsed.events["line"].to_list() == [1, 2, 3, 4]
     assert parsed.events["parse_status"].to_list() == ["ok", "unparsed", "ok", "unparsed"]
+
+
+def test_a_members_formats_are_counted_in_the_order_they_first_appear(parse):
+    """The inventory and findings.json list them so: the same bundle must give the same bytes."""
+    lines = [
+        "-- Logs begin at Tue 2017-03-14 00:00:01 CET, end at Tue 2017-03-14 12:00:01 CET. --",
+        "Mar 14 10:22:05 ovs-node1 kernel: [ 1.0] eth0 up",
+        "Mar 14 10:22:06 ovs-node1 volumedriver_fs.sh[18332]: 2017-03-14 10:22:06 046812 +0100 - ovs-node1 - "
+        "18332/0x00007f8400994700 - volumedriverfs/VolManager - 0000000000000001 - info - f: m",
+    ] * 200
+    parsed = parse("\n".join(lines), source="var/log/journald.log")
+    first_seen = parsed.events["format"].drop_nulls().unique(maintain_order=True).to_list()
+    assert list(parsed.formats) == first_seen == ["journald_marker", "dmesg", "ovs_volumedriver"]
