@@ -78,6 +78,38 @@ def test_chunks_of_a_member_give_the_records_of_the_whole_member(formats, record
     assert totals == whole.formats
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(record, min_size=1, max_size=40), st.integers(150, 1500), st.lists(st.integers(1, 30), max_size=8))
+def test_a_member_read_in_blocks_of_lines_gives_the_records_of_the_whole_member(formats, records, chunk_bytes,
+                                                                              block_lines):
+    """A streamed member comes in blocks of whole lines (`member_stream`), cut wherever the reads fell."""
+    records = [(PYTHON, 0, []), *records]
+    lines = [line + "\n" for head, s, tail in records for line in [head.format(s=s), *tail]]
+    blocks, start = [], 0
+    for count in block_lines:
+        blocks.append("".join(lines[start:start + count]).encode())
+        start += count
+    blocks.append("".join(lines[start:]).encode())
+    data = b"".join(blocks)
+    ctx = ParseContext(year=2017)
+    whole = parse_member("var/log/ovs/lib.log", data, formats, ctx)
+    chunks = list(parse_chunks("var/log/ovs/lib.log", iter(blocks), formats, ctx, chunk_bytes))
+    assert_frame_equal(pl.concat([c.events for c in chunks], how="diagonal_relaxed"), whole.events)
+    assert sum(c.lines for c in chunks) == whole.lines
+
+
+def test_a_streamed_block_about_a_chunk_long_is_its_own_piece_not_a_copy():
+    line = b"a line\n"
+    block, long_block = line * 100, line * 400
+    pieces = parse._Pieces(iter([block, long_block, block]))
+    piece, last = pieces.take(len(block) + 20)
+    assert piece is block and not last
+    assert pieces.take(len(block)) == (line * 101, False)  # far from the size: cut at the first line end past it
+    pieces.take(len(long_block) - len(line) * 101)
+    piece, last = pieces.take(len(block))
+    assert piece is block and last
+
+
 def test_a_record_larger_than_a_chunk_is_never_cut(formats):
     long_record = "\n".join([PYTHON.format(s=1), *[f"  frame {i}" for i in range(200)]])
     text = "\n".join([PYTHON.format(s=0), long_record, PYTHON.format(s=2)])
