@@ -138,8 +138,8 @@ class IdentityCollector:
             frames.append(packages.with_columns(kind=pl.lit("package")))
         if "volumedriver" in producers:
             # the banner's literal picks the few records its multi-line regex has to read
-            banner = ok.filter(pl.col("producer") == "volumedriver") \
-                .filter(pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
+            banner = ok.filter((pl.col("producer") == "volumedriver")
+                               & pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
                     pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
                 ).drop_nulls("value")
             frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
