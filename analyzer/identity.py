@@ -96,8 +96,10 @@ class IdentityCollector:
         data = knowledge()
         # only the columns a fact comes from are filtered: a member's frame is wide and its text big
         # (the parser types every column: casting a string column again would copy it)
-        events = events.select("host", "service", "vpool", "producer", "format", "message", "raw",
-                               "ts_local", "utc_offset", "line", "parse_status")
+        # one lazy query per fact kind, all collected at once: the shared filter and summary are
+        # computed once, and a chunk pays one call's overhead, not twenty (~6 ms a chunk)
+        events = events.lazy().select("host", "service", "vpool", "producer", "format", "message", "raw",
+                                      "ts_local", "utc_offset", "line", "parse_status")
         ok = events.filter(pl.col("parse_status") == "ok")
         message = pl.col("message").fill_null("")
         eras = data["format_eras"]
@@ -130,26 +132,23 @@ class IdentityCollector:
         frames.append(ok.select(pl.col("service").alias("key")).drop_nulls().unique()
                       .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
                       .with_columns(kind=pl.lit("service")))
-        producers = set(summary["producer"].to_list())
-        if "dpkg" in producers:
-            packages = ok.filter(pl.col("producer") == "dpkg").select(
-                message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
-            ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
-            frames.append(packages.with_columns(kind=pl.lit("package")))
-        if "volumedriver" in producers:
-            # the banner's literal picks the few records its multi-line regex has to read
-            banner = ok.filter((pl.col("producer") == "volumedriver")
-                               & pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
-                    pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
-                ).drop_nulls("value")
-            frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
+        packages = ok.filter(pl.col("producer") == "dpkg").select(
+            message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
+        ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
+        frames.append(packages.with_columns(kind=pl.lit("package")))
+        # the banner's literal picks the few records its multi-line regex has to read
+        banner = ok.filter((pl.col("producer") == "volumedriver")
+                           & pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
+                pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
+            ).drop_nulls("value")
+        frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
         for rule in data["master_evidence"] + data["framework_evidence"]:
             if "raw" in rule:
                 first = ok.select(pl.col("line").filter(pl.col("raw").str.contains(rule["raw"])).head(1))
                 frames.append(first.select(pl.lit(rule["what"]).alias("key"),
                                            pl.format("{}:{}", pl.lit(path), "line").alias("value"))
                               .with_columns(kind=pl.lit(_evidence_kind(rule))))
-        return frames
+        return pl.collect_all(frames, engine="in-memory")
 
 
 def _evidence_kind(rule: dict[str, str]) -> str:
