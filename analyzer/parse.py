@@ -313,7 +313,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     """
     frame = pl.DataFrame({"text": lines}).with_row_index("idx")
     ordered = _order_by_sample(lines, [f for f in formats if allow_wrappers or not f.wraps])
-    remaining = frame.drop_nulls("text").rechunk()  # see the rechunk below
+    remaining = frame.drop_nulls("text")
     parts: list[pl.DataFrame] = [] if remaining.height == frame.height else [frame.filter(pl.col("text").is_null())]
     for spec, one_pass in _passes(ordered):
         if remaining.height == 0:
@@ -327,8 +327,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
         if spec.timestamp is not None and spec.timestamp.yearless:
             hits = _roll_years(hits, spec.id, ctx)
         parts.append(hits)
-        # one chunk per column: the streaming engine panics on columns chunked differently (Polars 2.1)
-        remaining = remaining.clear() if everything else matched.filter(~hit).select("idx", "text").rechunk()
+        remaining = remaining.clear() if everything else matched.filter(~hit).select("idx", "text")
     parts.append(remaining.select("idx"))
     parts = [p for p in parts if p.height] or [frame.select("idx")]
     parts.sort(key=lambda part: part["idx"][0])  # each is in line order: blocks of lines (a journal's
