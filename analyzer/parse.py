@@ -134,11 +134,6 @@ def split_lines(data: bytes) -> tuple[pl.Series, int]:
     return (lines.str.strip_suffix("\r") if b"\r" in data else lines), invalid  # a copy only for CRLF files
 
 
-def _invalid_utf8(data: bytes) -> int:
-    """How many replacement characters decoding adds (a U+FFFD already in the text is not counted)."""
-    return data.decode("utf-8", errors="replace").count("\ufffd") - data.count("\ufffd".encode())
-
-
 def parse_member(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext) -> ParsedMember:
     """Parse a whole member; see the module docstring for the steps."""
     if looks_binary(data):
@@ -151,10 +146,11 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
     """Parse a member as consecutive chunks of about `chunk_bytes`, each a `ParsedMember` of whole records.
 
     `text` is the whole member, or its blocks of whole lines as they are read (a streamed member).
-    A chunk ends on a line end; its last record is held back and parsed again at the start of
-    the next chunk, so a multi-line record is never cut (a record larger than a chunk makes its
-    chunk grow). Line numbers count from the member's start, the stated host and year roll-overs
-    carry over; each chunk picks its formats from its own sample of lines. Unlike a whole member,
+    A chunk ends on a line end; the lines of its last record are held back and parsed again at
+    the start of the next chunk, so a multi-line record is never cut (a record larger than a chunk
+    makes its chunk grow); they are carried as lines, so every byte is split into lines once.
+    Line numbers count from the member's start, the stated host and year roll-overs carry over;
+    each chunk picks its formats from its own sample of lines. Unlike a whole member,
     a chunk fills missing hosts from the hosts stated so far, not from later chunks. A member no larger
     than `chunk_bytes` (default `CHUNK_BYTES`) is one chunk, parsed exactly as `parse_member` parses it.
     """
@@ -173,27 +169,29 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
             return
         pieces = _Pieces(chain([first], text))
     carry = ChunkCarry()
-    first_line = 0
+    first_line = 0  # lines of the member yielded so far
+    held = pl.Series("text", [], dtype=pl.String)  # the lines of the record held back for the next chunk
+    invalid = 0  # invalid UTF-8 read but not yet yielded
     size = chunk_bytes
     while True:
         piece, last_piece = pieces.take(size)
-        if not piece:
+        read, piece_invalid = split_lines(piece)
+        lines, invalid = (read if held.len() == 0 else pl.concat([held, read])), invalid + piece_invalid
+        if lines.len() == 0:
             return
         before = deepcopy(carry)
-        parsed = _parse_text(source, piece, formats, replace(ctx, carry=carry), first_line)
+        parsed = _parse_lines(source, lines, invalid, formats, replace(ctx, carry=carry), first_line)
         if not last_piece:
-            last = int(parsed.events["line"][-1]) - first_line  # 1-based in the piece
-            if last == 1:  # one record fills the piece: read on until it ends
-                pieces.give_back(len(piece))
-                carry, size = before, size * 2
+            last = int(parsed.events["line"][-1]) - first_line  # 1-based in the chunk
+            if last == 1:  # one record fills the chunk: read on until it ends
+                held, carry, size = lines, before, size * 2
                 continue
-            held = _line_start(piece, last, parsed.lines)
-            parsed = _without_last_record(parsed, last - 1, piece[held:])
-            pieces.give_back(len(piece) - held)
+            held = lines.slice(last - 1)  # a view: the held lines are not split again
+            parsed = _without_last_record(parsed, last - 1)
         yield parsed
         if last_piece:
             return
-        first_line, size = first_line + parsed.lines, chunk_bytes
+        first_line, invalid, size = first_line + parsed.lines, 0, chunk_bytes
 
 
 class _Pieces:
@@ -201,9 +199,9 @@ class _Pieces:
 
     A piece runs to the first line end `size` bytes on, except that text in hand within a quarter
     of `size` of it that ends a line is taken whole: a streamed block (about a chunk long, see
-    `member_stream.BLOCK_BYTES`) is then its piece as is, not copied again (copies of 16 MiB held
-    the GIL and stalled the analysis lane). Only the unread rest of the text in hand is kept, and
-    one block is read ahead to tell the last piece.
+    `member_stream.BLOCK_BYTES`) is then its piece as is, never copied (copies of 16 MiB on the
+    main thread held the GIL and stalled the analysis lane). Only the unread rest of the text in
+    hand is kept, and one block is read ahead to tell the last piece.
     """
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
@@ -219,10 +217,6 @@ class _Pieces:
         piece = self._buffer[self._pos:end]  # the same object, not a copy, when it is the whole buffer
         self._pos = end
         return piece, end == len(self._buffer) and self._next is None
-
-    def give_back(self, count: int) -> None:
-        """The last `count` bytes taken will be taken again."""
-        self._pos -= count
 
     def _end(self, size: int) -> int | None:
         """Where the next piece ends, or None when more text must be read first."""
@@ -245,20 +239,11 @@ class _Pieces:
         return next((block for block in self._blocks if block), None)
 
 
-def _line_start(piece: bytes, line: int, lines: int) -> int:
-    """Byte offset of 1-based `line` in `piece` (`lines` lines, each ending with a newline), found from the end."""
-    pos = len(piece) - 1
-    for _ in range(lines - line + 1):
-        pos = piece.rfind(b"\n", 0, pos)
-    return pos + 1
-
-
-def _without_last_record(parsed: ParsedMember, lines: int, held: bytes) -> ParsedMember:
-    """The chunk minus its last record (the first `lines` lines; `held` its bytes), recounted."""
+def _without_last_record(parsed: ParsedMember, lines: int) -> ParsedMember:
+    """The chunk minus its last record (it keeps its first `lines` lines), recounted."""
     events = parsed.events.head(parsed.events.height - 1)
-    invalid = parsed.invalid_utf8 - _invalid_utf8(held) if parsed.invalid_utf8 else 0
     return ParsedMember(
-        source=parsed.source, events=events, lines=lines, invalid_utf8=invalid,
+        source=parsed.source, events=events, lines=lines, invalid_utf8=parsed.invalid_utf8,
         formats=_format_counts(events),
     )
 
@@ -270,9 +255,15 @@ def _format_counts(events: pl.DataFrame) -> dict[str, int]:
     return dict(zip(counts["format"].to_list(), counts["len"].to_list(), strict=True))
 
 
-def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext,
-                first_line: int = 0) -> ParsedMember:
+def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext) -> ParsedMember:
     lines, invalid = split_lines(data)
+    return _parse_lines(source, lines, invalid, formats, ctx)
+
+
+def _parse_lines(source: str, lines: pl.Series, invalid: int, formats: list[FormatSpec], ctx: ParseContext,
+                 first_line: int = 0) -> ParsedMember:
+    """The records of `lines` (physical lines `first_line` + 1 on of the member; `invalid` UTF-8
+    sequences were replaced in them)."""
     if lines.len() == 0:
         return ParsedMember(source=source, events=empty_events(), invalid_utf8=invalid)
     fields = _reread_pasted_lines(lines, match_lines(lines, formats, ctx), formats, ctx)
@@ -313,7 +304,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
     """
     frame = pl.DataFrame({"text": lines}).with_row_index("idx")
     ordered = _order_by_sample(lines, [f for f in formats if allow_wrappers or not f.wraps])
-    remaining = frame.drop_nulls("text")
+    remaining = frame.drop_nulls("text").rechunk()  # see the rechunk below
     parts: list[pl.DataFrame] = [] if remaining.height == frame.height else [frame.filter(pl.col("text").is_null())]
     for spec, one_pass in _passes(ordered):
         if remaining.height == 0:
@@ -327,7 +318,9 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext,
         if spec.timestamp is not None and spec.timestamp.yearless:
             hits = _roll_years(hits, spec.id, ctx)
         parts.append(hits)
-        remaining = remaining.clear() if everything else matched.filter(~hit).select("idx", "text")
+        # one chunk per column: Polars 2.1's string kernels panic on columns chunked differently (a
+        # chunk's lines are two chunks when a held-back record leads them)
+        remaining = remaining.clear() if everything else matched.filter(~hit).select("idx", "text").rechunk()
     parts.append(remaining.select("idx"))
     parts = [p for p in parts if p.height] or [frame.select("idx")]
     parts.sort(key=lambda part: part["idx"][0])  # each is in line order: blocks of lines (a journal's
