@@ -159,7 +159,7 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
         if len(text) <= chunk_bytes or looks_binary(text):
             yield parse_member(source, text, formats, ctx)
             return
-        pieces = _Pieces(iter([text]))
+        batches = _Batches(_whole_text_batches(text, chunk_bytes))
     else:
         first = next(text, b"")
         if not first or looks_binary(first):
@@ -167,16 +167,17 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
                 pass
             yield parse_member(source, first, formats, ctx)  # nothing read, or binary
             return
-        pieces = _Pieces(chain([first], text))
+        batches = _Batches(_block_batches(chain([first], text)))
     carry = ChunkCarry()
     first_line = 0  # lines of the member yielded so far
     held = pl.Series("text", [], dtype=pl.String)  # the lines of the record held back for the next chunk
     invalid = 0  # invalid UTF-8 read but not yet yielded
     size = chunk_bytes
     while True:
-        piece, last_piece = pieces.take(size)
-        read, piece_invalid = split_lines(piece)
-        lines, invalid = (read if held.len() == 0 else pl.concat([held, read])), invalid + piece_invalid
+        read, read_invalid, last_piece = batches.take(size)
+        parts = [part for part in (held, *read) if part.len()]
+        lines = parts[0] if len(parts) == 1 else pl.concat(parts) if parts else held
+        invalid += read_invalid
         if lines.len() == 0:
             return
         before = deepcopy(carry)
@@ -194,49 +195,53 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
         first_line, invalid, size = first_line + parsed.lines, 0, chunk_bytes
 
 
-class _Pieces:
-    """Pieces of a member's text cut on line ends, from the whole text or from blocks of whole lines.
+#: One batch of a member's lines: the lines, about how many bytes they held, invalid UTF-8 replaced in them.
+_Batch = tuple[pl.Series, int, int]
 
-    A piece runs to the first line end `size` bytes on, except that text in hand within a quarter
-    of `size` of it that ends a line is taken whole: a streamed block (about a chunk long, see
-    `member_stream.BLOCK_BYTES`) is then its piece as is, never copied (copies of 16 MiB on the
-    main thread held the GIL and stalled the analysis lane). Only the unread rest of the text in
-    hand is kept, and one block is read ahead to tell the last piece.
-    """
 
-    def __init__(self, blocks: Iterator[bytes]) -> None:
-        self._blocks = blocks
-        self._buffer = b""
-        self._pos = 0
-        self._next = self._read()
+def _whole_text_batches(text: bytes, chunk_bytes: int) -> Iterator[_Batch]:
+    """A whole member split into lines at once, then cut into slices (views, not copies) that end
+    at the first line end `chunk_bytes` on; a rest under a quarter of that joins the slice before."""
+    lines, invalid = split_lines(text)
+    ends = (lines.str.len_bytes().cast(pl.Int64) + 1).cum_sum()  # each line's end, in bytes
+    total = int(ends[-1]) if len(ends) else 0
+    start = 0
+    while start < lines.len():
+        done = int(ends[start - 1]) if start else 0
+        stop = min(int(ends.search_sorted(done + chunk_bytes, side="left")) + 1, lines.len())
+        if total - int(ends[stop - 1]) < chunk_bytes // 4:
+            stop = lines.len()
+        yield lines.slice(start, stop - start), int(ends[stop - 1]) - done, invalid if start == 0 else 0
+        start = stop
 
-    def take(self, size: int) -> tuple[bytes, bool]:
-        """The next piece of at least `size` bytes (unless the text ends first), and whether it is the last."""
-        while (end := self._end(size)) is None:
-            self._pull()
-        piece = self._buffer[self._pos:end]  # the same object, not a copy, when it is the whole buffer
-        self._pos = end
-        return piece, end == len(self._buffer) and self._next is None
 
-    def _end(self, size: int) -> int | None:
-        """Where the next piece ends, or None when more text must be read first."""
-        buffer = self._buffer
-        if abs(len(buffer) - self._pos - size) <= size // 4 and buffer.endswith(b"\n"):
-            return len(buffer)
-        cut = buffer.find(b"\n", self._pos + size)
-        if cut >= 0:
-            return cut + 1
-        return len(buffer) if self._next is None else None
+def _block_batches(blocks: Iterator[bytes]) -> Iterator[_Batch]:
+    """A streamed member's blocks of whole lines (about a chunk each, see `member_stream.BLOCK_BYTES`),
+    each split as it comes: no block is joined to another or copied."""
+    for block in blocks:
+        if block:
+            lines, invalid = split_lines(block)
+            yield lines, len(block), invalid
 
-    def _pull(self) -> None:
-        rest = self._buffer[self._pos:]
-        self._buffer = rest + self._next if rest else self._next  # type: ignore[operator]
-        self._pos = 0
-        self._next = self._read()
 
-    def _read(self) -> bytes | None:
-        """The next block with text in it; None at the end."""
-        return next((block for block in self._blocks if block), None)
+class _Batches:
+    """A member's line batches, taken a chunk's worth at a time; one batch is read ahead to tell the last."""
+
+    def __init__(self, batches: Iterator[_Batch]) -> None:
+        self._batches = batches
+        self._next = next(batches, None)
+
+    def take(self, size: int) -> tuple[list[pl.Series], int, bool]:
+        """Batches holding at least three quarters of `size` bytes (unless the member ends first), the
+        invalid UTF-8 replaced in them, and whether they are the last."""
+        taken: list[pl.Series] = []
+        got = invalid = 0
+        while self._next is not None and (not taken or got < size - size // 4):
+            lines, count, replaced = self._next
+            taken.append(lines)
+            got, invalid = got + count, invalid + replaced
+            self._next = next(self._batches, None)
+        return taken, invalid, self._next is None
 
 
 def _without_last_record(parsed: ParsedMember, lines: int) -> ParsedMember:

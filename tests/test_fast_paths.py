@@ -98,16 +98,22 @@ def test_a_member_read_in_blocks_of_lines_gives_the_records_of_the_whole_member(
     assert sum(c.lines for c in chunks) == whole.lines
 
 
-def test_a_streamed_block_about_a_chunk_long_is_its_own_piece_not_a_copy():
-    line = b"a line\n"
-    block, long_block = line * 100, line * 400
-    pieces = parse._Pieces(iter([block, long_block, block]))
-    piece, last = pieces.take(len(block) + 20)
-    assert piece is block and not last
-    assert pieces.take(len(block)) == (line * 101, False)  # far from the size: cut at the first line end past it
-    pieces.take(len(long_block) - len(line) * 101)
-    piece, last = pieces.take(len(block))
-    assert piece is block and last
+def test_a_streamed_member_is_split_block_by_block_and_no_block_is_joined_to_another():
+    blocks = [b"a line\n" * 100, b"", b"another line\n" * 7, b"last"]
+    batches = list(parse._block_batches(iter(blocks)))
+    assert [lines.to_list() for lines, _, _ in batches] == [["a line"] * 100, ["another line"] * 7, ["last"]]
+    assert [count for _, count, _ in batches] == [700, 91, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="ab\u00e9", max_size=12), min_size=1, max_size=60), st.integers(4, 200))
+def test_a_whole_member_is_split_once_and_cut_into_slices_of_about_a_chunk(lines, chunk_bytes):
+    text = "\n".join(lines).encode()
+    batches = list(parse._whole_text_batches(text, chunk_bytes))
+    assert [line for b, _, _ in batches for line in b.to_list()] == parse.split_lines(text)[0].to_list()
+    for cut, size, _ in batches[:-1]:  # each ends at the first line end past a chunk
+        assert size >= chunk_bytes > size - len(cut[-1].encode()) - 1
+    assert len(batches) <= 1 or batches[-1][1] >= chunk_bytes // 4  # a short rest joins the slice before
 
 
 def test_a_record_larger_than_a_chunk_is_never_cut(formats):
