@@ -176,10 +176,10 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
     while True:
         read, read_invalid, last_piece = batches.take(size)
         parts = [part for part in (held, *read) if part.len()]
-        lines = parts[0] if len(parts) == 1 else pl.concat(parts) if parts else held
-        invalid += read_invalid
-        if lines.len() == 0:
+        if not parts:
             return
+        lines = parts[0] if len(parts) == 1 else pl.concat(parts)
+        invalid += read_invalid
         before = deepcopy(carry)
         parsed = _parse_lines(source, lines, invalid, formats, replace(ctx, carry=carry), first_line)
         if not last_piece:
