@@ -176,6 +176,14 @@ def test_a_header_with_ascii_digits_reads_every_format_sample_alike(formats):
             assert line.str.contains(spec.header).item() == line.str.contains(ascii_digits(spec.header)).item()
 
 
+def test_a_format_is_sampled_with_a_pattern_that_takes_the_lines_its_header_takes(formats):
+    """Chunks order their formats by which ones match a sample of lines, tried with each capture
+    pattern; on every format's sample lines, each capture must say what its header says."""
+    lines = pl.Series([sample["line"] for spec in formats for sample in spec.samples])
+    for spec in formats:
+        assert lines.str.contains(spec.capture).to_list() == lines.str.contains(spec.header).to_list(), spec.id
+
+
 def test_the_sample_bundle_analyzed_in_small_chunks_gives_the_same_findings_and_sections(rules, monkeypatch):
     whole = analyze(SAMPLE, rules)
     monkeypatch.setattr(parse, "CHUNK_BYTES", 4096)
