@@ -138,7 +138,8 @@ def parse_member(source: str, data: bytes, formats: list[FormatSpec], ctx: Parse
     """Parse a whole member; see the module docstring for the steps."""
     if looks_binary(data):
         return ParsedMember(source=source, events=empty_events(), binary=True)
-    return _parse_text(source, data, formats, ctx)
+    lines, invalid = split_lines(data)
+    return _parse_lines(source, lines, invalid, formats, ctx)
 
 
 def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[FormatSpec], ctx: ParseContext,
@@ -258,11 +259,6 @@ def _format_counts(events: pl.DataFrame) -> dict[str, int]:
     list them in this order, and the same bundle must give the same bytes."""
     counts = events.group_by("format", maintain_order=True).len().drop_nulls("format")
     return dict(zip(counts["format"].to_list(), counts["len"].to_list(), strict=True))
-
-
-def _parse_text(source: str, data: bytes, formats: list[FormatSpec], ctx: ParseContext) -> ParsedMember:
-    lines, invalid = split_lines(data)
-    return _parse_lines(source, lines, invalid, formats, ctx)
 
 
 def _parse_lines(source: str, lines: pl.Series, invalid: int, formats: list[FormatSpec], ctx: ParseContext,
