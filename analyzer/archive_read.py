@@ -263,24 +263,24 @@ class _Gathered:
     """
 
     def __init__(self) -> None:
-        self._pieces: list[bytes] = []
-        self._buffer: io.BytesIO | None = None
+        self._first = b""  # the bytes so far while they came in one piece
+        self._buffer: io.BytesIO | None = None  # once a second piece came
         self.total = 0
 
     def add(self, piece: bytes) -> None:
-        if self._buffer is None and self._pieces:
+        if self._buffer is None and self.total:
             self._buffer = io.BytesIO()
-            self._buffer.write(self._pieces.pop())
+            self._buffer.write(self._first)
+            self._first = b""
         if self._buffer is None:
-            self._pieces.append(piece)
+            self._first = piece
         else:
             self._buffer.write(piece)
         self.total += len(piece)
 
     def value(self, limit: int | None = None) -> bytes:
         if self._buffer is None:
-            whole = self._pieces[0] if self._pieces else b""
-            return whole[:limit] if limit is not None and len(whole) > limit else whole
+            return self._first[:limit] if limit is not None and self.total > limit else self._first
         if limit is not None and self.total > limit:
             self._buffer.truncate(limit)
         return self._buffer.getvalue()
