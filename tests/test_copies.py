@@ -5,10 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzer.events import bundle_events
 from analyzer.pipeline import analyze
 from tests.conftest import build_tar
 
@@ -96,3 +98,23 @@ def test_the_timeline_counts_an_entry_once_whatever_the_archive_order(rules, jou
                            {name: text[name] for name in order if text[name]})
         counts = analyze(bundle, rules).counts
     assert int(counts["count"].sum()) == len(journal | syslog) + 1
+
+
+def test_parse_and_analyze_agree_on_which_records_repeat_journal_entries(make_bundle, rules):
+    """`parse` marks copies `duplicate` over the whole table, `analyze` recognises them chunk by chunk:
+    both take a whole entry of a syslog-family member (auth.log too) for a copy, never a line of
+    another member that happens to look the same."""
+    entry = "Mar 14 10:16:{0:02d} ovs-node1 {1}: {2} {0}.\n"
+    started = [entry.format(s, "systemd[1]", "Started Open vStorage worker") for s in range(6)]
+    logins = [entry.format(s, "sshd[2211]", "Accepted publickey for root from 10.0.0.9 port") for s in range(3)]
+    members = {
+        "var/log/journald.log": JOURNAL + "".join(started + logins),
+        "var/log/syslog": "".join(started[:4]) + "Mar 14 10:17:00 ovs-node1 CRON[1151]: (root) CMD (true)\n",
+        "var/log/auth.log": "".join(logins[1:]),
+        "var/log/ovs/lib.log": "".join(started),  # looks like rsyslog's lines, but is no copy of them
+    }
+    bundle = make_bundle(members)
+    events = bundle_events(bundle)
+    marked = dict(events.filter(pl.col("parse_status") == "duplicate").group_by("source").len().iter_rows())
+    counted = {m.path: m.journal_copies for m in analyze(bundle, rules).members if m.journal_copies}
+    assert marked == counted == {"var/log/syslog": 4, "var/log/auth.log": 2}
