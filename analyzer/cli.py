@@ -224,10 +224,9 @@ def parse(
     from analyzer.timings import recording
 
     with recording() as spent:
-        target, events = write_events(bundle, _output_folder(out))
-    status = dict(events.group_by("parse_status").len().iter_rows())
-    typer.echo(f"{bundle.name}: {events.height:,} records ({status.get('unparsed', 0):,} unparsed, "
-               f"{status.get('duplicate', 0):,} journal copies) -> {target}")
+        written = write_events(bundle, _output_folder(out))
+    typer.echo(f"{bundle.name}: {written.records:,} records ({written.unparsed:,} unparsed, "
+               f"{written.duplicates:,} journal copies) -> {written.path}")
     if timings:
         typer.echo(spent.table(), err=True)
 

@@ -28,36 +28,16 @@ _SYSLOG_FAMILY = (r"(^|/)(ovs_)?journald\.log$", *_RSYSLOG_FILES)
 _COPYING = "|".join(f"(?:{p})" for p in _RSYSLOG_FILES)
 
 
-def mark_journal_copies(events: pl.DataFrame) -> pl.DataFrame:
-    """An entry rsyslog copied from the journal (same host, instant, ident and message) counts once.
-
-    The journal copy stays `ok` as the evidence; the other copy's `parse_status` becomes
-    `duplicate`, so every line is still accounted for but no count sees it twice. A copy is what
-    `JournalCopies` takes for one while `analyze` counts: a whole entry (`_ENTRY`) of a
-    syslog-family member (`_COPYING`) that repeats a journal entry's key.
-    """
-    journal = events.filter(pl.col("source").is_in(JOURNAL_SOURCES) & _ENTRY)
-    if journal.height == 0:
-        return events
-    # only the key columns are joined, and only the rows found are looked up again: joining the
-    # whole table and sorting it back took 2.3 s on the 1 GiB bench's 5.2 M records
-    row = pl.int_range(pl.len(), dtype=pl.UInt32)
-    candidate = _ENTRY & pl.col("source").str.contains(_COPYING)
-    copied = events.select(row.alias("_row"), *_COPY_KEY, candidate.alias("_candidate")).filter("_candidate") \
-        .join(journal.select(_COPY_KEY).unique(), on=_COPY_KEY, how="semi", nulls_equal=False)["_row"]
-    return events.with_columns(
-        pl.when(row.is_in(copied.implode())).then(pl.lit("duplicate")).otherwise(pl.col("parse_status"))
-        .alias("parse_status")
-    )
-
-
 class JournalCopies:
     """The journal entries read so far, to tell rsyslog's copies of them in other members.
 
-    The analysis sees a member a chunk at a time and keeps only counts, so it cannot join whole
-    members as `mark_journal_copies` does: it keeps a hash of each journal entry's key instead
-    (8 bytes an entry) and marks a later syslog-family record with the same key as a copy.
-    Chunks are analyzed in archive order on one thread, so a journal dump read before `syslog`
+    A copy is a whole entry (`_ENTRY`: same host, instant, ident and message) of a member rsyslog
+    writes to (`_COPYING`). `analyze` and `parse` see a member a chunk at a time, so this keeps a
+    hash of each journal entry's key (8 bytes an entry), not the entries, and marks a later
+    record of such a member with the same key as a copy; the journal's own record stays the
+    evidence. `analyze` keeps counts only: a copy is counted once. `parse` keeps every record and
+    marks the copy's `parse_status` `duplicate`, having read every journal chunk first.
+    In `analyze` chunks are analyzed in archive order on one thread, so a journal dump read before `syslog`
     (as `ovs collect logs` and sorted archives have it) is known when `syslog` comes. A
     syslog-family member read before any journal is remembered by the hash and count columns
     of its counted records (`defer`), and its copies are taken out of its counts once the

@@ -8,7 +8,7 @@ results, as `ovs collect logs` bug #1146 requires.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -29,7 +29,7 @@ from analyzer.journal_header import read_header
 from analyzer.lanes import Lane
 from analyzer.member_kind import classify
 from analyzer.member_stream import TextStream
-from analyzer.parse import ParseContext, ParsedMember, parse_chunks, parse_member
+from analyzer.parse import ParseContext, ParsedMember, parse_chunks
 from analyzer.rules import ENTITY_GROUPS, Rule, find_hits
 from analyzer.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
 from analyzer.timings import stage, timed
@@ -129,12 +129,11 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
         return replace(_combine(bundle, results, rules, collectors, formats), sha256=digest)
 
 
-def parse_bundle_member(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> ParsedMember:
-    """Parse one member with what the bundle knows (host, collection time, journal year)."""
-    ctx = _parse_context(member, bundle)
-    if member.stream is None:
-        return _numbered(parse_member(member.path, member.data, formats, ctx), member)
-    return _numbered(ParsedMember.joined(list(parse_chunks(member.path, member.text(), formats, ctx))), member)
+def parse_bundle_chunks(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> Iterator[ParsedMember]:
+    """A member's records a chunk at a time (see `parse_chunks`), parsed with what the bundle knows
+    (host, collection time, journal year) and numbered as lines of the member in the bundle."""
+    chunks = parse_chunks(member.path, member.text(), formats, _parse_context(member, bundle))
+    return (_numbered(parsed, member) for parsed in chunks)
 
 
 def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
@@ -156,9 +155,8 @@ def _submit_member(member: Member, bundle: Bundle, rules: list[Rule], formats: l
                    collectors: list[Collector], lane: Lane, copies: JournalCopies) -> _PendingMember:
     """Parse a member a chunk of whole records at a time (large members come in several chunks)
     and hand each chunk to the analysis lane; the pieces are merged once all are analyzed."""
-    chunks = parse_chunks(member.path, member.text(), formats, _parse_context(member, bundle))
-    pieces = [lane.submit(_analyze_chunk, _numbered(parsed, member), member, rules, formats, collectors, copies)
-              for parsed in timed(chunks, "parse")]
+    pieces = [lane.submit(_analyze_chunk, parsed, member, rules, formats, collectors, copies)
+              for parsed in timed(parse_bundle_chunks(member, bundle, formats), "parse")]
     return _PendingMember(member.path, pieces, formats, member.warnings, member.stream)
 
 

@@ -15,11 +15,26 @@ OFFSETS_SCHEMA = {"host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset"
 
 def offset_samples(events: pl.DataFrame) -> pl.DataFrame:
     """A small table of (host, local hour, offset) seen in zoned events, to learn from."""
+    return samples_of(offset_tallies(events))
+
+
+def offset_tallies(events: pl.DataFrame) -> pl.DataFrame:
+    """Zoned events per host, local hour and offset: what `samples_of` picks from. Tallies of a
+    table's parts add up to the whole table's, so a table written a part at a time learns the same."""
     return (
         events.select("host", "ts_local", "utc_offset")  # filtering the whole table would copy every column
         .filter(pl.col("utc_offset").is_not_null() & pl.col("ts_local").is_not_null())
-        .group_by("host", pl.col("ts_local").dt.truncate("1h"))
-        .agg(pl.col("utc_offset").mode().first())
+        .group_by("host", pl.col("ts_local").dt.truncate("1h"), "utc_offset")
+        .agg(pl.len().cast(pl.UInt64).alias("count"))
+    )
+
+
+def samples_of(tallies: pl.DataFrame) -> pl.DataFrame:
+    """Each host's most frequent offset per local hour (the smaller one on a tie)."""
+    return (
+        tallies.group_by("host", "ts_local", "utc_offset").agg(pl.col("count").sum())
+        .sort("count", "utc_offset", descending=[True, False])
+        .group_by("host", "ts_local", maintain_order=True).first()
         .select(list(OFFSETS_SCHEMA))
         .cast(OFFSETS_SCHEMA)  # type: ignore[arg-type]
     )

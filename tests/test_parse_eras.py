@@ -101,7 +101,8 @@ def test_a_member_over_the_member_cap_is_parsed_before_the_archive_moves_on(tmp_
         "var/log/ovs/volumedriver/vpool1.log": big, "var/log/ovs/volumedriver/vpool2.log": line.format(0) * 10,
     }, compress=False)
     for _ in range(3):
-        counts = dict(bundle_events(bundle, caps=Caps(max_member_bytes=cap)).group_by("source").len().rows())
+        streamed = Caps(max_member_bytes=cap, stream_bytes=cap // 2)  # read as it is parsed
+        counts = dict(bundle_events(bundle, caps=streamed).group_by("source").len().rows())
         assert counts == {"var/log/ovs/volumedriver/vpool1.log": len(big.encode()[:cap].splitlines()),
                           "var/log/ovs/volumedriver/vpool2.log": 10}
 
