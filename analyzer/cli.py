@@ -221,10 +221,11 @@ def parse(
 ) -> None:
     """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md)."""
     from analyzer.events import write_events
+    from analyzer.progress import bundle_progress
     from analyzer.timings import recording
 
-    with recording() as spent:
-        written = write_events(bundle, _output_folder(out))
+    with recording() as spent, bundle_progress(bundle, doing="parsing") as progress:
+        written = write_events(bundle, _output_folder(out), progress=progress)
     typer.echo(f"{bundle.name}: {written.records:,} records ({written.unparsed:,} unparsed, "
                f"{written.duplicates:,} journal copies) -> {written.path}")
     if timings:

@@ -27,6 +27,7 @@ from analyzer.formats import FormatSpec, load_formats
 from analyzer.lanes import Lane
 from analyzer.parse import empty_events
 from analyzer.pipeline import parse_bundle_chunks
+from analyzer.progress import BundleProgress
 from analyzer.timezones import fill_offsets, offset_tallies, samples_of
 from analyzer.timings import stage, timed
 
@@ -60,16 +61,19 @@ class _MemberParts:
     offsets: pl.DataFrame
 
 
-def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None,
-                 caps: Caps = Caps()) -> WrittenEvents:
+def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None, caps: Caps = Caps(),
+                 progress: BundleProgress | None = None) -> WrittenEvents:
     """Write `out/events.parquet`: every record of every text member, with `ts` in UTC and journal
-    copies marked `duplicate`, in archive order (the last copy of a member appearing twice)."""
+    copies marked `duplicate`, in archive order (the last copy of a member appearing twice).
+    `progress` hears of each member as it is read, then of the completion."""
     formats = formats if formats is not None else load_formats()
     parts = out / PARTS
     shutil.rmtree(parts, ignore_errors=True)  # a run that was killed left them
     parts.mkdir(parents=True)
     try:
-        bundle, members = _parse_into(parts, path, formats, caps)
+        bundle, members = _parse_into(parts, path, formats, caps, progress)
+        if progress is not None:
+            progress.step("completing the table")
         return _complete(bundle, members, out / "events.parquet")
     finally:
         shutil.rmtree(parts, ignore_errors=True)
@@ -81,7 +85,8 @@ def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Cap
         return pl.read_parquet(write_events(path, Path(folder), formats, caps).path)
 
 
-def _parse_into(parts: Path, path: Path, formats: list[FormatSpec], caps: Caps) -> tuple[Bundle, list[_MemberParts]]:
+def _parse_into(parts: Path, path: Path, formats: list[FormatSpec], caps: Caps,
+                progress: BundleProgress | None) -> tuple[Bundle, list[_MemberParts]]:
     """Parse every member into chunk files in `parts`, two members at a time.
 
     A member larger than `caps.stream_bytes` is read a block at a time as it is parsed, as
@@ -101,6 +106,8 @@ def _parse_into(parts: Path, path: Path, formats: list[FormatSpec], caps: Caps) 
             if member.stream is not None:  # read as it is parsed: the archive can only move on after it
                 with stage("wait for parse"):
                     parsed.result()
+            if progress is not None:
+                progress(member)
         with stage("wait for parse"):
             done = [future.result() for future in parsing.values()]
     if bundle.nested:  # one table mixes one node's hostless lines; several nodes would be mislabelled

@@ -1,4 +1,4 @@
-"""A progress bar for long analyses, on a terminal only.
+"""A progress bar for long analyses (and parses), on a terminal only.
 
 A bar that flashes by on a small bundle is noise, and one written into a pipe or a captured
 test output is garbage: the bar appears only when stderr is a terminal and the analysis has
@@ -31,10 +31,11 @@ _TAR_MAGIC = b"ustar"
 class BundleProgress:
     """Counts analyzed member bytes; draws the bar once the analysis is slow enough to need one."""
 
-    def __init__(self, total: int | None, console: Console, delay: float = 1.5) -> None:
+    def __init__(self, total: int | None, console: Console, delay: float = 1.5, doing: str = "analyzing") -> None:
         self.total = total
         self.console = console
         self.delay = delay
+        self.doing = doing
         self.done = 0
         self._started = time.monotonic()
         self._bar: Progress | None = None
@@ -43,9 +44,13 @@ class BundleProgress:
     def __call__(self, member: Member) -> None:
         """One more member analyzed."""
         self.done += member.stored_size
+        self.step(member.path)
+
+    def step(self, description: str) -> None:
+        """Say what is being done now (a member's path, or the work after the last member)."""
         if self._bar is None and self.console.is_terminal and time.monotonic() - self._started >= self.delay:
             self._bar = Progress(
-                TextColumn("analyzing"), BarColumn(), DownloadColumn(binary_units=True),
+                TextColumn(self.doing), BarColumn(), DownloadColumn(binary_units=True),
                 TransferSpeedColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
                 console=self.console, transient=True,
             )
@@ -53,7 +58,7 @@ class BundleProgress:
             self._task = self._bar.add_task("", total=self.total)
         if self._bar is not None and self._task is not None:
             done = min(self.done, self.total) if self.total else self.done  # nested bundles re-read the file
-            self._bar.update(self._task, completed=done, description=member.path)
+            self._bar.update(self._task, completed=done, description=description)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -75,9 +80,10 @@ def bundle_bytes(path: Path) -> int | None:
 
 
 @contextmanager
-def bundle_progress(path: Path, console: Console | None = None) -> Iterator[BundleProgress]:
-    """A progress callback for `pipeline.analyze`, on stderr, removed when the block ends."""
-    progress = BundleProgress(bundle_bytes(path), console or Console(stderr=True))
+def bundle_progress(path: Path, console: Console | None = None, doing: str = "analyzing") -> Iterator[BundleProgress]:
+    """A progress callback for `pipeline.analyze` or `events.write_events`, on stderr, removed when
+    the block ends."""
+    progress = BundleProgress(bundle_bytes(path), console or Console(stderr=True), doing=doing)
     try:
         yield progress
     finally:

@@ -3,6 +3,8 @@ one, in the output folder only."""
 
 from __future__ import annotations
 
+import io
+import tarfile
 from collections import Counter
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -12,11 +14,13 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 import analyzer.parse
 from analyzer.bundle import Caps
 from analyzer.cli import main
-from analyzer.events import PARTS, bundle_events
+from analyzer.events import PARTS, bundle_events, write_events
+from analyzer.progress import BundleProgress
 from analyzer.timezones import offset_samples, offset_tallies, samples_of
 from tests.conftest import build_tar
 
@@ -98,3 +102,15 @@ def test_the_offset_learned_from_parts_is_the_most_frequent_of_the_whole(rows, c
     for samples in (samples_of(pl.concat(parts)), offset_samples(events)):
         learned = {(h, (t - start) // timedelta(hours=1)): o for h, t, o in samples.iter_rows()}
         assert learned == expected
+
+
+def test_parse_shows_its_progress_on_a_terminal(bundle: Path, tmp_path: Path):
+    screen = io.StringIO()
+    progress = BundleProgress(total=bundle.stat().st_size, console=Console(file=screen, force_terminal=True, width=120),
+                              delay=0, doing="parsing")
+    write_events(bundle, tmp_path / "out", progress=progress)
+    progress.close()
+    with tarfile.open(bundle) as archive:
+        assert progress.done == sum(m.size for m in archive), "every member read moves the bar"
+    assert "parsing" in screen.getvalue()
+    assert "completing the table" in screen.getvalue(), "the bar says what it waits for after the last member"
