@@ -231,9 +231,24 @@ def _zip_mtime(info: zipfile.ZipInfo) -> float:
         return 0.0
 
 
+#: The file every output folder holds (see `cli._output_folder`). A folder bundle does not read a
+#: folder below it that holds one: the reports a run wrote into the bundle folder (`cd bundle;
+#: ovs-analyzer analyze .` writes `./out`) are not logs, and a second run would count their
+#: evidence lines again.
+OUTPUT_MARK = ".ovs-analyzer-output"
+
+
 def dir_entries(root: Path) -> Iterator[Entry]:
-    """Regular files under a folder, sorted; links are reported, never followed."""
+    """Regular files under a folder, sorted; links are reported, never followed; an output folder
+    below `root` (see `OUTPUT_MARK`) is reported as one `output` entry, its files not read."""
+    outputs = {mark.parent for mark in root.rglob(OUTPUT_MARK) if mark.parent != root}
     for path in sorted(root.rglob("*")):
+        if path in outputs:
+            yield Entry(name=path.relative_to(root).as_posix(), kind="output", size=0, mtime=0.0, offset=None,
+                        open=path.open)  # type: ignore[arg-type]
+            continue
+        if outputs and not outputs.isdisjoint(path.parents):
+            continue
         if path.is_symlink():
             kind = "link"
         elif path.is_file():

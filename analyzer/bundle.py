@@ -151,6 +151,8 @@ def describe(path: Path) -> Bundle:
     if not (path.is_file() or path.is_dir()):  # a bundle is read more than once (sniffed, hashed, read)
         raise UserError(f"{path}: not a regular file or folder (a pipe or device can be read only once): "
                         "save the bundle to a file first")
+    if path.name in ("", ".."):  # `.` names no bundle: the folder it is does
+        path = path.resolve()
     host, collected = _identity_from_name(path.name)
     return Bundle(path=path, host_hint=host, collected_at=collected)
 
@@ -363,7 +365,8 @@ class _SkipNotes:
 
     def summary(self) -> list[str]:
         label = {"dir": "folder entries", "link": "links (never followed)", "device": "device files",
-                 "fifo": "FIFOs", "other": "special files", "unsafe name": "members with unsafe names"}
+                 "fifo": "FIFOs", "other": "special files", "unsafe name": "members with unsafe names",
+                 "output": "ovs-analyzer output folders (reports of an earlier run, not logs)"}
         return [f"{n} {label.get(reason, reason)} skipped (e.g. {', '.join(self.examples[reason])})"
                 for reason, n in self.counts.items() if reason != "dir"]
 

@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from analyzer import __version__, cli_views
+from analyzer.archive_read import OUTPUT_MARK
 from analyzer.errors import INTERNAL_ERRORS, UserError
 from analyzer.findings import worst_severity
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rule_file, load_rules
@@ -67,11 +68,19 @@ def _exit_if_at_or_above(worst: str | None, fail_on: str | None) -> None:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _output_folder(out: Path) -> Path:
+def _output_folder(out: Path, *reading: Path) -> Path:
     """Create the output folder up front: a path that cannot be one is the user's error, said in one
-    line before any work, not an internal error after the analysis."""
+    line before any work, not an internal error after the analysis. It is marked as ours
+    (`OUTPUT_MARK`), so a bundle folder holding it does not read it later; it may not be a bundle
+    folder being `reading` itself, whose later runs would read these reports as logs."""
+    for folder in reading:
+        if folder.is_dir() and out.resolve() == folder.resolve():
+            raise UserError(f"{out}: is the bundle folder itself; write the outputs to a folder of their own "
+                            "(-o out), or a later run would read them as logs")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        (out / OUTPUT_MARK).write_text("ovs-analyzer wrote this folder: a bundle folder holding it does not read it "
+                                       "as logs.\n", encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{out}: cannot be used as the output folder ({exc.strerror or exc})") from None
     return out
@@ -110,7 +119,7 @@ def analyze(
     from analyzer.timings import recording, stage
 
     _check_fail_on(fail_on)
-    _output_folder(out)
+    _output_folder(out, bundle)
     with recording() as spent:
         with stage("load rules"):
             loaded = _rules(rules, config)
@@ -225,7 +234,7 @@ def parse(
     from analyzer.timings import recording
 
     with recording() as spent, bundle_progress(bundle, doing="parsing") as progress:
-        written = write_events(bundle, _output_folder(out), progress=progress)
+        written = write_events(bundle, _output_folder(out, bundle), progress=progress)
     typer.echo(f"{bundle.name}: {written.records:,} records ({written.unparsed:,} unparsed, "
                f"{written.duplicates:,} journal copies) -> {written.path}")
     if timings:

@@ -163,3 +163,34 @@ def test_a_pipe_given_as_the_bundle_is_refused_in_one_line_not_waited_on(command
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (f"ovs-analyzer: error: {pipe}: not a regular file or folder (a pipe or device "
                                      "can be read only once): save the bundle to a file first")
+
+
+def _unpacked_crash(folder: Path) -> Path:
+    """A bundle unpacked into `folder`: one crash, so its evidence lines land in the reports."""
+    (folder / "var/log").mkdir(parents=True)
+    (folder / "var/log/syslog").write_text(
+        "Mar 14 10:16:35 ovs-node1 systemd[1]: ovs-volumedriver_vpool1.service: Main process exited, "
+        "code=killed, status=11/SEGV\n")
+    return folder
+
+
+def test_a_second_run_in_the_bundle_folder_does_not_read_the_first_runs_reports(tmp_path):
+    """`cd bundle; ovs-analyzer analyze .` writes ./out inside the bundle: the next run must not take
+    those reports (full of evidence lines) for logs and count every finding again."""
+    bundle = _unpacked_crash(tmp_path / "ovs-node1-20170314102205-logs")
+    runs = [cli("analyze", ".", cwd=bundle) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+    assert runs[0].stdout.splitlines()[0] == runs[1].stdout.splitlines()[0] == (
+        "ovs-node1-20170314102205-logs: 2 findings, worst critical; 1 lines in 1 members")
+    doc = json.loads((bundle / "out" / "findings.json").read_text())
+    assert [f["count"] for f in doc["findings"]] == [1, 1]
+    assert any("output folders" in w and "out" in w for w in doc["bundle"]["warnings"])
+
+
+def test_the_output_folder_cannot_be_the_bundle_folder_itself(tmp_path):
+    bundle = _unpacked_crash(tmp_path / "unpacked")
+    result = cli("analyze", str(bundle), "-o", str(bundle))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"ovs-analyzer: error: {bundle}: is the bundle folder itself; write the outputs "
+                                     "to a folder of their own (-o out), or a later run would read them as logs")
+    assert [p.name for p in bundle.iterdir()] == ["var"]
