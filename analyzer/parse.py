@@ -540,7 +540,8 @@ def _reread_pasted_lines(lines: pl.Series, fields: pl.DataFrame, formats: list[F
     (`- inf\\no -`) undone: a stamped line no format explains and the unstamped line after it, if
     no format explains that one either, are matched as one line, and where that explains them the
     second (`cut_tail`) continues the first's record whatever its format says of continuation
-    lines. `raw` keeps the lines as they are. (Year roll-overs are not carried into these.)"""
+    lines. `raw` keeps the lines as they are. A year-less stamp re-read so takes its year from the
+    lines of its format around it (`_years_from_neighbours`)."""
     unexplained = fields["format"].is_null()
     if not unexplained.any():
         return fields  # the usual file: one null count
@@ -553,7 +554,34 @@ def _reread_pasted_lines(lines: pl.Series, fields: pl.DataFrame, formats: list[F
     pairs = texts.filter(pl.col("tail_open") & ~pl.col("idx").is_in(reread.implode())
                          & ~pl.col("tail").str.contains(_STAMPED))
     fields, cut = _reread(fields, pairs["idx"], _unpasted(pairs["text"] + pairs["tail"]), formats, ctx)
+    fields = _years_from_neighbours(fields, pl.concat([reread, cut]), formats)
     return fields.with_columns(pl.col("idx").is_in((cut + 1).implode()).alias("cut_tail")) if cut.len() else fields
+
+
+def _years_from_neighbours(fields: pl.DataFrame, reread: pl.Series, formats: list[FormatSpec]) -> pl.DataFrame:
+    """Re-read rows of a year-less format in the year of the nearest row of that format read as
+    it was: the one before (a year later if the stamp would then go back more than half a year:
+    a New Year in between), else the one after (a year earlier the other way round). Matched
+    apart from the other lines, they would roll over and step back on their own."""
+    yearless = [f.id for f in formats if f.timestamp is not None and f.timestamp.yearless]
+    if reread.len() == 0 or not yearless:
+        return fields
+    ts = pl.col("ts_local")
+    again = pl.col("idx").is_in(reread.implode()) & pl.col("format").is_in(yearless) & ts.is_not_null()
+    read_as_is = pl.when(~again).then(ts)
+    before = read_as_is.forward_fill().over("format")  # rows are in line order
+    after = read_as_is.backward_fill().over("format")
+    half_year = pl.duration(days=182)
+
+    def in_year_of(anchor: pl.Expr) -> pl.Expr:
+        return ts.dt.offset_by(pl.format("{}y", anchor.dt.year().cast(pl.Int32) - ts.dt.year().cast(pl.Int32)))
+
+    from_before = pl.when(in_year_of(before) < before - half_year).then(in_year_of(before).dt.offset_by("1y")) \
+        .otherwise(in_year_of(before))
+    from_after = pl.when(in_year_of(after) > after + half_year).then(in_year_of(after).dt.offset_by("-1y")) \
+        .otherwise(in_year_of(after))
+    return fields.with_columns(pl.when(again).then(pl.coalesce(from_before, from_after, ts)).otherwise(ts)
+                               .alias("ts_local"))
 
 
 def _unpasted(text: pl.Expr | pl.Series) -> pl.Expr | pl.Series:

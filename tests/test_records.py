@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -213,3 +216,26 @@ def test_a_members_formats_are_counted_in_the_order_they_first_appear(parse):
     parsed = parse("\n".join(lines), source="var/log/journald.log")
     first_seen = parsed.events["format"].drop_nulls().unique(maintain_order=True).to_list()
     assert list(parsed.formats) == first_seen == ["journald_marker", "dmesg", "ovs_volumedriver"]
+
+
+def test_a_pasted_line_takes_its_year_from_the_lines_around_it(parse):
+    """A year-less line re-read after a paste artefact is matched apart from the others: alone, it
+    would miss the New Year roll-over the lines before it went through."""
+    text = ("Dec 31 23:59:58 node1 systemd[1]: Started A.\n"
+            "Dec 31 23:59:59 node1 systemd[1]: Started B.\n"
+            "Jan  1 00:00:01 node1 systemd[1]: Started C.\n"
+            " Jan  1 00:00:02 node1 systemd\\[1\\]: Started D.\n"
+            "Jan  1 00:00:03 node1 systemd[1]: Started E.\n")
+    events = parse(text, source="var/log/syslog", year=2017).events
+    assert events["format"].to_list() == ["syslog_short"] * 5
+    assert [t.year for t in events["ts_local"]] == [2017, 2017, 2018, 2018, 2018]
+    assert events.filter(pl.col("message") == "Started D.")["ts_local"][0] == datetime(2018, 1, 1, 0, 0, 2)
+
+
+def test_a_pasted_first_line_takes_the_year_of_the_lines_after_it(parse):
+    """No line of its format before it: it is placed just before the next one, across a New Year."""
+    text = (" Dec 31 23:59:59 node1 systemd[1]: Started A.\n"
+            "Jan  1 00:00:01 node1 systemd[1]: Started B.\n"
+            "Jan  1 00:00:02 node1 systemd[1]: Started C.\n")
+    events = parse(text, source="var/log/syslog", year=2017).events
+    assert [t.year for t in events["ts_local"]] == [2016, 2017, 2017]
