@@ -31,7 +31,7 @@ from analyzer.progress import BundleProgress
 from analyzer.timezones import fill_offsets, offset_tallies, samples_of
 from analyzer.timings import stage, timed
 
-#: Members parsed at once (see `write_events`).
+#: Members parsed at once, and chunks completed at once (see `_parse_into`).
 PARSER_THREADS = 2
 #: The folder of part files, inside the output folder, while `write_events` runs.
 PARTS = ".events-parts"

@@ -103,17 +103,6 @@ class ParsedMember:
         # counted on the one column: a filter would copy every column of the kept rows first
         return int(self.events.select((pl.col("parse_status") == "unparsed").sum()).item())
 
-    @classmethod
-    def joined(cls, chunks: list[ParsedMember]) -> ParsedMember:
-        """One member from its chunks (see `parse_chunks`)."""
-        formats: dict[str, int] = {}
-        for chunk in chunks:
-            for name, count in chunk.formats.items():
-                formats[name] = formats.get(name, 0) + count
-        return cls(source=chunks[0].source, events=pl.concat([c.events for c in chunks]),
-                   lines=sum(c.lines for c in chunks), binary=any(c.binary for c in chunks),
-                   invalid_utf8=sum(c.invalid_utf8 for c in chunks), formats=formats)
-
 
 def empty_events() -> pl.DataFrame:
     return pl.DataFrame(schema=EVENT_SCHEMA)
