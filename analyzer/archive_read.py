@@ -241,8 +241,9 @@ OUTPUT_MARK = ".ovs-analyzer-output"
 def dir_entries(root: Path) -> Iterator[Entry]:
     """Regular files under a folder, sorted; links are reported, never followed; an output folder
     below `root` (see `OUTPUT_MARK`) is reported as one `output` entry, its files not read."""
-    outputs = {mark.parent for mark in root.rglob(OUTPUT_MARK) if mark.parent != root}
-    for path in sorted(root.rglob("*")):
+    paths = sorted(root.rglob("*"))
+    outputs = {path.parent for path in paths if path.name == OUTPUT_MARK and path.parent != root}
+    for path in paths:
         if path in outputs:
             yield Entry(name=path.relative_to(root).as_posix(), kind="output", size=0, mtime=0.0, offset=None,
                         open=path.open)  # type: ignore[arg-type]

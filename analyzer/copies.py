@@ -87,6 +87,8 @@ class JournalCopies:
 
 #: A record rsyslog may have copied from the journal: one whole entry of a named ident.
 _ENTRY = (pl.col("parse_status") == "ok") & pl.col("service").is_not_null()
+#: The columns `JournalCopies.learn` reads of a journal's records.
+ENTRY_COLUMNS = [*_COPY_KEY, "parse_status"]
 
 
 def _copies_journal(source: str) -> bool:

@@ -20,13 +20,13 @@ from pathlib import Path
 import polars as pl
 
 from analyzer.bundle import Bundle, Caps, Member, describe, iter_members
-from analyzer.copies import JOURNAL_SOURCES, JournalCopies
+from analyzer.copies import ENTRY_COLUMNS, JOURNAL_SOURCES, JournalCopies
 from analyzer.entities import with_entities
 from analyzer.errors import UserError
 from analyzer.formats import FormatSpec, load_formats
 from analyzer.lanes import Lane
 from analyzer.parse import empty_events
-from analyzer.pipeline import parse_bundle_chunks
+from analyzer.pipeline import dominant_host, parse_bundle_chunks
 from analyzer.progress import BundleProgress
 from analyzer.timezones import fill_offsets, offset_tallies, samples_of
 from analyzer.timings import stage, timed
@@ -35,8 +35,6 @@ from analyzer.timings import stage, timed
 PARSER_THREADS = 2
 #: The folder of part files, inside the output folder, while `write_events` runs.
 PARTS = ".events-parts"
-#: What telling rsyslog's copies of journal entries reads of a journal chunk.
-_ENTRY_COLUMNS = ["host", "ts_local", "service", "message", "parse_status"]
 
 
 @dataclass(frozen=True)
@@ -144,14 +142,14 @@ def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
 def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> WrittenEvents:
     """Give each chunk what the whole table decides, and stream them all into `target`."""
     with stage("combine"):
-        node = _node(bundle, members)
+        node = dominant_host([m.hosts for m in members if m.hosts.height]) or bundle.host_hint
         tallies = [m.offsets for m in members if m.offsets.height]
         samples = (samples_of(pl.concat(tallies).with_columns(pl.col("host").fill_null(pl.lit(node, pl.String))))
                    if tallies else pl.DataFrame())
         copies = JournalCopies()  # every journal entry is known before any copy is looked for
         for member in members:
             for file in member.files if member.source in JOURNAL_SOURCES else ():
-                copies.learn(member.source, pl.read_ipc(file, columns=_ENTRY_COLUMNS))
+                copies.learn(member.source, pl.read_ipc(file, columns=ENTRY_COLUMNS))
         # chunks are completed two at a time, like members are parsed; `copies` is only read from here
         # on (its first look-up builds its set of known entries: two threads doing so build the same)
         with Lane("completion", workers=PARSER_THREADS) as lane:
@@ -180,16 +178,6 @@ def _complete_part(file: Path, source: str, node: str | None, samples: pl.DataFr
     events.write_ipc(done, compression="zstd")
     file.unlink()
     return done, dict(events.group_by("parse_status").len().iter_rows())
-
-
-def _node(bundle: Bundle, members: list[_MemberParts]) -> str | None:
-    """The host most records state (the first by name on a tie), else the one the bundle's name gives."""
-    stated = [m.hosts for m in members if m.hosts.height]
-    if stated:
-        counts = pl.concat(stated).drop_nulls("host").group_by("host").agg(pl.col("count").sum())
-        if counts.height:
-            return str(counts.sort(["count", "host"], descending=[True, False])["host"][0])
-    return bundle.host_hint
 
 
 def _completed(events: pl.DataFrame, source: str, node: str | None, samples: pl.DataFrame,

@@ -54,6 +54,8 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
 _FIELDS = [c for c in EVENT_SCHEMA if c not in ("source", "line", "raw", "parse_status", "vpool")]
 #: Lines of a file the format sampler looks at first (all of them in a file this short).
 SAMPLE_LINES = 400
+#: A year-less stamp this far before the one read before it crossed a New Year (Dec -> Jan).
+_NEW_YEAR_JUMP = pl.duration(days=180)
 #: A year-less stamp this far after the collection time must belong to the previous year.
 _FUTURE_SLACK = timedelta(days=60)
 
@@ -465,7 +467,7 @@ def _roll_years(frame: pl.DataFrame, format_id: str, ctx: ParseContext) -> pl.Da
     carry = ctx.carry
     before, years = carry.years.get(format_id, (None, 0)) if carry else (None, 0)
     previous = pl.col("ts_local").shift(1, fill_value=pl.lit(before, dtype=pl.Datetime("us")))
-    back = ((pl.col("ts_local") - previous) < pl.duration(days=-180)).fill_null(False).cast(pl.Int32).cum_sum()
+    back = ((pl.col("ts_local") - previous) < -_NEW_YEAR_JUMP).fill_null(False).cast(pl.Int32).cum_sum()
     if carry is not None and frame.height:
         carry.years[format_id] = (frame["ts_local"][-1], years + int(frame.select(back.last()).item()))
     frame = frame.with_columns(pl.col("ts_local").dt.offset_by(pl.format("{}y", back + years)))
@@ -560,15 +562,15 @@ def _years_from_neighbours(fields: pl.DataFrame, reread: pl.Series, formats: lis
     read_as_is = pl.when(~again).then(ts)
     before = read_as_is.forward_fill().over("format")  # rows are in line order
     after = read_as_is.backward_fill().over("format")
-    half_year = pl.duration(days=182)
 
     def in_year_of(anchor: pl.Expr) -> pl.Expr:
         return ts.dt.offset_by(pl.format("{}y", anchor.dt.year().cast(pl.Int32) - ts.dt.year().cast(pl.Int32)))
 
-    from_before = pl.when(in_year_of(before) < before - half_year).then(in_year_of(before).dt.offset_by("1y")) \
-        .otherwise(in_year_of(before))
-    from_after = pl.when(in_year_of(after) > after + half_year).then(in_year_of(after).dt.offset_by("-1y")) \
-        .otherwise(in_year_of(after))
+    near_before, near_after = in_year_of(before), in_year_of(after)
+    from_before = pl.when(near_before < before - _NEW_YEAR_JUMP).then(near_before.dt.offset_by("1y")) \
+        .otherwise(near_before)
+    from_after = pl.when(near_after > after + _NEW_YEAR_JUMP).then(near_after.dt.offset_by("-1y")) \
+        .otherwise(near_after)
     return fields.with_columns(pl.when(again).then(pl.coalesce(from_before, from_after, ts)).otherwise(ts)
                                .alias("ts_local"))
 

@@ -355,10 +355,15 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
 
 def _dominant_host(results: list[_MemberResult]) -> str | None:
     """The host most events state; a line without a host field was written by this node."""
-    frames = [r.counts.select("host", "count") for r in results if r.counts.height]
-    if not frames:
+    return dominant_host([r.counts.select("host", "count") for r in results if r.counts.height])
+
+
+def dominant_host(counts: list[pl.DataFrame]) -> str | None:
+    """The host with the most records in `counts` (host, count frames), the first by name on a tie;
+    None when no record states one."""
+    if not counts:
         return None
-    totals = pl.concat(frames).drop_nulls("host").group_by("host").agg(pl.col("count").sum())
+    totals = pl.concat(counts).drop_nulls("host").group_by("host").agg(pl.col("count").sum())
     if totals.height == 0:
         return None
     return str(totals.sort(["count", "host"], descending=[True, False])["host"][0])
