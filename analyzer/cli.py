@@ -19,14 +19,14 @@ import typer
 
 from analyzer import __version__, cli_views
 from analyzer.archive_read import OUTPUT_MARK
-from analyzer.errors import INTERNAL_ERRORS, UserError
+from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.findings import worst_severity
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rule_file, load_rules
 from analyzer.ruletest import run_rule_examples
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _EPILOG = ("Exit codes: 0 analyzed; 3 a finding at or above --fail-on; "
-           "2 unusable input or arguments; 1 internal error.")
+           "2 unusable input or arguments, or a full or forbidden output folder; 1 internal error; 130 interrupted.")
 
 app = typer.Typer(
     name="ovs-analyzer",
@@ -333,17 +333,22 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         _fail(str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside a command: while parsing the arguments
         _fail("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except INTERNAL_ERRORS as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
             _fail(exc.format_message())
+            return EXIT_USAGE
+        if (problem := machine_problem(exc)) is not None:
+            _fail(problem)
             return EXIT_USAGE
         if debug:
             traceback.print_exc()
         _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
         return EXIT_INTERNAL
+    if code == EXIT_INTERRUPTED:  # typer ends a command's KeyboardInterrupt so, without a word
+        _fail("interrupted")
     return code if isinstance(code, int) else EXIT_OK
 
 

@@ -1,5 +1,10 @@
-"""The one exception type that turns into a clean one-line error and exit code 2, and what a
-bug may raise instead (reported in one line too, as an internal error)."""
+"""The one exception type that turns into a clean one-line error and exit code 2, what the
+machine may raise that the user can fix too (a full disk), and what a bug may raise instead
+(reported in one line too, as an internal error)."""
+
+import errno
+import os
+import re
 
 from polars.exceptions import PanicException
 
@@ -12,3 +17,27 @@ class UserError(Exception):
 #: so catching Exception alone would end the run with a traceback (seen with Polars 2.1's
 #: string kernels on some filtered frames).
 INTERNAL_ERRORS: tuple[type[BaseException], ...] = (Exception, PanicException)
+
+#: Failures of the machine, not of the input or of this tool: the user fixes them by freeing space,
+#: choosing another output folder or raising a limit, so they are said like a user error.
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE,
+                   errno.EIO}
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
+#: Polars reports its own file failures as text ending in Rust's io::Error display.
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def machine_problem(exc: BaseException) -> str | None:
+    """The one line for a failure the machine caused (a full disk, a read-only or forbidden folder,
+    too many open files), from Python's OSError or from Polars' text; None when it is anything else."""
+    if isinstance(exc, OSError):
+        code, path = exc.errno, exc.filename
+    elif (found := _RUST_OS_ERROR.search(str(exc))) is not None:
+        code, path = int(found.group(1)), None
+    else:
+        return None
+    if code not in _MACHINE_ERRNOS:
+        return None
+    where = f"{path}: " if path else ""
+    advice = " (free some space, or write the outputs elsewhere with -o)" if code in _NO_ROOM else ""
+    return f"{where}{os.strerror(code)}{advice}"

@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from analyzer import __version__
-from analyzer.errors import INTERNAL_ERRORS, UserError
+from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.findings import verdict
 from analyzer.pipeline import Analysis
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rules
@@ -160,8 +160,8 @@ def run_bundle(job: Job) -> list[Outcome]:
     except MemoryError:
         return [failed(job, MemoryError("out of memory while analyzing this bundle"), time.perf_counter() - started)]
     except INTERNAL_ERRORS as exc:
-        return [failed(job, RuntimeError(f"internal error: {type(exc).__name__}: {exc}"),
-                       time.perf_counter() - started)]
+        problem = machine_problem(exc) or f"internal error: {type(exc).__name__}: {exc}"
+        return [failed(job, RuntimeError(problem), time.perf_counter() - started)]
     elapsed = round(time.perf_counter() - started, 3)
     for outcome in outcomes:
         outcome.row["seconds"] = elapsed

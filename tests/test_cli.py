@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
 import pytest
 from polars.exceptions import PanicException
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, build_tar
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "analyzer" / "findings.schema.json").read_text())
@@ -131,6 +133,37 @@ def test_help_documents_the_exit_codes():
     result = cli("analyze", "--help")
     assert result.returncode == 0
     assert "Exit codes: 0 analyzed; 3 a finding at or above --fail-on" in " ".join(result.stdout.split())
+    assert "130 interrupted" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("command, written", [("analyze", "findings.json"), ("parse", "events.parquet")])
+def test_a_full_disk_is_the_users_problem_said_in_one_line_with_what_to_do(command, written, tmp_path):
+    """A real full device (/dev/full) under an output file: Python's OSError (analyze) and Polars'
+    own IO error text (parse) both become the same advice, not an "internal error"."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / written).symlink_to("/dev/full")
+    result = cli(command, str(SAMPLE), "-o", str(out))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ("ovs-analyzer: error: No space left on device "
+                             "(free some space, or write the outputs elsewhere with -o)\n")
+
+
+def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path):
+    """typer ends a command's KeyboardInterrupt with exit code 130 and no word: the user must see why."""
+    line = ("2017-03-14 10:16:35 123456 +0100 - ovs-node1 - 4242/0x00007f2e - volumedriverfs/VolManager - "
+            "0000000000000001 - info - Volume vd-1 is running fine\n")
+    bundle = build_tar(tmp_path / "ovs-node1-logs.tar", {"var/log/ovs/volumedriver/vpool1.log": line * 600_000},
+                       compress=False)  # ~100 MiB of lines: seconds of work to interrupt
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "analyze", str(bundle), "-o", str(out)],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / ".ovs-analyzer-output").exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # the mark is written once the command has begun its work
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=120)
+    assert (run.returncode, stderr, stdout) == (130, "ovs-analyzer: error: interrupted\n", "")
 
 
 def test_the_same_bundle_gives_the_same_bytes_apart_from_the_generation_time(tmp_path):

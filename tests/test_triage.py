@@ -149,6 +149,15 @@ def test_when_no_bundle_at_all_can_be_read_it_is_exit_2_with_the_rows_written(tm
     assert json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"][0]["status"] == "error"
 
 
+def test_a_full_disk_under_one_bundles_report_is_its_row_says_so_not_an_internal_error(tmp_path):
+    report = tmp_path / "out" / "bundles" / SAMPLE.name.removesuffix(".tar.gz")
+    report.mkdir(parents=True)
+    (report / "findings.json").symlink_to("/dev/full")
+    cli("triage", str(SAMPLE), "-o", str(tmp_path / "out"))
+    [row] = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
+    assert row["error"] == "No space left on device (free some space, or write the outputs elsewhere with -o)"
+
+
 def test_a_bundle_of_bundles_gives_one_row_and_report_per_node(tmp_path):
     from samples.make_sample import write_cluster
 
