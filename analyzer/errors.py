@@ -20,9 +20,13 @@ INTERNAL_ERRORS: tuple[type[BaseException], ...] = (Exception, PanicException)
 
 #: Failures of the machine, not of the input or of this tool: the user fixes them by freeing space,
 #: choosing another output folder or raising a limit, so they are said like a user error.
-_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE,
-                   errno.EIO}
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE,
+                   errno.ENFILE, errno.EIO}
+_ADVICE = {
+    errno.ENOSPC: "free some space, or write the outputs elsewhere with -o",
+    errno.EDQUOT: "free some space, or write the outputs elsewhere with -o",
+    errno.EFBIG: "an output is larger than this shell's file size limit, `ulimit -f`",
+}
 #: Polars reports its own file failures as text ending in Rust's io::Error display.
 _RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
 
@@ -30,14 +34,14 @@ _RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
 def machine_problem(exc: BaseException) -> str | None:
     """The one line for a failure the machine caused (a full disk, a read-only or forbidden folder,
     too many open files), from Python's OSError or from Polars' text; None when it is anything else."""
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError) and exc.errno is not None:
         code, path = exc.errno, exc.filename
-    elif (found := _RUST_OS_ERROR.search(str(exc))) is not None:
+    elif (found := _RUST_OS_ERROR.search(str(exc))) is not None:  # Polars raises OSError with no errno too
         code, path = int(found.group(1)), None
     else:
         return None
     if code not in _MACHINE_ERRNOS:
         return None
     where = f"{path}: " if path else ""
-    advice = " (free some space, or write the outputs elsewhere with -o)" if code in _NO_ROOM else ""
+    advice = f" ({_ADVICE[code]})" if code in _ADVICE else ""
     return f"{where}{os.strerror(code)}{advice}"

@@ -4,9 +4,9 @@ The table is written a chunk at a time, so memory follows the members and chunks
 not the bundle (the whole table is about 5.5x the bundle's text). Two threads parse members
 while the main thread reads the next; each chunk's events go to an Arrow file in the output
 folder, with the little the table as a whole decides: the hosts stated, the zone offsets seen,
-the journal's entries. Then each chunk is completed with those (the node's name where a line
-states none, UTC times, rsyslog's copies of journal entries marked `duplicate`, entities) and
-all are streamed into one Parquet file; the part files are removed.
+the journal's entries. Then all are streamed into one Parquet file, each chunk completed on its
+way with those (the node's name where a line states none, UTC times, rsyslog's copies of journal
+entries marked `duplicate`, entities); the part files are removed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -31,7 +32,7 @@ from analyzer.progress import BundleProgress
 from analyzer.timezones import fill_offsets, offset_tallies, samples_of
 from analyzer.timings import stage, timed
 
-#: Members parsed at once, and chunks completed at once (see `_parse_into`).
+#: Members parsed at once (see `_parse_into`).
 PARSER_THREADS = 2
 #: The folder of part files, inside the output folder, while `write_events` runs.
 PARTS = ".events-parts"
@@ -72,7 +73,9 @@ def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None,
         bundle, members = _parse_into(parts, path, formats, caps, progress)
         if progress is not None:
             progress.step("completing the table")
-        return _complete(bundle, members, out / "events.parquet")
+        written = _complete(bundle, members, parts / "events.parquet")
+        # only a whole table takes the name: an interrupted or failed run leaves no half a file there
+        return replace(written, path=written.path.replace(out / "events.parquet"))
     finally:
         shutil.rmtree(parts, ignore_errors=True)
 
@@ -140,7 +143,12 @@ def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> WrittenEvents:
-    """Give each chunk what the whole table decides, and stream them all into `target`."""
+    """Give each chunk what the whole table decides, as Polars streams them all into `target`.
+
+    Completing a chunk inside the stream, rather than into a second part file first, saves
+    writing and reading the bundle's events once more (1 GiB bench: 13.5 s instead of 15.8 s,
+    4.5 s less CPU). A chunk's completion depends on its own rows and on `node`, `samples` and
+    `copies` alone, so the stream may cut it anywhere."""
     with stage("combine"):
         node = dominant_host([m.hosts for m in members if m.hosts.height]) or bundle.host_hint
         tallies = [m.offsets for m in members if m.offsets.height]
@@ -150,34 +158,18 @@ def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> Writ
         for member in members:
             for file in member.files if member.source in JOURNAL_SOURCES else ():
                 copies.learn(member.source, pl.read_ipc(file, columns=ENTRY_COLUMNS))
-        # chunks are completed two at a time, like members are parsed; `copies` is only read from here
-        # on (its first look-up builds its set of known entries: two threads doing so build the same)
-        with Lane("completion", workers=PARSER_THREADS) as lane:
-            completing = [lane.submit(_complete_part, file, member.source, node, samples, copies)
-                          for member in members for file in member.files]
-            done = [future.result() for future in completing]
-    status: dict[str, int] = {}
-    for _, counts in done:
-        for key, count in counts.items():
-            status[key] = status.get(key, 0) + count
+    completed = partial(_completed, node=node, samples=samples, copies=copies)
+    empty = completed(empty_events(), source="")
     with stage("write"):
-        if done:
-            pl.scan_ipc([file for file, _ in done]).sink_parquet(target)
-        else:
-            _completed(empty_events(), "", node, samples, copies).write_parquet(target)
+        # the stream completes chunks on Polars' threads at once; `copies` builds its set of known
+        # entries at its first look-up, and two threads doing so build the same set
+        chunks = [pl.scan_ipc(file).map_batches(partial(completed, source=member.source), schema=empty.schema,
+                                                streamable=True)
+                  for member in members for file in member.files]
+        pl.concat(chunks or [empty.lazy()]).sink_parquet(target)
+        status = dict(pl.scan_parquet(target).group_by("parse_status").len().collect().iter_rows())
     return WrittenEvents(target, records=sum(status.values()), unparsed=status.get("unparsed", 0),
                          duplicates=status.get("duplicate", 0))
-
-
-def _complete_part(file: Path, source: str, node: str | None, samples: pl.DataFrame,
-                   copies: JournalCopies) -> tuple[Path, dict[str, int]]:
-    """Complete one chunk file into another (the first is removed: the parts never take twice the
-    disk); and its records per `parse_status`."""
-    events = _completed(pl.read_ipc(file), source, node, samples, copies)
-    done = file.with_suffix(".done.arrow")
-    events.write_ipc(done, compression="zstd")
-    file.unlink()
-    return done, dict(events.group_by("parse_status").len().iter_rows())
 
 
 def _completed(events: pl.DataFrame, source: str, node: str | None, samples: pl.DataFrame,

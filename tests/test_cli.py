@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -136,17 +137,27 @@ def test_help_documents_the_exit_codes():
     assert "130 interrupted" in " ".join(result.stdout.split())
 
 
-@pytest.mark.parametrize("command, written", [("analyze", "findings.json"), ("parse", "events.parquet")])
-def test_a_full_disk_is_the_users_problem_said_in_one_line_with_what_to_do(command, written, tmp_path):
-    """A real full device (/dev/full) under an output file: Python's OSError (analyze) and Polars'
-    own IO error text (parse) both become the same advice, not an "internal error"."""
+def test_a_full_disk_is_the_users_problem_said_in_one_line_with_what_to_do(tmp_path):
+    """A real full device (/dev/full) under an output file: not an "internal error"."""
     out = tmp_path / "out"
     out.mkdir()
-    (out / written).symlink_to("/dev/full")
-    result = cli(command, str(SAMPLE), "-o", str(out))
+    (out / "findings.json").symlink_to("/dev/full")
+    result = cli("analyze", str(SAMPLE), "-o", str(out))
     assert result.returncode == 2, result.stderr
     assert result.stderr == ("ovs-analyzer: error: No space left on device "
                              "(free some space, or write the outputs elsewhere with -o)\n")
+
+
+def test_a_write_failing_inside_polars_is_said_as_the_machines_problem_and_leaves_no_half_table(tmp_path):
+    """Polars raises its own file errors as text ("... (os error 27)"); a real file size limit
+    (`ulimit -f`) makes `parse` hit one as it streams the sample's table (629 kB) into Parquet."""
+    out = tmp_path / "out"
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (400 * 1024, resource.RLIM_INFINITY))  # noqa: E731
+    result = subprocess.run([sys.executable, "-m", "analyzer.cli", "parse", str(SAMPLE), "-o", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, preexec_fn=limit)
+    assert (result.returncode, result.stderr) == (2, "ovs-analyzer: error: File too large (an output is larger "
+                                                     "than this shell's file size limit, `ulimit -f`)\n")
+    assert sorted(p.name for p in out.iterdir()) == [".ovs-analyzer-output"]
 
 
 def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path):
