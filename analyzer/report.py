@@ -71,13 +71,30 @@ def write_documents(doc: dict[str, Any], timeline: dict[str, Any], out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"report": out_dir / "report.html", "findings": out_dir / "findings.json",
              "csv": out_dir / "findings.csv", "summary": out_dir / "summary.md"}
-    paths["findings"].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths["csv"].write_text(findings_csv(doc), encoding="utf-8", newline="")
-    paths["report"].write_text(render_html(doc, timeline), encoding="utf-8")
     context = {"doc": doc, "severities": SEVERITIES}
-    paths["summary"].write_text(template_env(autoescape=False).get_template("summary.md.j2").render(context),
-                                encoding="utf-8")
+    write_together({
+        paths["findings"]: json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+        paths["csv"]: findings_csv(doc),
+        paths["report"]: render_html(doc, timeline),
+        paths["summary"]: template_env(autoescape=False).get_template("summary.md.j2").render(context),
+    })
     return paths
+
+
+def write_together(texts: dict[Path, str]) -> None:
+    """Write each text beside its file, then give them all their names: a run that fails while
+    writing (a full disk) leaves the previous run's documents as they were, never some cut short
+    or a mix of two runs' documents, which an engineer could attach to a ticket unawares."""
+    partials = {path: path.with_name(f".{path.name}.partial") for path in texts}
+    try:
+        for path, text in texts.items():
+            partials[path].write_text(text, encoding="utf-8", newline="")
+    except BaseException:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
+        raise
+    for path, partial in partials.items():
+        partial.replace(path)
 
 
 def render_html(doc: dict[str, Any], timeline: dict[str, Any]) -> str:

@@ -137,15 +137,20 @@ def test_help_documents_the_exit_codes():
     assert "130 interrupted" in " ".join(result.stdout.split())
 
 
-def test_a_full_disk_is_the_users_problem_said_in_one_line_with_what_to_do(tmp_path):
-    """A real full device (/dev/full) under an output file: not an "internal error"."""
+def test_a_full_disk_is_said_in_one_line_and_leaves_the_previous_reports_whole(tmp_path):
+    """A real full device (/dev/full) under the file the report is written to before it takes its
+    name: not an "internal error", and the last run's four documents stay as they were, not some
+    cut short or some replaced (each run's findings.json differs by its time of generation)."""
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "findings.json").symlink_to("/dev/full")
+    assert cli("analyze", str(SAMPLE), "-o", str(out)).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (out / ".report.html.partial").symlink_to("/dev/full")
+    time.sleep(1)  # a second later: another generation time
     result = cli("analyze", str(SAMPLE), "-o", str(out))
     assert result.returncode == 2, result.stderr
     assert result.stderr == ("ovs-analyzer: error: No space left on device "
                              "(free some space, or write the outputs elsewhere with -o)\n")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_a_write_failing_inside_polars_is_said_as_the_machines_problem_and_leaves_no_half_table(tmp_path):

@@ -152,7 +152,7 @@ def test_when_no_bundle_at_all_can_be_read_it_is_exit_2_with_the_rows_written(tm
 def test_a_full_disk_under_one_bundles_report_is_its_row_says_so_not_an_internal_error(tmp_path):
     report = tmp_path / "out" / "bundles" / SAMPLE.name.removesuffix(".tar.gz")
     report.mkdir(parents=True)
-    (report / "findings.json").symlink_to("/dev/full")
+    (report / ".findings.json.partial").symlink_to("/dev/full")  # where it is written before it takes its name
     cli("triage", str(SAMPLE), "-o", str(tmp_path / "out"))
     [row] = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
     assert row["error"] == "No space left on device (free some space, or write the outputs elsewhere with -o)"
