@@ -21,6 +21,7 @@ from analyzer import __version__, cli_views
 from analyzer.archive_read import OUTPUT_MARK
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.findings import worst_severity
+from analyzer.outputs import write_together
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rule_file, load_rules
 from analyzer.ruletest import run_rule_examples
 
@@ -215,8 +216,7 @@ def diff_command(
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if out is not None:
         _output_folder(out)
-        (out / "diff.json").write_text(text, encoding="utf-8")
-        (out / "diff.md").write_text(markdown(result), encoding="utf-8")
+        write_together({out / "diff.json": text, out / "diff.md": markdown(result)})
     typer.echo(text if as_json else markdown(result), nl=False)
     worst = worst_open(result)
     _exit_if_at_or_above(worst, fail_on)

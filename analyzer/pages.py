@@ -8,7 +8,6 @@ text from a log that slips into the page still cannot run.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from analyzer.report import inline_script, template_env
@@ -17,12 +16,9 @@ from analyzer.rules import SEVERITIES
 SCRIPT = "table.js"
 
 
-def render_page(template: str, context: dict[str, Any], target: Path) -> Path:
-    """Render `template` with `context` plus the shared script and its CSP hash into `target`."""
+def render_page(template: str, context: dict[str, Any]) -> str:
+    """`template` rendered with `context` plus the shared script and its CSP hash."""
     script, digest = inline_script(SCRIPT)
-    html = template_env(autoescape=True).get_template(template).render(
+    return template_env(autoescape=True).get_template(template).render(
         {**context, "script": script, "script_hash": f"sha256-{digest}", "severities": SEVERITIES}
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(html, encoding="utf-8")
-    return target

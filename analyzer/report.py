@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from analyzer import __version__
 from analyzer.findings import SCHEMA_ID, iso, verdict
+from analyzer.outputs import write_together
 from analyzer.pipeline import Analysis
 from analyzer.redact import Redactor, scrub
 from analyzer.resources import shipped_dir
@@ -79,22 +80,6 @@ def write_documents(doc: dict[str, Any], timeline: dict[str, Any], out_dir: Path
         paths["summary"]: template_env(autoescape=False).get_template("summary.md.j2").render(context),
     })
     return paths
-
-
-def write_together(texts: dict[Path, str]) -> None:
-    """Write each text beside its file, then give them all their names: a run that fails while
-    writing (a full disk) leaves the previous run's documents as they were, never some cut short
-    or a mix of two runs' documents, which an engineer could attach to a ticket unawares."""
-    partials = {path: path.with_name(f".{path.name}.partial") for path in texts}
-    try:
-        for path, text in texts.items():
-            partials[path].write_text(text, encoding="utf-8", newline="")
-    except BaseException:
-        for partial in partials.values():
-            partial.unlink(missing_ok=True)
-        raise
-    for path, partial in partials.items():
-        partial.replace(path)
 
 
 def render_html(doc: dict[str, Any], timeline: dict[str, Any]) -> str:

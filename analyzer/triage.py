@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import json
 import os
 import re
@@ -29,6 +30,7 @@ import polars as pl
 from analyzer import __version__
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.findings import verdict
+from analyzer.outputs import write_together
 from analyzer.pipeline import Analysis
 from analyzer.rules import SEVERITIES, Rule, apply_tuning, default_rule_dirs, load_rules
 
@@ -281,14 +283,17 @@ def write_batch(batch: Batch, out: Path, settings: dict[str, Any]) -> dict[str, 
         "bundles": batch.rows,
     }
     paths = {"index": out / "index.html", "json": out / "triage.json", "csv": out / "triage.csv"}
-    paths["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    with paths["csv"].open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in batch.rows:
-            writer.writerow({**{k: row.get(k) for k in CSV_COLUMNS if k in row}, **row["counts"],
-                             "top_findings": "; ".join(f"{f['severity']}:{f['rule_id']}" for f in row["findings"])})
-    render_page("index.html.j2", {"doc": doc, "urgency": list(URGENCY)}, paths["index"])
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for row in batch.rows:
+        writer.writerow({**{k: row.get(k) for k in CSV_COLUMNS if k in row}, **row["counts"],
+                         "top_findings": "; ".join(f"{f['severity']}:{f['rule_id']}" for f in row["findings"])})
+    write_together({
+        paths["json"]: json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+        paths["csv"]: table.getvalue(),
+        paths["index"]: render_page("index.html.j2", {"doc": doc, "urgency": list(URGENCY)}),
+    })
     return paths
 
 
