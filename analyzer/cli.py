@@ -186,7 +186,9 @@ def triage(
                        align_clocks=align_clocks)
     errors = sum(r["status"] == "error" for r in batch.rows)
     if errors == len(batch.rows):
-        raise UserError(f"none of the {errors} bundle(s) could be read; the reasons are in {out / 'triage.json'}")
+        reasons = {row["error"] for row in batch.rows}
+        why = f": {reasons.pop()}" if len(reasons) == 1 else ""  # the same for all: a full disk, say
+        raise UserError(f"none of the {errors} bundle(s) could be analyzed{why}; the rows are in {out / 'triage.json'}")
     worst = batch.worst_severity()
     typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
                f"worst {worst or 'none'} -> {out / 'index.html'}")

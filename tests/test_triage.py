@@ -145,7 +145,7 @@ def test_an_output_folder_inside_the_inbox_is_not_triaged_again(tmp_path):
 def test_when_no_bundle_at_all_can_be_read_it_is_exit_2_with_the_rows_written(tmp_path):
     (tmp_path / "ovs-a-20170314102205-logs.tar.gz").write_bytes(b"junk")
     result = cli("triage", str(tmp_path), "-o", str(tmp_path / "out"))
-    assert result.returncode == 2 and "none of the 1 bundle(s) could be read" in result.stderr
+    assert result.returncode == 2 and "none of the 1 bundle(s) could be analyzed: " in result.stderr
     assert json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"][0]["status"] == "error"
 
 
@@ -153,9 +153,12 @@ def test_a_full_disk_under_one_bundles_report_is_its_row_says_so_not_an_internal
     report = tmp_path / "out" / "bundles" / SAMPLE.name.removesuffix(".tar.gz")
     report.mkdir(parents=True)
     (report / ".findings.json.partial").symlink_to("/dev/full")  # where it is written before it takes its name
-    cli("triage", str(SAMPLE), "-o", str(tmp_path / "out"))
+    result = cli("triage", str(SAMPLE), "-o", str(tmp_path / "out"))
     [row] = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
     assert row["error"] == "No space left on device (free some space, or write the outputs elsewhere with -o)"
+    assert result.stderr == ("ovs-analyzer: error: none of the 1 bundle(s) could be analyzed: No space left on "
+                             "device (free some space, or write the outputs elsewhere with -o); the rows are in "
+                             f"{tmp_path / 'out' / 'triage.json'}\n")
 
 
 def test_a_bundle_of_bundles_gives_one_row_and_report_per_node(tmp_path):
