@@ -62,6 +62,8 @@ class MemberReport:
     rotation_set: str | None = None
     #: Records that repeat journal entries (rsyslog's copies): left out of the timeline.
     journal_copies: int = 0
+    #: Records a copy-paste had glued to the end of the line before them, read as records of their own.
+    glued: int = 0
 
 
 @dataclass
@@ -184,6 +186,9 @@ class _PendingMember:
             report.warnings.append("binary file (not a text log): skipped")
         if report.invalid_utf8:
             report.warnings.append(f"{report.invalid_utf8} invalid UTF-8 sequence(s) replaced")
+        if report.glued:
+            report.warnings.append(f"{report.glued} record(s) glued to the end of a line (a copy-paste) read as "
+                                   "records of their own, on that line's number")
         return result
 
 
@@ -211,7 +216,7 @@ def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], form
     report = MemberReport(
         path=member.path, stored_size=member.stored_size, size=member.size, lines=parsed.lines,
         records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
-        invalid_utf8=parsed.invalid_utf8, formats=parsed.formats, warnings=list(member.warnings),
+        invalid_utf8=parsed.invalid_utf8, glued=parsed.glued, formats=parsed.formats, warnings=list(member.warnings),
         journal_copies=int(copy.sum()) if copy is not None else 0,
     )
     with stage("aggregates"):
@@ -242,7 +247,7 @@ def _merged(pieces: list[_MemberResult]) -> _MemberResult:
     report = replace(
         pieces[0].report, formats=formats, **{
             key: sum(getattr(p.report, key) for p in pieces)
-            for key in ("lines", "records", "unparsed", "invalid_utf8", "journal_copies")
+            for key in ("lines", "records", "unparsed", "invalid_utf8", "journal_copies", "glued")
         },
     )
 

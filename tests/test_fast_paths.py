@@ -46,6 +46,7 @@ VOLDRV = ("2017-03-14 10:22:{s:02d} 046812 +0100 - ovs-node1 - 18332/0x00007f840
           " - {s:016x} - error - createNewVolume: failed {s}")
 PYTHON = "2017-03-14 10:22:{s:02d} 04700 +0100 - ovs-node1 - 1/2 - lib/mds - {s} - ERROR - Ensure safety failed {s}"
 CONTINUATION = ["Traceback (most recent call last):", '  File "/opt/x.py", line 3, in y', "RuntimeError: boom", ""]
+GLUED = VOLDRV + " took 0.000592" + PYTHON  # two records on one line, a paste artefact
 
 
 def _chunked(text: str, formats, chunk_bytes: int, source: str = "var/log/ovs/lib.log",
@@ -56,7 +57,7 @@ def _chunked(text: str, formats, chunk_bytes: int, source: str = "var/log/ovs/li
     return whole, chunks, pl.concat([c.events for c in chunks], how="diagonal_relaxed")
 
 
-record = st.tuples(st.sampled_from([VOLDRV, PYTHON, "not a header {s}"]), st.integers(0, 59),
+record = st.tuples(st.sampled_from([VOLDRV, PYTHON, GLUED, "not a header {s}"]), st.integers(0, 59),
                    st.lists(st.sampled_from(CONTINUATION), max_size=4))
 
 
@@ -71,6 +72,7 @@ def test_chunks_of_a_member_give_the_records_of_the_whole_member(formats, record
     assert_frame_equal(stacked, whole.events)
     assert sum(c.lines for c in chunks) == whole.lines
     assert sum(c.unparsed for c in chunks) == whole.unparsed
+    assert sum(c.glued for c in chunks) == whole.glued
     totals: dict[str, int] = {}
     for chunk in chunks:
         for name, count in chunk.formats.items():
@@ -134,6 +136,20 @@ def test_a_year_roll_over_at_a_chunk_edge_is_kept(formats):
     assert len(chunks) > 3
     assert_frame_equal(stacked, whole.events)
     assert {t.year for t in stacked["ts_local"].to_list()} == {2016, 2017}
+
+
+@pytest.mark.parametrize("chunk_bytes", [100, 150, 200, 250])
+def test_a_chunk_matched_again_for_a_glued_record_rolls_its_year_over_once(formats, chunk_bytes):
+    """The second match of a chunk starts from the roll-overs the chunk began with, not from those
+    its first match reached (a Dec -> Jan inside the chunk would otherwise push its Dec a year on)."""
+    lines = [f"Dec 30 23:5{i}:00 node1 kernel: tick {i}" for i in range(6)]
+    lines += ["Dec 31 23:59:58 node1 kernel: last", "Jan  1 00:00:01 node1 kernel: took 0.5Jan  1 00:00:02 node1 "
+              "kernel: glued", "", "Jan  1 00:00:03 node1 kernel: first"]
+    ctx = ParseContext(collected_at=datetime(2017, 1, 2))
+    whole, chunks, stacked = _chunked("\n".join(lines), formats, chunk_bytes, source="var/log/syslog", ctx=ctx)
+    assert len(chunks) > 1 and whole.glued == sum(c.glued for c in chunks) == 1
+    assert_frame_equal(stacked, whole.events)
+    assert [t.year for t in stacked["ts_local"]] == [2016] * 7 + [2017] * 3
 
 
 def test_invalid_utf8_is_counted_once_across_chunks(formats):

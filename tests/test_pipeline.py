@@ -54,3 +54,13 @@ def test_the_bundle_file_is_identified_by_its_sha256_and_a_folder_by_none(make_b
     (folder / "var/log").mkdir(parents=True)
     (folder / "var/log/syslog").write_text("Mar 14 10:22:05 n1 systemd[1]: Started x.\n")
     assert analyze(folder, rules).sha256 is None
+
+
+def test_a_member_with_records_glued_by_a_paste_says_so_and_counts_them(make_bundle, rules):
+    pasted = ("Mar 14 10:16:35 ovs-node1 kernel: [1.0] eth0 up after 0.5"
+              "Mar 14 10:16:36 ovs-node1 kernel: [1.1] eth1 up\n\nMar 14 10:16:37 ovs-node1 kernel: [1.2] eth2 up\n")
+    analysis = analyze(make_bundle({"var/log/kern.log": pasted}), rules)
+    [member] = analysis.members
+    assert (member.lines, member.records, member.glued) == (3, 3, 1)
+    assert "1 record(s) glued to the end of a line (a copy-paste) read as records of their own, on that line's " \
+           "number" in member.warnings

@@ -7,6 +7,7 @@ from datetime import datetime
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 TRACEBACK = """2017-03-14 10:22:05 04700 +0100 - ovs-node1 - 1/2 - lib/mds - 275 - ERROR - Ensure safety failed
 Traceback (most recent call last):
@@ -193,6 +194,44 @@ def test_a_line_pasted_into_a_ticket_still_gives_its_record(parse, whole, where,
     pasted = parse(text + "\n", source=source).events
     assert pasted.height == 1 and pasted["raw"][0] == text
     assert pasted.drop("raw").row(0, named=True) == {k: v for k, v in event.items() if k != "raw"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(WHOLE_LINES), st.sampled_from(WHOLE_LINES), st.sampled_from(["took 0.000592", "done", "."]))
+def test_a_record_a_paste_glued_to_the_line_before_is_read_as_a_record_of_its_own(parse, first, second, end):
+    """../shared/ovs-log-formats.md 11.8: `… took 0.000592Jan 11 12:51:23 …`. Both records read as
+    they do on lines of their own, on the one line's number; the blank line a paste leaves between
+    records is what makes the parser look for glued ones."""
+    (head, source), (glued, _) = first, second
+    apart = parse(f"{head}{end}\n{glued}\n\n", source=source)
+    together = parse(f"{head}{end}{glued}\n\n", source=source)
+    assert together.lines == 2 and together.glued == 1 and together.events["line"].to_list() == [1, 1]
+    assert_frame_equal(together.events.drop("raw", "line"), apart.events.drop("raw", "line"))
+    assert together.events["raw"][0] == f"{head}{end}"
+
+
+def test_the_glued_record_of_a_pasted_journal_gets_its_own_time_and_level(parse):
+    text = ("Jan 11 12:51:22 node1 volumedriver_fs.sh[1234]: 2018-01-11 12:51:22 100000 +0100 - node1 - "
+            "1234/0x00007f8400994700 - volumedriverfs/VolManager - 0000000000000001 - info - Scrub took 0.000592"
+            "Jan 11 12:51:23 node1 volumedriver_fs.sh[1234]: 2018-01-11 12:51:23 200000 +0100 - node1 - "
+            "1234/0x00007f8400994700 - volumedriverfs/VolManager - 0000000000000002 - error - Failed to scrub\n"
+            "\n"
+            "Jan 11 12:51:24 node1 kernel: [1.0] eth0 up\n")
+    events = parse(text, source="var/log/syslog", year=2018).events
+    assert events.select("line", "level", "message").rows() == [
+        (1, "info", "Scrub took 0.000592"), (1, "error", "Failed to scrub"), (3, "info", "eth0 up")]
+    assert events["ts_local"][1] == datetime(2018, 1, 11, 12, 51, 23, 200000)
+
+
+def test_a_stamp_after_a_space_bracket_or_colon_is_text_not_a_glued_record(parse):
+    """A re-logged child line, a syslog-wrapped OVS line, a bracketed or keyed time: not pastes."""
+    text = ("2017-03-14 10:22:05 04700 +0100 - ovs-node1 - 1/2 - celery/celery.redirected - 5 - WARNING - "
+            "2017-03-14 10:22:05 04700 +0100 - ovs-node1 - 3/4 - lib/mds - 6 - ERROR - inner\n"
+            "2017-03-14 10:22:06 04700 +0100 - ovs-node1 - 1/2 - lib/mds - 7 - INFO - at [2017-03-14 10:22:06]\n"
+            "2017-03-14 10:22:07 04700 +0100 - ovs-node1 - 1/2 - lib/mds - 8 - INFO - since:2017-03-14 10:22:07\n"
+            "\n")
+    parsed = parse(text)
+    assert parsed.glued == 0 and parsed.events["line"].to_list() == [1, 2, 3]
 
 
 def test_an_unknown_line_that_starts_with_a_stamp_is_a_record_of_its_own(parse):
