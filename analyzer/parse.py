@@ -314,9 +314,7 @@ def _parse_lines(source: str, lines: pl.Series, invalid: int, formats: list[Form
 #: a letter, digit or full stop. A stamp after a space, bracket or colon is text or a wrapped record.
 _GLUED = (r"([0-9A-Za-z.])((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d "
           r"|\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d:\d\d)")
-
-
-#: A record glued on states a time of day after the header of the line it is glued to.
+#: A glued record puts a time of day after the header of the line it is glued to.
 _TIME_OF_DAY = r"\d\d:\d\d:\d\d"
 
 
@@ -324,9 +322,9 @@ def _unglued(lines: pl.Series, fields: pl.DataFrame) -> tuple[pl.Series, pl.Seri
     """The lines with every glued record cut onto a line of its own, and each line's 1-based
     number among `lines`; None when no record is glued.
 
-    Only lines with a time of day after their header (or none explained) are searched for a glued
-    stamp: the search runs on all others only as a cheap literal-led scan of their messages
-    (about 0.2 s per GiB of bundle), and the lines it keeps are rare."""
+    Only lines whose message (or whole text, where no format explains them) holds a time of day
+    are searched for a glued stamp: finding those is one scan of the messages (~0.2 s CPU per GiB
+    of bundle), and they are few. The choice is per line, so chunking cannot change it."""
     timed = fields.select(pl.coalesce("message", pl.lit(lines)).str.contains(_TIME_OF_DAY)).to_series()
     if not timed.any() or not lines.filter(timed).str.contains(_GLUED).any():
         return None
