@@ -22,11 +22,9 @@ INTERNAL_ERRORS: tuple[type[BaseException], ...] = (Exception, PanicException)
 #: choosing another output folder or raising a limit, so they are said like a user error.
 _MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE,
                    errno.ENFILE, errno.EIO}
-_ADVICE = {
-    errno.ENOSPC: "free some space, or write the outputs elsewhere with -o",
-    errno.EDQUOT: "free some space, or write the outputs elsewhere with -o",
-    errno.EFBIG: "an output is larger than this shell's file size limit, `ulimit -f`",
-}
+_NO_ROOM = "free some space, or write the outputs elsewhere with -o"
+_ADVICE = {errno.ENOSPC: _NO_ROOM, errno.EDQUOT: _NO_ROOM,
+           errno.EFBIG: "an output is larger than this shell's file size limit, `ulimit -f`"}
 #: Polars reports its own file failures as text ending in Rust's io::Error display.
 _RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
 

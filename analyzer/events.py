@@ -92,7 +92,8 @@ def _parse_into(parts: Path, path: Path, formats: list[FormatSpec], caps: Caps,
 
     A member larger than `caps.stream_bytes` is read a block at a time as it is parsed, as
     `analyze` reads it, so memory follows the chunks in flight, not the largest member (1 GiB
-    bench: 0.8 GB peak and 15.6 s, against 1.4 GB and 14.7 s with every member read whole).
+    bench, with the completion of that day: 0.8 GB peak and 15.6 s, against 1.4 GB and 14.7 s
+    with every member read whole).
     Polars spreads one member's parse over the cores only part of the time (Python steps,
     single-threaded kernels); a second member in flight fills those gaps."""
     bundle = describe(path)
