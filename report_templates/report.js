@@ -1,5 +1,5 @@
 /* ovs-analyzer report: the timeline (zoom, pan, brush) and the findings filters.
- * Inlined into report.html by analyzer/report.py and allowed to run by its hash in the page's CSP.
+ * Inlined into report.html by analyzer/outputs/report.py and allowed to run by its hash in the page's CSP.
  * Every text that comes from the bundle is set with textContent, never parsed as markup. */
 (function () {
   "use strict";

@@ -19,7 +19,7 @@ def test_the_wheel_ships_the_knowledge_and_runs_without_the_checkout(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("ovs_analyzer-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for shipped in ("analyzer/_shipped/parsers/ovs_python_c.yaml", "analyzer/_shipped/rules/README.md",
-                    "analyzer/_shipped/report_templates/report.html.j2", "analyzer/findings.schema.json",
+                    "analyzer/_shipped/report_templates/report.html.j2", "analyzer/outputs/findings.schema.json",
                     "analyzer/_shipped/parsers/knowledge/tasks.yaml",
                     "analyzer/_shipped/parsers/knowledge/services.yaml",
                     "analyzer/_shipped/parsers/knowledge/identity.yaml",
@@ -29,7 +29,7 @@ def test_the_wheel_ships_the_knowledge_and_runs_without_the_checkout(tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
                    check=True, capture_output=True)
-    code = ("import analyzer, analyzer.resources as r, sys; from analyzer.cli import main; "
+    code = ("import analyzer, analyzer.resources as r, sys; from analyzer.cli.app import main; "
             "print(analyzer.__file__); print(r.shipped_dir('rules')); "
             f"sys.exit(main(['analyze', {str(SAMPLE)!r}, '-o', 'out']))")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,

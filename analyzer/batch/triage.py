@@ -1,0 +1,165 @@
+"""Triage many bundles at once: one `analyze` per bundle, in parallel, then a ranked index.
+
+Each bundle goes through exactly the single-bundle path (`pipeline.analyze` then
+`report.write_outputs`) in a worker process, plus the `ClusterEvidence` collector so bundles of
+one cluster can be recognised afterwards. A worker returns a small `Outcome` (the row of the
+index, the cluster evidence and per-minute counts), never events,
+so the parent stays small whatever the bundles weigh. A bundle that cannot be read becomes a
+row with its error; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from analyzer import __version__
+from analyzer.batch.cluster import group, slug, write_cluster_report
+from analyzer.batch.discovery import discover
+from analyzer.batch.jobs import Job, Outcome, failed, plan, rules_for, run_bundle
+from analyzer.detection.rule import SEVERITIES
+from analyzer.errors import UserError
+from analyzer.outputs.atomic import write_together
+
+SCHEMA_ID = "ovs-analyzer/triage/1"
+#: Rows sort by this, most urgent first. An unreadable bundle ranks just below `high`: the node
+#: may be as bad as anything, and a new bundle has to be asked for.
+URGENCY = ("critical", "high", "error", "medium", "low", "clean")
+CSV_COLUMNS = ("rank", "bundle", "status", "error", "host", "role", "cluster", "first_seen", "last_seen", "worst",
+               *reversed(SEVERITIES), "findings_total", "top_findings", "report", "size_bytes", "seconds")
+
+
+def urgency(row: dict[str, Any]) -> tuple:
+    """Most urgent first: worst severity (errors just below high), then how many at that level."""
+    worst = "error" if row["status"] == "error" else row["worst"]
+    at_worst = row["counts"].get(worst, 0)
+    problems = sum(n for s, n in row["counts"].items() if s != "info")
+    return URGENCY.index(worst), -at_worst, -problems, row["bundle"], row["path"]
+
+
+@dataclass
+class Batch:
+    """The finished batch: rows ranked by urgency, and what the cluster view needs."""
+
+    outcomes: list[Outcome]
+    clusters: list[dict[str, Any]]
+    generated_at: str
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [o.row for o in self.outcomes]
+
+    def worst_severity(self) -> str | None:
+        """Over every bundle, counting `info` (the same rule as `analyze --fail-on`)."""
+        present = {s for row in self.rows for s, n in row["counts"].items() if n}
+        return max(present, key=SEVERITIES.index, default=None)
+
+
+def run_batch(jobs: list[Job], executor: str, workers: int | None, scheduler: str | None,
+              on_done: Callable[[list[Outcome], Job], None]) -> list[Outcome]:
+    """Run every job on the executor, calling `on_done` with its rows as each finishes; rows ranked by urgency."""
+    from analyzer.batch.executors import run_each
+
+    by_path = {str(job.path): job for job in jobs}
+    outcomes = []
+    for node_outcomes in run_each(run_bundle, jobs, _worker_lost, executor=executor, jobs=workers,
+                                  scheduler=scheduler):
+        on_done(node_outcomes, by_path[node_outcomes[0].row["path"]])
+        outcomes.extend(node_outcomes)
+    outcomes.sort(key=lambda o: urgency(o.row))
+    for rank, outcome in enumerate(outcomes, 1):
+        outcome.row = {"rank": rank, **outcome.row}
+    return outcomes
+
+
+def _worker_lost(job: Job, exc: BaseException) -> list[Outcome]:
+    return [failed(job, RuntimeError(f"the worker analyzing it was lost ({type(exc).__name__}: {exc}); "
+                                    "was it killed for lack of memory?"))]
+
+
+def write_batch(batch: Batch, out: Path, settings: dict[str, Any]) -> dict[str, Path]:
+    """Write OUT/triage.json, OUT/triage.csv and OUT/index.html."""
+    from analyzer.outputs.pages import render_page
+
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "schema": SCHEMA_ID,
+        "tool": {"name": "ovs-analyzer", "version": __version__},
+        "generated_at": batch.generated_at,
+        "settings": settings,
+        "summary": summary(batch),
+        "clusters": batch.clusters,
+        "bundles": batch.rows,
+    }
+    paths = {"index": out / "index.html", "json": out / "triage.json", "csv": out / "triage.csv"}
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for row in batch.rows:
+        writer.writerow({**{k: row.get(k) for k in CSV_COLUMNS if k in row}, **row["counts"],
+                         "top_findings": "; ".join(f"{f['severity']}:{f['rule_id']}" for f in row["findings"])})
+    write_together({
+        paths["json"]: json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+        paths["csv"]: table.getvalue(),
+        paths["index"]: render_page("index.html.j2", {"doc": doc, "urgency": list(URGENCY)}),
+    })
+    return paths
+
+
+def summary(batch: Batch) -> dict[str, Any]:
+    rows = batch.rows
+    return {
+        "bundles": len(rows),
+        "ok": sum(r["status"] == "ok" for r in rows),
+        "errors": sum(r["status"] == "error" for r in rows),
+        "by_worst": {w: sum((r["worst"] or "error") == w for r in rows) for w in URGENCY},
+        "bytes": sum(r["size_bytes"] for r in rows),
+    }
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor: str = "local",
+           scheduler: str | None = None, rule_dirs: tuple[Path, ...] = (), config: Path | None = None,
+           fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False) -> Batch:
+    """The whole `triage` command short of its exit code: discover, analyze each, rank, write."""
+    from analyzer.batch.progress import progress_for
+
+    paths = discover(inputs, exclude=out)
+    if not paths:
+        raise UserError(f"no bundle found in {' '.join(inputs)} (looked for *.tar, *.tar.gz, *.tgz, *.tar.xz, "
+                        "*.tar.bz2, *.zip and unpacked bundle folders)")
+    loaded = rules_for(rule_dirs, config)  # a bad --rules or --config stops here, before any work
+    settings = {"fail_on": fail_on, "rules": len(loaded), "extra_rule_dirs": [str(p) for p in rule_dirs],
+                "config": str(config) if config else None}
+    jobs = plan(paths, out, rule_dirs, config, settings)
+    with progress_for(len(jobs), sum(j.size for j in jobs)) as bar:
+        outcomes = run_batch(jobs, executor, workers, scheduler,
+                             lambda done, job: bar.advance([o.row for o in done], job.size))
+    generated = now()
+    batch = Batch(outcomes=outcomes, clusters=cluster_reports(outcomes, out, cluster, align_clocks, generated),
+                  generated_at=generated)
+    write_batch(batch, out, {**settings, "executor": executor, "jobs": workers, "cluster": cluster,
+                             "align_clocks": align_clocks})
+    return batch
+
+
+def cluster_reports(outcomes: list[Outcome], out: Path, name: str | None, align: bool,
+                    generated_at: str) -> list[dict[str, Any]]:
+    """Group the bundles into clusters, write `out/clusters/<name>/report.html` for each, mark the rows."""
+    entries = []
+    for found in group(outcomes, name):
+        folder = Path("clusters") / slug(found.name)
+        entry = write_cluster_report(found, out / folder, out, align, generated_at)
+        entries.append({**entry, "report": (folder / "report.html").as_posix()})
+        for outcome in found.outcomes:
+            outcome.row["cluster"] = found.name
+    return entries

@@ -1,0 +1,332 @@
+"""The `ovs-analyzer` command line.
+
+Exit codes (the contract scripts and triage pipelines rely on):
+  0  analyzed; no finding at or above --fail-on
+  2  unusable input or arguments (one-line error on stderr, never a traceback)
+  3  analyzed, and a finding at or above --fail-on SEVERITY was found
+  1  internal error (a bug: one line on stderr; --debug shows the traceback)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analyzer import __version__
+from analyzer.cli import views as cli_views
+from analyzer.cli.options import BundleArgument, CapOption, ConfigOption, OutOption, RulesOption, TimingsOption
+from analyzer.detection.findings import worst_severity
+from analyzer.detection.loader import apply_tuning, default_rule_dirs, load_rule_file, load_rules
+from analyzer.detection.rule import SEVERITIES, Rule
+from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
+from analyzer.outputs.atomic import output_folder, write_together
+from analyzer.pipeline.rule_examples import run_rule_examples
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_EPILOG = ("Exit codes: 0 analyzed; 3 a finding at or above --fail-on; "
+           "2 unusable input or arguments, or a full or forbidden output folder; 1 internal error; 130 interrupted.")
+
+app = typer.Typer(
+    name="ovs-analyzer",
+    help="Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs).",
+    epilog=_EPILOG,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
+rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+
+def _check_fail_on(fail_on: str | None) -> None:
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+
+
+def _exit_if_at_or_above(worst: str | None, fail_on: str | None) -> None:
+    """The `--fail-on` contract of every command: exit 3 when the worst severity reaches it."""
+    if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _rules(extra: list[Path] | None, config: Path | None = None) -> list[Rule]:
+    return apply_tuning(load_rules([*default_rule_dirs(), *(extra or [])]), config)
+
+
+@app.command(epilog=_EPILOG)
+def analyze(
+    bundle: BundleArgument,
+    out: OutOption = Path("out"),
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help=f"Exit 3 when a finding is at or above this severity ({'|'.join(SEVERITIES)}).",
+    )] = None,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+    redact: Annotated[bool, typer.Option(
+        "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
+                         "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
+    )] = False,
+    timings: TimingsOption = False,
+    cap: CapOption = None,
+) -> None:
+    """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT.
+
+    A bundle of bundles (an archive or folder of per-node bundles) gets one report per node,
+    in OUT/<node bundle name>/.
+    """
+    from analyzer.cli.progress import bundle_progress
+    from analyzer.outputs.redact import Redactor
+    from analyzer.outputs.report import write_outputs
+    from analyzer.pipeline.nodes import analyze_nodes
+    from analyzer.reading.bundle import Caps
+    from analyzer.timings import recording, stage
+
+    _check_fail_on(fail_on)
+    output_folder(out, bundle)
+    with recording() as spent:
+        with stage("load rules"):
+            loaded = _rules(rules, config)
+        settings = {"fail_on": fail_on, "rules": len(loaded),
+                    "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
+                    "redact": redact}
+        with bundle_progress(bundle) as progress:
+            analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress)
+        worsts = []
+        redactor = Redactor() if redact else None  # one run, one mapping: a host keeps its token in every node
+        for folder, analysis in analyses:
+            with stage("report"):
+                paths = write_outputs(analysis, out / folder if folder else out, settings, redactor=redactor)
+            worst = worst_severity(analysis.findings)
+            worsts.append(worst)
+            typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
+                       f"{analysis.lines:,} lines in {len(analysis.members)} members")
+            for kind, path in paths.items():
+                typer.echo(f"  {kind:<9} {path}")
+    if timings:
+        typer.echo(spent.table(), err=True)
+    _exit_if_at_or_above(max((w for w in worsts if w), key=SEVERITIES.index, default=None), fail_on)
+
+
+@app.command(epilog=_EPILOG)
+def inventory(
+    bundle: BundleArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")] = False,
+    cap: CapOption = None,
+) -> None:
+    """Say what is in a bundle: every member (kind, era, lines, time span, rotation set, warnings) and identity."""
+    from analyzer.cli.inventory_view import print_inventory
+    from analyzer.pipeline.inventory import inventory_document
+    from analyzer.reading.bundle import Caps
+
+    print_inventory(inventory_document(bundle, Caps.from_options(cap or [])), as_json)
+
+
+@app.command(epilog=_EPILOG)
+def triage(
+    inputs: Annotated[list[str], typer.Argument(help="Bundles: files, globs, folders (searched recursively).")],
+    out: OutOption = Path("out"),
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel bundles (default: the cores).")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 3 when a finding in any bundle is at or above this severity.",
+    )] = None,
+    executor: Annotated[str, typer.Option("--executor", help="Where bundles run: local or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Treat every bundle as one cluster of this name (default: recognised from the logs).",
+    )] = None,
+    align_clocks: Annotated[bool, typer.Option(
+        "--align-clocks", help="Move each node's times by its estimated clock skew in cluster reports.",
+    )] = False,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Analyze many bundles in parallel: one report folder each, OUT/index.html, triage.json, triage.csv."""
+    from analyzer.batch.triage import triage as run_triage
+
+    _check_fail_on(fail_on)
+    batch = run_triage(inputs, output_folder(out), workers=jobs, executor=executor, scheduler=scheduler,
+                       rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
+                       align_clocks=align_clocks)
+    errors = sum(r["status"] == "error" for r in batch.rows)
+    if errors == len(batch.rows):
+        reasons = {row["error"] for row in batch.rows}
+        why = f": {reasons.pop()}" if len(reasons) == 1 else ""  # the same for all: a full disk, say
+        raise UserError(f"none of the {errors} bundle(s) could be analyzed{why}; the rows are in {out / 'triage.json'}")
+    worst = batch.worst_severity()
+    typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
+               f"worst {worst or 'none'} -> {out / 'index.html'}")
+    _exit_if_at_or_above(worst, fail_on)
+
+
+@app.command("diff", epilog=_EPILOG)
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="Older side: bundle, findings.json, report or triage folder.")],
+    new: Annotated[Path, typer.Argument(help="Newer side, of the same node or cluster.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Also write diff.json and diff.md here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON instead of Markdown.")] = False,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 3 when a new or recurring finding is at or above this severity.",
+    )] = None,
+    rules: RulesOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Findings new, resolved and persisting between two bundles of the same node or cluster."""
+    import json
+
+    from analyzer.batch.diff import compare, load_side, markdown, worst_open
+
+    _check_fail_on(fail_on)
+    loaded = _rules(rules, config)
+    result = compare(load_side(old, loaded), load_side(new, loaded))
+    text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if out is not None:
+        output_folder(out)
+        write_together({out / "diff.json": text, out / "diff.md": markdown(result)})
+    typer.echo(text if as_json else markdown(result), nl=False)
+    worst = worst_open(result)
+    _exit_if_at_or_above(worst, fail_on)
+
+
+@app.command(epilog=_EPILOG)
+def parse(
+    bundle: BundleArgument,
+    out: OutOption = Path("out"),
+    timings: TimingsOption = False,
+) -> None:
+    """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md)."""
+    from analyzer.cli.progress import bundle_progress
+    from analyzer.pipeline.event_table import write_events
+    from analyzer.timings import recording
+
+    with recording() as spent, bundle_progress(bundle, doing="parsing") as progress:
+        written = write_events(bundle, output_folder(out, bundle), progress=progress)
+    typer.echo(f"{bundle.name}: {written.records:,} records ({written.unparsed:,} unparsed, "
+               f"{written.duplicates:,} journal copies) -> {written.path}")
+    if timings:
+        typer.echo(spent.table(), err=True)
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesOption = None, config: ConfigOption = None) -> None:
+    """One line per rule: id, severity, kind, component, title (switched-off rules marked)."""
+    for rule in sorted(_rules(rules, config), key=lambda r: (r.component, r.id)):
+        state = "" if rule.enabled else "  [off]"
+        typer.echo(f"{rule.id:<40} {rule.severity:<8} {rule.kind:<9} {rule.component:<12} {rule.title}{state}")
+
+
+@rules_app.command("show")
+def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. VOLUME_HALTED.")],
+               rules: RulesOption = None, config: ConfigOption = None) -> None:
+    """Print a rule file, with what the engine made of it."""
+    by_id = {r.id: r for r in _rules(rules, config)}
+    if rule_id not in by_id:
+        raise UserError(f"no rule {rule_id!r}; `ovs-analyzer rules list` shows them all")
+    rule = by_id[rule_id]
+    entities = ", ".join(rule.entities) or "none (one finding per bundle)"
+    typer.echo(f"# {rule.source_file}\n# kind {rule.kind}, severity {rule.severity}"
+               f"{'' if rule.enabled else ' (switched off)'}, one finding per: {entities}\n")
+    typer.echo(Path(rule.source_file).read_text(encoding="utf-8"))
+
+
+@rules_app.command("scaffold")
+def rules_scaffold(
+    bundle: Annotated[Path, typer.Argument(help="The bundle whose unexplained errors to mine.")],
+    template: Annotated[int | None, typer.Option("--template", help="Rank of the template to make a rule of.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Rule file to write (default ./<ID>.yaml).")] = None,
+    rules: RulesOption = None,
+) -> None:
+    """List the errors no rule explains; with --template N, write a ready-to-edit rule for one."""
+    from analyzer.detection.scaffold import scaffold_rule
+    from analyzer.pipeline.analysis import analyze as run_analysis
+
+    loaded = _rules(rules)
+    templates = run_analysis(bundle, loaded).sections["unknown_errors"]["templates"]
+    if template is None:
+        for t in templates:
+            typer.echo(f"{t['rank']:>3}  {t['count']:>6}x  {len(t['hosts'])} host(s)  {t['template'][:100]}")
+        typer.echo(f"{len(templates)} templates; write one with --template N")
+        return
+    if not 1 <= template <= len(templates):
+        raise UserError(f"--template must be between 1 and {len(templates)} for this bundle")
+    chosen = templates[template - 1]
+    near_miss = next((t["examples"][0] for t in templates if t is not chosen), None)
+    rule_id, text = scaffold_rule(chosen, next(iter(chosen["producers"]), None), near_miss, bundle.name)
+    target = out or Path(f"{rule_id}.yaml")
+    target.write_text(text, encoding="utf-8")
+    failures = run_rule_examples([load_rule_file(target)], loaded)
+    for failure in failures:
+        typer.echo(failure.describe(), err=True)
+    typer.echo(f"wrote {target} ({len(chosen['examples'])} real examples; "
+               f"{'examples pass' if not failures else 'EXAMPLES FAIL: edit the regex'})")
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: all).")] = None,
+) -> None:
+    """Run every rule's examples through the real parser and matcher; exit 3 on a failure."""
+    loaded = []
+    for path in paths or default_rule_dirs():
+        loaded.extend(load_rules([path]) if path.is_dir() else [load_rule_file(path)])
+    failures = run_rule_examples(loaded, _rules(None))
+    for failure in failures:
+        typer.echo(failure.describe(), err=True)
+    typer.echo(f"{len(loaded)} rules, {sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)} "
+               f"examples: {len(failures)} failed")
+    if failures:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+app.command("tasks", epilog=_EPILOG)(cli_views.tasks)
+app.command("services", epilog=_EPILOG)(cli_views.services)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"ovs-analyzer {__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: every error becomes one line on stderr and a documented exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("OVS_ANALYZER_DEBUG"))
+    args = [a for a in args if a != "--debug"]
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args, prog_name="ovs-analyzer", standalone_mode=False)
+    except UserError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # outside a command: while parsing the arguments
+        _fail("interrupted")
+        return EXIT_INTERRUPTED
+    except INTERNAL_ERRORS as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
+            _fail(exc.format_message())
+            return EXIT_USAGE
+        if (problem := machine_problem(exc)) is not None:
+            _fail(problem)
+            return EXIT_USAGE
+        if debug:
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+        return EXIT_INTERNAL
+    if code == EXIT_INTERRUPTED:  # typer ends a command's KeyboardInterrupt so, without a word
+        _fail("interrupted")
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def _fail(message: str) -> None:
+    first_line = " ".join(message.split())
+    typer.echo(f"ovs-analyzer: error: {first_line}", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Who wrote the bundle: hosts, node role with its evidence, package versions, vPools, services,
+time covered per source, zones, and the sources its era should have but does not.
+
+The knowledge (which packages matter, which services only masters run, which sources each
+release collects) is data in `identity.yaml`; this collector only applies it. Each member leaves
+a small long-format table of facts (`kind`, `key`, `value`, ...); `combine` folds them into the
+`identity` section. `versions` is a plain package -> version dict so rule version ranges can be
+checked against it (`analyzer.detection.versions.assess`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import polars as pl
+from debian.debian_support import Version
+
+from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.datafiles import load_mapping
+from analyzer.detection.versions import is_version
+from analyzer.isotime import iso
+from analyzer.parsing.knowledge import knowledge_file
+from analyzer.reading.bundle import Member
+
+FACTS_SCHEMA = {"kind": pl.String, "key": pl.String, "value": pl.String, "source": pl.String,
+                "host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset": pl.Int16, "count": pl.Int64}
+#: dpkg.log: `install <pkg>:<arch> <old> <new>`, `upgrade ...`, `status installed <pkg>:<arch> <version>`.
+_DPKG = r"^(?:install|upgrade|status installed) (?P<key>[^:\s]+)(?::\S+)? (?:\S+ )?(?P<value>\S+)$"
+#: The volumedriver's start-up build banner (`print_version_data`): `version: 6.16.3` on its own line.
+_BANNER = r"(?m)^version: (?P<value>\d[\w.~+-]*)\s*$"
+_BANNER_LITERAL = "version: "
+_MAX_EVIDENCE = 6
+#: Version changes listed; a node whose banners alternate versions (or a hostile dpkg.log) must
+#: not turn the report into megabytes of history. The latest changes are the ones kept.
+_MAX_HISTORY = 100
+
+
+@cache
+def knowledge() -> dict[str, Any]:
+    """The parsed `parsers/knowledge/identity.yaml` (shipped inside the package)."""
+    return load_mapping(knowledge_file("identity"), "identity knowledge file")
+
+
+class IdentityCollector(Collector):
+    """The `identity` section: see the module docstring."""
+
+    name = "identity"
+
+    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+        frames = [self._source(member), *self._from_events(member.path, events)]
+        frames = [f for f in frames if f.height]
+        return _as_facts(pl.concat(frames, how="diagonal_relaxed")) if frames else None
+
+    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+        facts = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=FACTS_SCHEMA)
+        facts = facts.with_columns(pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String)))
+        versions, history = _versions(facts)
+        omitted = max(0, len(history) - _MAX_HISTORY)
+        services = sorted(_keys(facts, "service"))
+        sources = _keys(facts, "source")
+        vpools = sorted(_keys(facts, "vpool") | _vpools_of(services))
+        role, evidence = _role(facts)
+        return {
+            "hosts": _counted(facts, "host"),
+            "host_hint": view.bundle.host_hint,
+            "role": role,
+            "role_evidence": evidence,
+            "versions": versions,
+            "version_history": history[omitted:],
+            "version_history_omitted": omitted,
+            "vpools": vpools,
+            "services": services,
+            "time_span": _spans(facts, view),
+            "format_eras": _counted(facts, "era"),
+            "utc_offsets": {_offset_text(int(k)): n for k, n in _counted(facts, "offset").items()},
+            "missing_sources": missing_sources(sources, versions.get("openvstorage") or _release_floor(facts)),
+        }
+
+    @staticmethod
+    def _source(member: Member) -> pl.DataFrame:
+        rows = [{"kind": "source", "key": member.path}]
+        upstart = re.match(knowledge()["upstart_log"], member.path)
+        if upstart:
+            rows.append({"kind": "service", "key": upstart.group(1)})
+        for rule in knowledge()["master_evidence"] + knowledge()["framework_evidence"]:
+            if "path" in rule and re.search(rule["path"], member.path):
+                rows.append({"kind": _evidence_kind(rule), "key": rule["what"], "value": member.path})
+        return pl.DataFrame(rows, schema={"kind": pl.String, "key": pl.String, "value": pl.String})
+
+    @staticmethod
+    def _from_events(path: str, events: pl.DataFrame) -> list[pl.DataFrame]:
+        if events.height == 0:
+            return []
+        data = knowledge()
+        # only the columns a fact comes from are filtered: a member's frame is wide and its text big
+        # (the parser types every column: casting a string column again would copy it)
+        # one lazy query per fact kind, all collected at once: the shared filter and summary are
+        # computed once, and a chunk pays one call's overhead, not twenty
+        events = events.lazy().select("host", "service", "vpool", "producer", "format", "message", "raw",
+                                      "ts_local", "utc_offset", "line", "parse_status")
+        ok = events.filter(pl.col("parse_status") == "ok")
+        message = pl.col("message").fill_null("")
+        eras = data["format_eras"]
+        # one pass counts records per host, producer, format and offset; hosts, formats, eras,
+        # offsets and time spans are all folded from its few rows
+        summary = ok.group_by("host", "producer", "format", "utc_offset").agg(
+            pl.len().alias("count"), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"))
+        frames = [
+            summary.group_by(pl.col("host").alias("key")).agg(pl.col("count").sum()).with_columns(kind=pl.lit("host")),
+            summary.select(pl.col("format").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("format")),
+            summary.filter(pl.col("format").is_in(list(eras))).group_by(
+                pl.col("format").replace_strict(eras, return_dtype=pl.String).alias("key")
+            ).agg(pl.col("count").sum()).with_columns(kind=pl.lit("era")),
+            summary.filter(pl.col("utc_offset").is_not_null())
+            .group_by(pl.col("utc_offset").cast(pl.String).alias("key")).agg(pl.col("count").sum())
+            .with_columns(kind=pl.lit("offset")),
+            events.select(pl.col("vpool").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("vpool")),
+            summary.filter(pl.col("first").is_not_null())
+            .group_by(pl.col("producer").alias("key"), "host", "utc_offset")
+            .agg(pl.col("first").min(), pl.col("last").max())
+            .unpivot(index=["key", "host", "utc_offset"], on=["first", "last"], variable_name="value",
+                     value_name="ts_local")
+            .with_columns(kind=pl.lit("span")),
+        ]
+        for pattern in data["service_patterns"]:
+            lines = ok.filter(pl.col("message").str.contains(pattern["literal"], literal=True)) \
+                if "literal" in pattern else ok
+            frames.append(lines.select(message.str.extract(pattern["regex"], 1).alias("key")).drop_nulls().unique()
+                          .with_columns(kind=pl.lit("service")))
+        frames.append(ok.select(pl.col("service").alias("key")).drop_nulls().unique()
+                      .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
+                      .with_columns(kind=pl.lit("service")))
+        packages = ok.filter(pl.col("producer") == "dpkg").select(
+            message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
+        ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
+        frames.append(packages.with_columns(kind=pl.lit("package")))
+        # the banner's literal picks the few records its multi-line regex has to read
+        banner = ok.filter((pl.col("producer") == "volumedriver")
+                           & pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
+                pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
+            ).drop_nulls("value")
+        frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
+        for rule in data["master_evidence"] + data["framework_evidence"]:
+            if "raw" in rule:
+                first = ok.select(pl.col("line").filter(pl.col("raw").str.contains(rule["raw"])).head(1))
+                frames.append(first.select(pl.lit(rule["what"]).alias("key"),
+                                           pl.format("{}:{}", pl.lit(path), "line").alias("value"))
+                              .with_columns(kind=pl.lit(_evidence_kind(rule))))
+        return pl.collect_all(frames, engine="in-memory")
+
+
+def _evidence_kind(rule: dict[str, str]) -> str:
+    return "master" if rule in knowledge()["master_evidence"] else "framework"
+
+
+def _as_facts(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+                        for c, t in FACTS_SCHEMA.items())
+
+
+def _keys(facts: pl.DataFrame, kind: str) -> set[str]:
+    return set(facts.filter(pl.col("kind") == kind)["key"].drop_nulls().to_list())
+
+
+def _counted(facts: pl.DataFrame, kind: str) -> dict[str, int]:
+    rows = facts.filter(pl.col("kind") == kind).drop_nulls("key").group_by("key").agg(pl.col("count").sum())
+    return {k: int(n) for k, n in rows.sort("count", "key", descending=[True, False]).iter_rows()}
+
+
+def _offset_text(minutes: int) -> str:
+    """60 -> `+0100`, -330 -> `-0530`: as the lines write it."""
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _versions(facts: pl.DataFrame) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The latest version each package was installed or upgraded to, and the dated history."""
+    rows = facts.filter(pl.col("kind") == "package").sort("ts_local", nulls_last=False)
+    changes = rows.filter(pl.col("value") != pl.col("value").shift(1).over("key").fill_null(""))
+    history = [{"package": k, "version": v, "local_time": t.isoformat(sep=" ") if t else None}
+               for k, v, t in changes.select("key", "value", "ts_local").iter_rows()]
+    latest = rows.group_by("key").agg(pl.col("value").last())
+    return dict(sorted(latest.iter_rows())), history
+
+
+def _vpools_of(services: list[str]) -> set[str]:
+    pattern = re.compile(knowledge()["vpool_in_service"])
+    return {m.group(1) for s in services if (m := pattern.match(s))}
+
+
+def _role(facts: pl.DataFrame) -> tuple[str, list[str]]:
+    """master with the master-only evidence; extra when the framework runs without any; else unknown."""
+    services = _keys(facts, "service")
+    evidence: dict[str, list[str]] = {"master": [], "framework": []}
+    for kind in evidence:
+        for what, where in facts.filter(pl.col("kind") == kind).select("key", "value").unique().sort("key").iter_rows():
+            evidence[kind].append(f"{what}: {where}")
+    for rule in knowledge()["master_evidence"] + knowledge()["framework_evidence"]:
+        if "service" in rule:
+            evidence[_evidence_kind(rule)] += [f"{rule['what']}: {s}" for s in sorted(services)
+                                              if re.search(rule["service"], s)]
+    if evidence["master"]:
+        return "master", evidence["master"][:_MAX_EVIDENCE]
+    if evidence["framework"]:
+        return "extra", ["framework runs but no master-only service or log was found",
+                         *evidence["framework"][:_MAX_EVIDENCE - 1]]
+    return "unknown", ["no framework service or log in the bundle"]
+
+
+def _spans(facts: pl.DataFrame, view: BundleView) -> dict[str, dict[str, str | None]]:
+    """First and last UTC time each producer (source of log lines) covers."""
+    spans = facts.filter(pl.col("kind") == "span")
+    if spans.height == 0:
+        return {}
+    timed = view.to_utc(spans.select("key", "value", "host", "ts_local", "utc_offset"))
+    rows = timed.group_by("key").agg(
+        pl.col("ts").filter(pl.col("value") == "first").min().alias("first"),
+        pl.col("ts").filter(pl.col("value") == "last").max().alias("last"),
+    ).sort("key")
+    return {k: {"first": iso(f), "last": iso(last)} for k, f, last in rows.iter_rows()}
+
+
+def _release_floor(facts: pl.DataFrame) -> str | None:
+    """The newest 'at least this release' the framework line formats seen prove, if any."""
+    floors = knowledge()["format_min_release"]
+    seen = [floors[f] for f in _keys(facts, "format") if f in floors]
+    return max(seen, key=Version, default=None)
+
+
+def missing_sources(present: set[str], release: str | None) -> list[dict[str, str]]:
+    """Expected sources absent from the bundle, for the release when it is known."""
+    version = Version(release) if release and is_version(release) else None
+    missing = []
+    for source in knowledge()["expected_sources"]:
+        bounded = "from" in source or "until" in source
+        if bounded and version is None:
+            continue
+        if version is not None and (("from" in source and version < Version(source["from"]))
+                                    or ("until" in source and version >= Version(source["until"]))):
+            continue
+        if not any(re.search(source["path"], p) for p in present):
+            missing.append({"source": source["name"], "why": source["why"]})
+    return missing

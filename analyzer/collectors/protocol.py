@@ -1,0 +1,64 @@
+"""The extension point for everything a bundle analysis learns beside rule findings.
+
+A `Collector` sees each member's events once, while the member is in memory, and keeps only
+a small frame; after the last member, `combine` turns those frames into one JSON-ready
+section of findings.json (and of the report, through `report_templates/sections/<name>.html.j2`).
+Task history, service states, bundle identity and unknown-error templates are collectors, so
+each lives in its own module and the pipeline stays a loop over members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import polars as pl
+
+from analyzer.detection.rule import Rule
+from analyzer.reading.bundle import Bundle, Member
+
+
+@dataclass(frozen=True)
+class BundleView:
+    """What `combine` may use: the bundle, its node, and the clock that turns local time to UTC."""
+
+    bundle: Bundle
+    node: str | None
+    #: Adds `ts` (UTC) to a frame with `host`, `ts_local` and `utc_offset`, learning missing offsets.
+    to_utc: Callable[[pl.DataFrame], pl.DataFrame]
+    #: The sections of the collectors combined before this one (identity comes first), so one
+    #: fact such as the node's role is worked out once and reused.
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Collector(Protocol):
+    """One kind of knowledge gathered member by member; `name` is its findings.json key."""
+
+    name: str
+
+    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+        """Keep what this collector needs of one member (small), or None.
+
+        A member larger than `analyzer.parsing.chunks.CHUNK_BYTES` comes in chunks of whole records: this
+        is called once per chunk and the member's frames are stacked, so keep rows or partial
+        aggregates that `combine` can add up, not conclusions about the whole member.
+        """
+        ...
+
+    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+        """Turn the per-member parts into a JSON-ready section.
+
+        The parts are handed over (nothing else holds them): a collector may empty the list as
+        soon as it no longer needs them, so they are freed before the frames built from them.
+        """
+        ...
+
+    def rule_hits(self, rules: list[Rule]) -> pl.DataFrame | None:
+        """Rows that join the rule hits, for rules that refer to this collector's table (task rules).
+
+        Called after `combine`. Most collectors have no such table: subclass `Collector` to inherit
+        this answer, None.
+        """
+        return None
+

@@ -1,0 +1,248 @@
+"""Turn rule hits (and per-minute counts) into findings: one per rule and entity, with the
+evidence to trust it and a sentence saying why it fired.
+
+The findings document (`findings.json`, schema `ovs-analyzer/findings/1`, described in
+`analyzer/outputs/findings.schema.json`) is the one contract other tools consume; its field order and
+sort order are fixed so the same bundle always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from analyzer.detection.rule import SEVERITIES, Rule
+from analyzer.detection.windows import chains, gaps, peaks
+from analyzer.durations import duration_label
+from analyzer.isotime import iso
+
+SCHEMA_ID = "ovs-analyzer/findings/1"
+EVIDENCE_ALL_UP_TO = 20
+EVIDENCE_EDGE = 10
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One matching record, as found in the bundle, with the lines around it."""
+
+    source: str
+    line: int
+    timestamp: str | None
+    host: str | None
+    raw: str
+    context_before: list[str] = field(default_factory=list)
+    context_after: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that fired, for one entity (volume, OSD, ...) or for the whole bundle."""
+
+    rule_id: str
+    title: str
+    severity: str
+    component: str
+    kind: str
+    count: int
+    first_seen: str | None
+    last_seen: str | None
+    hosts: list[str]
+    entities: dict[str, str]
+    vpools: list[str]
+    detail: str
+    description: str
+    remediation: str
+    references: list[str]
+    hc_codes: list[str]
+    related: list[str]
+    evidence: list[Evidence]
+    evidence_omitted: int
+    #: The rule's version range against the node's installed version (rules with `versions` only).
+    versions: str | None = None
+
+    @property
+    def severity_rank(self) -> int:
+        return SEVERITIES.index(self.severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def worst_severity(findings: list[Finding]) -> str | None:
+    return max((f.severity for f in findings), key=SEVERITIES.index, default=None)
+
+
+def verdict(findings: list[Finding]) -> str:
+    """The bundle's worst problem; `info` findings are facts (a start, a version), not problems."""
+    worst = worst_severity([f for f in findings if f.severity != "info"])
+    return worst or "clean"
+
+
+def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
+                   end_of_logs: datetime | None) -> list[Finding]:
+    """`hits` has `rule_id`, the hit columns, UTC `ts` and entity columns; `counts` per-minute counts."""
+    by_rule: dict[str, pl.DataFrame] = {}
+    if hits.height:
+        ordered = hits.sort(["rule_id", "ts", "source", "line"], nulls_last=True)
+        by_rule = {str(k[0]): v for k, v in ordered.partition_by("rule_id", as_dict=True).items()}
+    findings: list[Finding] = []
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        if rule.kind in ("match", "threshold", "clock_jump", "task") and rule.id in by_rule:
+            findings.extend(_grouped(rule, by_rule[rule.id]))
+        elif rule.kind == "sequence" and hits.height:
+            findings.extend(_chained(rule, hits, end_of_logs))
+        elif rule.kind == "absence" and counts.height:
+            findings.extend(_silent(rule, counts))
+    return sorted(findings, key=lambda f: (-f.severity_rank, f.first_seen or "~", f.rule_id,
+                                           sorted(f.entities.items())))
+
+
+def _grouped(rule: Rule, rows: pl.DataFrame) -> list[Finding]:
+    keys = [k for k in rule.entities if k in rows.columns]
+    if "vpool" in keys:
+        rows = borrow_vpool(rows)
+    window = rule.threshold or rule.escalate_when
+    peak_of: dict[tuple, tuple[int, datetime]] = {}
+    if window:
+        for row in peaks(rows, keys, window).iter_rows():
+            peak_of[tuple(row[: len(keys)])] = (int(row[-2]), row[-1])
+    groups = rows.group_by(keys, maintain_order=True) if keys else [((), rows)]
+    findings = []
+    for key, group in groups:
+        key = tuple(key)
+        peak, peak_end = peak_of.get(key, (0, None))
+        severity, detail = rule.severity, f"{group.height} matching record{'s' if group.height != 1 else ''}"
+        if rule.threshold:
+            if peak < rule.threshold.count:
+                continue
+            detail = f"{peak} records within {rule.threshold.label} (up to {iso(peak_end)}); {group.height} in all"
+        if rule.escalate_when and rule.escalate_to and peak >= rule.escalate_when.count:
+            severity = rule.escalate_to
+            detail += (f"; escalated from {rule.severity}: {peak} within {rule.escalate_when.label} "
+                       f"(at least {rule.escalate_when.count})")
+        entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
+        findings.append(_finding(rule, group, entities, severity, detail))
+    return findings
+
+
+def borrow_vpool(rows: pl.DataFrame) -> pl.DataFrame:
+    """A hit that does not name its vPool takes the vPool of the same host's nearest hit within a minute.
+
+    The kernel's `volumedriver_fs[pid]: segfault` line and systemd's
+    `ovs-volumedriver_<vpool>.service: Main process exited` line are one crash; without this
+    they would be two findings, one of them about no vPool at all.
+    """
+    missing = pl.col("vpool").is_null() & pl.col("ts").is_not_null()
+    if rows.height == 0 or not rows.select(missing.any()).item():
+        return rows
+    named = rows.filter(pl.col("vpool").is_not_null() & pl.col("ts").is_not_null())
+    if named.height == 0:
+        return rows
+    lookup = named.select("host", "ts", pl.col("vpool").alias("_near")).sort("ts")
+    indexed = rows.with_row_index("_row")
+    guessed = (
+        indexed.filter(missing).select("_row", "host", "ts").sort("ts")
+        .join_asof(lookup, on="ts", by="host", strategy="nearest", tolerance=timedelta(minutes=1),
+                   check_sortedness=False)
+        .select("_row", "_near")
+    )
+    return (
+        indexed.join(guessed, on="_row", how="left")
+        .sort("_row")
+        .with_columns(pl.coalesce("vpool", "_near").alias("vpool"))
+        .drop("_row", "_near")
+    )
+
+
+def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None) -> list[Finding]:
+    sequence = rule.sequence
+    assert sequence is not None
+    instances = chains(hits, sequence, end_of_logs)
+    if instances.height == 0:
+        return []
+    keys = list(sequence.join_on)
+    present = len(sequence.steps) - (1 if sequence.absent_last else 0)
+    findings = []
+    for key, group in instances.sort("ts0").group_by(keys, maintain_order=True):
+        steps = [
+            group.select(*[pl.col(f"{c}{k}").alias(c) for c in ("source", "line", "ts", "host", "raw")])
+            for k in range(present)
+        ]
+        records = pl.concat(steps).unique(["source", "line"]).sort("ts", "source", "line")
+        if sequence.absent_last:
+            detail = (f"{group.height} time(s) {' then '.join(sequence.steps[:-1])} was not followed by "
+                      f"{sequence.steps[-1]} within {duration_label(sequence.within)}")
+        else:
+            steps = " then ".join(sequence.steps)
+            detail = f"{group.height} time(s) {steps}, each within {duration_label(sequence.within)}"
+        entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
+        findings.append(_finding(rule, records, entities, rule.severity, detail, count=group.height))
+    return findings
+
+
+def _silent(rule: Rule, counts: pl.DataFrame) -> list[Finding]:
+    absence = rule.absence
+    assert absence is not None
+    silences = gaps(counts, absence)
+    findings = []
+    for (host, producer), group in silences.group_by("host", "producer", maintain_order=True):
+        spans = [
+            f"{iso(row['start'])} to {iso(row['end'])}{' (until the end of its logs)' if row['until_end'] else ''}"
+            f", while {row['other']} other records were written"
+            for row in group.iter_rows(named=True)
+        ]
+        detail = f"{producer} silent for {duration_label(absence.silent_for)} or more: " + "; ".join(spans)
+        findings.append(Finding(
+            rule_id=rule.id, title=rule.title, severity=rule.severity, component=rule.component, kind=rule.kind,
+            count=group.height,
+            first_seen=iso(group["start"].min()),  # type: ignore[arg-type]
+            last_seen=iso(group["end"].max()),  # type: ignore[arg-type]
+            hosts=[str(host)], entities={"host": str(host), "producer": str(producer)}, vpools=[],
+            detail=detail, description=rule.description, remediation=rule.remediation,
+            references=list(rule.references), hc_codes=list(rule.hc_codes), related=[], evidence=[],
+            evidence_omitted=0,
+        ))
+    return findings
+
+
+def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity: str, detail: str,
+             count: int | None = None) -> Finding:
+    records = group.height
+    edges = [group.head(EVIDENCE_EDGE), group.tail(EVIDENCE_EDGE)]
+    shown = group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges)
+    context = [c for c in ("context_before", "context_after") if c in shown.columns]
+    evidence = [
+        Evidence(source=row["source"], line=int(row["line"]), timestamp=iso(row["ts"]), host=row["host"],
+                 raw=row["raw"] if row["raw"] is not None else "",
+                 **{c: list(row[c] or []) for c in context})
+        for row in shown.select("source", "line", "ts", "host", "raw", *context).iter_rows(named=True)
+    ]
+    times = group["ts"].drop_nulls()
+    vpools = sorted(group["vpool"].drop_nulls().unique().to_list()) if "vpool" in group.columns else []
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        severity=severity,
+        component=rule.component,
+        kind=rule.kind,
+        count=records if count is None else count,
+        first_seen=iso(times.min()) if times.len() else None,  # type: ignore[arg-type]
+        last_seen=iso(times.max()) if times.len() else None,  # type: ignore[arg-type]
+        hosts=sorted(group["host"].drop_nulls().unique().to_list()),
+        entities=entities,
+        vpools=vpools,
+        detail=detail,
+        description=rule.description,
+        remediation=rule.remediation,
+        references=list(rule.references),
+        hc_codes=list(rule.hc_codes),
+        related=list(rule.sequence.steps) if rule.sequence else [],
+        evidence=evidence,
+        evidence_omitted=records - len(evidence),
+    )
+

@@ -1,0 +1,46 @@
+"""Read the support knowledge of `parsers/knowledge/*.yaml` (task signatures, expected services).
+
+These files are data support engineers review, like the formats beside them; they live in a
+subfolder so `analyzer.parsing.formats.load_formats`, which reads `parsers/*.yaml`, never takes them
+for log formats. Regexes run with the same Rust engine (through Polars) as the analysis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analyzer.errors import UserError
+from analyzer.resources import shipped_dir
+
+
+def knowledge_file(name: str) -> Path:
+    """The shipped `parsers/knowledge/<name>.yaml`."""
+    return shipped_dir("parsers") / "knowledge" / f"{name}.yaml"
+
+
+def regex_groups(path: Path, where: str, pattern: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The named groups of `pattern`, which must compile (Rust syntax) and name only `allowed` groups."""
+    try:
+        dtype = pl.Series([""]).str.extract_groups(pattern).dtype
+    except pl.exceptions.PolarsError as exc:
+        raise UserError(f"{path}: {where}: regex does not compile: {' '.join(str(exc).split())}") from None
+    names = tuple(f.name for f in dtype.fields)  # type: ignore[attr-defined]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown:
+        raise UserError(f"{path}: {where}: unknown group(s) {unknown}; allowed: {', '.join(allowed)}")
+    return names
+
+
+def examples_of(path: Path, where: str, value: Any) -> tuple[dict[str, Any], ...]:
+    """`examples: [{line: ..., expect: {...}}]`, each a real-shaped log line and what it must yield."""
+    if not isinstance(value, list) or not value:
+        raise UserError(f"{path}: {where} needs examples (a list of {{line, expect}})")
+    for example in value:
+        if not isinstance(example, dict) or not isinstance(example.get("line"), str):
+            raise UserError(f"{path}: {where}: every example needs a 'line' string")
+    return tuple(value)
+
+

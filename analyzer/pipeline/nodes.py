@@ -1,0 +1,54 @@
+"""One input, one or more nodes: a bundle of bundles is analyzed node by node.
+
+The outer input is read once; its loose members (if any) are analyzed as one bundle and the
+bundles found inside it are then analyzed one by one, each read straight from the outer file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from analyzer.collectors.protocol import Collector
+from analyzer.detection.rule import Rule
+from analyzer.errors import UserError
+from analyzer.pipeline.analysis import Analysis, analyze
+from analyzer.reading.bundle import Bundle, Caps, Member, nested_bundles
+
+
+def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
+                  progress: Callable[[Member], None] | None = None,
+                  collectors: list[Collector] | None = None) -> list[tuple[str | None, Analysis]]:
+    """[(output sub-folder or None for the input itself, analysis)]; raises UserError if nothing is readable."""
+    outer = analyze(path, rules, caps=caps, progress=progress, collectors=collectors)
+    nodes = nested_bundles(outer.bundle)
+    results: list[tuple[str | None, Analysis]] = []
+    loose_logs = any(m.formats for m in outer.members)
+    if not nodes or loose_logs:
+        results.append((None, outer))
+    folders: set[str] = set()
+    for node in nodes:
+        folder = node_folder(node)
+        while folder in folders:
+            folder += "_"
+        folders.add(folder)
+        try:
+            results.append((folder, analyze(node, rules, caps=caps, progress=progress, collectors=collectors)))
+        except UserError as exc:
+            outer.bundle.warnings.append(f"nested bundle {node.inner or node.path}: {exc}")
+    if nodes and outer.members and not loose_logs:
+        note = (f"{len(outer.members)} file(s) beside the node bundles hold no log lines and were not analyzed: "
+                + ", ".join(m.path for m in outer.members[:5]))
+        for _, node_analysis in results:
+            node_analysis.bundle.warnings.append(note)
+    if not any(a.members for _, a in results):
+        reasons = "; ".join(outer.bundle.warnings) or "no regular files"
+        raise UserError(f"{path}: nothing to analyze ({reasons})")
+    return results
+
+
+def node_folder(node: Bundle) -> str:
+    """A safe folder name for one node's outputs, from its file name."""
+    stem = re.sub(r"\.(?:tar(?:\.\w+)?|tgz|zip)$", "", node.name)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "node"

@@ -1,0 +1,72 @@
+"""`ovs-analyzer diff OLD NEW`: is it fixed? New, resolved and persisting findings of one node."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from samples.make_sample import CET, write_sample
+from tests.conftest import SAMPLE, cli
+
+
+@pytest.fixture(scope="module")
+def later(tmp_path_factory):
+    """The same node two days later: healthy (fixed), or the same incident again (not fixed)."""
+    root = tmp_path_factory.mktemp("later")
+    start = datetime(2017, 3, 16, 8, 20, tzinfo=CET)
+    fixed = root / "fixed" / "ovs-node1-20170316102205-logs.tar.gz"
+    again = root / "again" / "ovs-node1-20170316102205-logs.tar.gz"
+    write_sample(fixed, scenario="healthy", start=start)
+    write_sample(again, scenario="incident", start=start)
+    return {"fixed": fixed, "again": again}
+
+
+def run_diff(*args: str) -> tuple[int, dict]:
+    result = cli("diff", *args, "--json")
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout) if result.returncode in (0, 3) else {}
+
+
+def test_a_fixed_node_shows_its_problems_resolved_and_nothing_new(later):
+    code, diff = run_diff(str(SAMPLE), str(later["fixed"]), "--fail-on", "low")
+    assert code == 0
+    resolved = {f["rule_id"] for f in diff["resolved"]}
+    assert {"VOLUMEDRIVER_CRASH", "ARAKOON_NO_MASTER", "NO_SPACE_LEFT_ON_DEVICE"} <= resolved
+    assert [f for f in diff["new_findings"] if f["severity"] != "info"] == []
+    assert diff["summary"]["same_hosts"] is True
+
+
+def test_the_same_failure_again_after_the_old_logs_persists_as_recurred_and_fails(later):
+    code, diff = run_diff(str(SAMPLE), str(later["again"]), "--fail-on", "high")
+    assert code == 3
+    persisting = {f["rule_id"]: f for f in diff["persisting"]}
+    crash = persisting["VOLUMEDRIVER_CRASH"]
+    assert crash["recurred"] is True and crash["old"]["last_seen"] < crash["first_seen"]
+    assert diff["resolved"] == []
+
+
+def test_old_occurrences_seen_again_in_a_newer_bundle_are_not_called_recurring(tmp_path):
+    report = tmp_path / "report"
+    assert cli("analyze", str(SAMPLE), "-o", str(report)).returncode == 0
+    code, diff = run_diff(str(report), str(report / "findings.json"), "--fail-on", "info")
+    assert code == 0, "nothing new, nothing happened again"
+    assert diff["summary"] == {**diff["summary"], "new": 0, "resolved": 0, "recurred": 0}
+    assert diff["summary"]["persisting"] == len(json.loads((report / "findings.json").read_text())["findings"])
+
+
+def test_out_writes_json_and_paste_ready_markdown(later, tmp_path):
+    result = cli("diff", str(SAMPLE), str(later["fixed"]), "-o", str(tmp_path))
+    assert result.returncode == 0
+    assert result.stdout.startswith("**ovs-analyzer diff**: ")
+    assert (tmp_path / "diff.md").read_text() == result.stdout
+    assert json.loads((tmp_path / "diff.json").read_text())["schema"] == "ovs-analyzer/diff/1"
+
+
+def test_a_file_that_is_no_findings_document_is_a_one_line_error(tmp_path):
+    bogus = tmp_path / "x.json"
+    bogus.write_text('{"hello": 1}')
+    result = cli("diff", str(bogus), str(SAMPLE))
+    assert result.returncode == 2
+    assert "neither a findings.json nor a triage.json" in result.stderr and result.stderr.count("\n") == 1

@@ -1,0 +1,78 @@
+"""Sites tune the pack without editing it; rules that could not run say so; unknown errors surface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.detection.loader import apply_tuning
+from analyzer.detection.unknown import template_expr
+from analyzer.errors import UserError
+from analyzer.pipeline.analysis import analyze
+
+PY = "2017-03-14 10:22:{s:02d} 04700 +0100 - n1 - 1/2 - lib/x - {s} - {level} - {msg}"
+
+
+def tuning(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_config_file_retunes_severity_and_switches_rules_off(rules, tmp_path):
+    tuned = apply_tuning(rules, tuning(tmp_path, "rules:\n  LOCK_CONTENTION: {severity: high}\n"
+                                                 "  NO_SPACE_LEFT_ON_DEVICE: {enabled: false}\n"))
+    by_id = {r.id: r for r in tuned}
+    assert by_id["LOCK_CONTENTION"].severity == "high"
+    assert not by_id["NO_SPACE_LEFT_ON_DEVICE"].enabled
+    assert [r.id for r in tuned] == [r.id for r in rules]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("rules:\n  NOPE: {enabled: false}\n", "no rule with id 'NOPE'"),
+    ("rules:\n  LOCK_CONTENTION: {severity: huge}\n", "severity must be one of"),
+    ("rules:\n  LOCK_CONTENTION: {mute: true}\n", "takes only 'severity' and 'enabled'"),
+])
+def test_a_broken_config_file_is_a_clear_error(rules, tmp_path, text, message):
+    with pytest.raises(UserError, match=message):
+        apply_tuning(rules, tuning(tmp_path, text))
+
+
+def test_a_switched_off_rule_neither_fires_nor_counts_as_silent(make_bundle, rules, tmp_path):
+    tuned = apply_tuning(rules, tuning(tmp_path, "rules:\n  NO_SPACE_LEFT_ON_DEVICE: {enabled: false}\n"))
+    bundle = make_bundle({"var/log/ovs/lib.log": PY.format(s=1, level="ERROR", msg="No space left on device")})
+    analysis = analyze(bundle, tuned)
+    assert "NO_SPACE_LEFT_ON_DEVICE" not in {f.rule_id for f in analysis.findings}
+    assert analysis.coverage["rules_disabled"] == ["NO_SPACE_LEFT_ON_DEVICE"]
+
+
+def test_rules_whose_sources_are_absent_could_not_run_and_say_why(make_bundle, rules):
+    analysis = analyze(make_bundle({"var/log/ovs/lib.log": PY.format(s=1, level="INFO", msg="fine")}), rules)
+    unavailable = {u["id"]: u["reason"] for u in analysis.coverage["rules_unavailable"]}
+    assert unavailable["ALBA_OSD_DISQUALIFIED"] == "no alba records in this bundle"
+    assert "ARAKOON_NO_MASTER" in analysis.coverage["rules_silent"], "framework logs are here: it ran"
+    assert set(unavailable).isdisjoint(analysis.coverage["rules_silent"])
+
+
+def test_errors_no_rule_explains_are_mined_into_ranked_templates(make_bundle, rules):
+    lines = [PY.format(s=i, level="ERROR", msg=f"Could not reach 10.0.0.{i}:26203 for vdisk {i}") for i in range(5)]
+    lines.append(PY.format(s=9, level="ERROR", msg="No space left on device"))
+    lines.append(PY.format(s=10, level="INFO", msg="Could not reach 10.0.0.1:26203 for vdisk 1"))
+    section = analyze(make_bundle({"var/log/ovs/lib.log": "\n".join(lines)}), rules).sections["unknown_errors"]
+    assert section["records"] == 5, "explained and non-error records are not unknown errors"
+    (template,) = section["templates"]
+    assert template["template"] == "Could not reach <ip> for vdisk <num>"
+    assert template["count"] == 5 and template["where"][0] == "var/log/ovs/lib.log:1"
+
+
+@pytest.mark.parametrize(("message", "template"), [
+    ("volume 8c88d911-22e7-4916-84ec-6d45c4723905 halted", "volume <uuid> halted"),
+    ("Problem with connection 0x7f83f000a1b0: gone", "Problem with connection <hex>: gone"),
+    ("cannot open /mnt/ssd1/vpool1_db/mds_1/db", "cannot open <path>"),
+    ("key 'ovs/framework/hosts' missing after 3.5 s", "key <str> missing after <num> s"),
+])
+def test_templates_mask_the_variable_parts(message, template):
+    import polars as pl
+
+    assert pl.select(template_expr(pl.lit(message))).item() == template

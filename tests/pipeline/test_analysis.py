@@ -1,0 +1,66 @@
+"""How a whole bundle is put together: identity, duplicates, time span."""
+
+from __future__ import annotations
+
+from analyzer.pipeline.analysis import analyze
+
+PY = "2017-03-14 10:22:05 04700 +0100 - {host} - 1/2 - lib/vdisk - 4 - INFO - {msg}\n"
+CELERY = "[2017-03-14 10:22:09,000: INFO/MainProcess] Task ovs.x[1] succeeded in 0.1s: None\n"
+
+
+def test_the_hosts_the_lines_state_win_over_the_archive_name(make_bundle, rules):
+    bundle = make_bundle({"var/log/ovs/lib.log": PY.format(host="ovs-node1", msg="a"),
+                          "var/log/upstart/ovs-workers.log": CELERY},
+                         name="ovs-node1-20170314102205-logs.tar.gz")
+    analysis = analyze(bundle, rules)
+    assert analysis.bundle.host_hint == "node1", "`ovs collect logs` names the file ovs-$(hostname)-..."
+    assert analysis.hosts == ["ovs-node1"], "celery lines state no host: they belong to the node"
+
+
+def test_a_duplicated_member_counts_once_with_its_last_copy(make_bundle, rules, tmp_path):
+    import io
+    import tarfile
+
+    path = tmp_path / "ovs-n-logs.tar"
+    with tarfile.open(path, "w") as tar:
+        for msg in ("first copy No space left on device", "second copy"):
+            data = PY.format(host="n", msg=msg).encode()
+            info = tarfile.TarInfo("var/log/ovs/lib.log")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    analysis = analyze(path, rules)
+    assert [m.path for m in analysis.members] == ["var/log/ovs/lib.log"]
+    assert analysis.findings == [], "the earlier copy's hits are replaced, not added"
+    assert any("appears twice" in w for w in analysis.bundle.warnings)
+
+
+def test_package_history_does_not_stretch_the_covered_span(make_bundle, rules):
+    bundle = make_bundle({
+        "var/log/dpkg.log": "2016-12-05 11:02:13 install openvstorage:amd64 <none> 2.7.2\n",
+        "var/log/ovs/lib.log": PY.format(host="n", msg="a"),
+    })
+    analysis = analyze(bundle, rules)
+    assert (analysis.first_seen, analysis.last_seen) == ("2017-03-14T09:22:05.047000Z",) * 2
+    dpkg = next(m for m in analysis.members if m.path == "var/log/dpkg.log")
+    assert dpkg.first_seen == "2016-12-05T10:02:13.000000Z", "the inventory still shows its own span"
+
+
+def test_the_bundle_file_is_identified_by_its_sha256_and_a_folder_by_none(make_bundle, rules, tmp_path):
+    import hashlib
+
+    path = make_bundle({"var/log/ovs/lib.log": "2017-03-14 10:22:05 04700 +0100 - n1 - 1/2 - lib/x - 1 - INFO - m\n"})
+    assert analyze(path, rules).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    folder = tmp_path / "ovs-node1-20170314102205-logs"
+    (folder / "var/log").mkdir(parents=True)
+    (folder / "var/log/syslog").write_text("Mar 14 10:22:05 n1 systemd[1]: Started x.\n")
+    assert analyze(folder, rules).sha256 is None
+
+
+def test_a_member_with_records_glued_by_a_paste_says_so_and_counts_them(make_bundle, rules):
+    pasted = ("Mar 14 10:16:35 ovs-node1 kernel: [1.0] eth0 up after 0.5"
+              "Mar 14 10:16:36 ovs-node1 kernel: [1.1] eth1 up\n\nMar 14 10:16:37 ovs-node1 kernel: [1.2] eth2 up\n")
+    analysis = analyze(make_bundle({"var/log/kern.log": pasted}), rules)
+    [member] = analysis.members
+    assert (member.lines, member.records, member.glued) == (3, 3, 1)
+    assert "1 record(s) glued to the end of a line (a copy-paste) read as records of their own, on that line's " \
+           "number" in member.warnings
