@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_wheel_ships_the_knowledge_and_runs_without_the_checkout(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "-w", str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("ovs_analyzer-*.whl")
+    (wheel,) = (tmp_path / "dist").glob("ovs_analyzer-*-cp311-abi3-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for shipped in ("analyzer/_shipped/parsers/ovs_python_c.yaml", "analyzer/_shipped/rules/README.md",
+    for shipped in ("analyzer/_core.abi3.so",
+                    "analyzer/_shipped/parsers/ovs_python_c.yaml", "analyzer/_shipped/rules/README.md",
                     "analyzer/_shipped/report_templates/report.html.j2", "analyzer/outputs/findings.schema.json",
                     "analyzer/_shipped/parsers/knowledge/tasks.yaml",
                     "analyzer/_shipped/parsers/knowledge/services.yaml",

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from analyzer import __version__
+from analyzer import __version__, _core
 from analyzer.cli import views as cli_views
 from analyzer.cli.options import BundleArgument, CapOption, ConfigOption, OutOption, RulesOption, TimingsOption
 from analyzer.detection.findings import worst_severity
@@ -290,7 +290,7 @@ app.command("services", epilog=_EPILOG)(cli_views.services)
 @app.command()
 def version() -> None:
     """Print the version."""
-    typer.echo(f"ovs-analyzer {__version__}")
+    typer.echo(f"ovs-analyzer {__version__} (core {_core.version()})")
 
 
 def main(argv: list[str] | None = None) -> int:
