@@ -10,12 +10,13 @@ from datetime import datetime
 class ChunkCarry:
     """What one chunk of a member hands the next, so the chunks read as one file.
 
-    `years` holds, per year-less format, the last stamp read and the years added at Dec -> Jan
-    roll-overs so far; `stepped_back` the formats whose stamps were moved back a year.
+    `years` holds, per year-less format, the last stamp read (microseconds since the epoch, local
+    time) and the years added at Dec -> Jan roll-overs so far; `stepped_back` the formats whose
+    stamps were moved back a year. The compiled core reads and updates both (core/matching.rs).
     """
 
     host: str | None = None
-    years: dict[str, tuple[datetime | None, int]] = field(default_factory=dict)
+    years: dict[str, tuple[int | None, int]] = field(default_factory=dict)
     stepped_back: set[str] = field(default_factory=set)
 
     def restore(self, saved: ChunkCarry) -> None:

@@ -126,7 +126,7 @@ class OnePassForm:
 
     An engine that must backtrack to place a group's end is slower than its one-pass
     engine, where every byte decides the path. Two idioms of the OVS headers need it; the
-    parser tries this form first and matches the lines it leaves with the header as written:
+    core tries this form first and matches the lines it leaves with the header as written:
 
     - A lazy `(?P<name>.+?) - ` (format C's logger name, which may hold spaces) becomes words
       each followed by its space, no word after the first starting with `-`:

@@ -45,13 +45,6 @@ def empty_events() -> pl.DataFrame:
 
 
 #: Each level word as producers write it: lower case (C++, OCaml), UPPER (Python), Capitalized.
-_LEVEL_SPELLINGS = {spelt: level for word, level in _LEVEL_WORDS.items()
+LEVEL_SPELLINGS = {spelt: level for word, level in _LEVEL_WORDS.items()
                     for spelt in (word, word.upper(), word.capitalize())}
 
-
-def level_expr(raw: pl.Expr) -> pl.Expr:
-    """Any producer's level word on the one scale trace < ... < critical.
-
-    Headers capture the bare word (padding stays outside the group), so each spelling is
-    looked up as written, cheaper than stripping and lower-casing every word first."""
-    return raw.replace_strict(_LEVEL_SPELLINGS, default=None)

@@ -7,8 +7,10 @@ from datetime import UTC
 import polars as pl
 import pytest
 
+from analyzer.parsing.context import ParseContext
 from analyzer.parsing.formats import load_formats
-from analyzer.parsing.schema import EVENT_SCHEMA, level_expr
+from analyzer.parsing.member import parse_member
+from analyzer.parsing.schema import EVENT_SCHEMA
 from analyzer.parsing.timezones import fill_offsets, offset_samples
 
 SAMPLES = [(spec.id, i, sample) for spec in load_formats() for i, sample in enumerate(spec.samples)]
@@ -70,10 +72,15 @@ def test_a_sample_level_word_lands_on_the_scale(parse, format_id, index, sample)
         assert row["level"] is not None, f"{format_id}: level word {row['level_raw']!r} is not on the scale"
 
 
-def test_level_words_are_read_in_their_usual_spellings():
-    words = pl.Series(["warn", "WARN", "Warning", "err", "CRITICAL", "Periodic", "verbose", None])
-    got = pl.select(level_expr(pl.lit(words))).to_series().to_list()
-    assert got == ["warning", "warning", "warning", "error", "critical", "debug", None, None]
+def test_level_words_are_read_in_their_usual_spellings(tmp_path):
+    (tmp_path / "leveled.yaml").write_text(
+        "id: leveled\nproducer: test\nheader: '^(?P<level>\\w*) - (?P<message>.*)$'\nmultiline: none\n"
+        "samples: [{line: 'warn - m', expect: {level: warning}}]\n")
+    words = ["warn", "WARN", "Warning", "err", "CRITICAL", "Periodic", "verbose", ""]
+    text = "".join(f"{word} - m\n" for word in words).encode()
+    events = parse_member("x.log", text, load_formats(tmp_path), ParseContext(year=2017)).events
+    assert events["level"].to_list() == ["warning", "warning", "warning", "error", "critical", "debug", None, None]
+    assert events["level_raw"].to_list() == words
 
 
 def test_the_parser_captures_only_the_groups_an_event_reads():

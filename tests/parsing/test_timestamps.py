@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import polars as pl
 import pytest
 
-from analyzer.parsing.matching import offset_minutes
+from analyzer.parsing.context import ParseContext
+from analyzer.parsing.formats import load_formats
+from analyzer.parsing.member import parse_member
 from analyzer.parsing.timezones import fill_offsets, offset_samples
 
 PY = "{date} {frac} {tz} - ovs-node1 - 23011/140355468900096 - lib/vdisk - 412 - INFO - m"
@@ -41,11 +42,18 @@ def test_utc_offsets_including_the_cpp_negative_half_hour_quirk(parse, tz, expec
 
 @pytest.mark.parametrize(
     ("text", "minutes"),
-    [("+0100", 60), ("-0500", -300), ("-03-30", -210), ("+01:00", 60), ("+0530", 330), ("+01", 60), (None, None)],
+    [("+0100", 60), ("-0500", -300), ("-03-30", -210), ("+01:00", 60), ("+0530", 330), ("+01", 60), ("+x1", None),
+     (None, None)],
 )
-def test_offset_text_becomes_signed_minutes_in_every_spelling_seen(text, minutes):
-    frame = pl.DataFrame({"tz": [text]}, schema={"tz": pl.String})
-    assert frame.select(offset_minutes(pl.col("tz")).alias("minutes"))["minutes"].to_list() == [minutes]
+def test_offset_text_becomes_signed_minutes_in_every_spelling_seen(tmp_path, text, minutes):
+    """A zone group is read as sign, two hour digits and the last two characters as minutes."""
+    (tmp_path / "zoned.yaml").write_text(
+        "id: zoned\nproducer: test\nheader: '^(?P<date>\\S+ \\S+)(?: (?P<tz>[^ ]+))? - (?P<message>.*)$'\n"
+        "timestamp: {date: date, format: '%Y-%m-%d %H:%M:%S', offset: tz}\n"
+        "samples: [{line: '2017-03-14 10:22:05 +0100 - m', expect: {utc_offset: 60}}]\n")
+    line = f"2017-03-14 10:22:05{'' if text is None else ' ' + text} - m"
+    events = parse_member("x.log", line.encode(), load_formats(tmp_path), ParseContext(year=2017)).events
+    assert events["utc_offset"].to_list() == [minutes]
 
 
 def test_ocaml_unpadded_microseconds_are_a_count_not_a_fraction(parse):

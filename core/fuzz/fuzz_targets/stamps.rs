@@ -1,0 +1,42 @@
+//! Any text read as a date by every pattern a shipped format uses, with any fraction and zone:
+//! no panic, and a stamp that is read lies within chrono's range after a year roll.
+#![no_main]
+
+use std::sync::LazyLock;
+
+use _core::stamps::{PreparedRule, StampRule, add_years, offset_minutes};
+use libfuzzer_sys::fuzz_target;
+
+#[path = "shipped.rs"]
+mod shipped;
+
+static RULES: LazyLock<Vec<PreparedRule>> = LazyLock::new(|| {
+    shipped::patterns()
+        .into_iter()
+        .flat_map(|(pattern, yearless)| {
+            [None, Some(1), Some(10), Some(100), Some(1000)].map(|unit| {
+                StampRule {
+                    patterns: vec![pattern.clone()],
+                    fraction_unit: unit,
+                    yearless,
+                    utc: false,
+                }
+                .prepared()
+            })
+        })
+        .collect()
+});
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(3, '\u{1}');
+    let (date, fraction, zone) = (parts.next().unwrap_or(""), parts.next(), parts.next().unwrap_or(""));
+    let _ = offset_minutes(zone);
+    let year = i32::from(data.first().copied().unwrap_or(0)) * 16;
+    for rule in RULES.iter() {
+        if let Some(ts) = rule.local(date, fraction, year) {
+            let _ = add_years(ts, -1);
+            let _ = add_years(ts, 3);
+        }
+    }
+});

@@ -1,0 +1,734 @@
+//! Which format explains each line, and its header fields normalized: one pass over the lines,
+//! each line tried against the formats in the order a sample of the member suggests, the first
+//! that matches winning. Fields are spans of the line (no copy) unless a format composes them.
+//!
+//! Semantics are those of the format definitions in `parsers/*.yaml` (parsers/README.md):
+//! - formats seen in a sample of the lines (the first 400, plus 200 from the middle and 200 from
+//!   the end of a longer member) are tried first, in priority order, then all others;
+//! - a year-less stamp takes the bundle's year, rolls over at each Dec -> Jan jump of more than
+//!   half a year (carried from chunk to chunk), and steps back a year when it lands well after
+//!   the bundle was collected;
+//! - a wrapper line (journald, syslog) that carries a whole line of another format takes that
+//!   line's time, zone, level, message and producer; the wrapper is remembered.
+
+use std::collections::{HashMap, HashSet};
+
+use regex::{CaptureLocations, Regex, RegexSet};
+
+use crate::stamps::{Micros, PreparedRule, StampRule, add_years, offset_minutes};
+
+/// A value of a text column: nothing, a span of the line, or a text the format composed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Val {
+    #[default]
+    Null,
+    Span(u32, u32),
+    Owned(Box<str>),
+}
+
+impl Val {
+    pub fn text<'a>(&'a self, line: &'a str) -> Option<&'a str> {
+        match self {
+            Val::Null => None,
+            Val::Span(a, b) => line.get(*a as usize..*b as usize),
+            Val::Owned(s) => Some(s),
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+
+    /// A value found inside `outer` (a span of the line, or a composed text), as a value of the line.
+    fn within(self, outer: &Val, line: &str) -> Val {
+        match (self, outer) {
+            (Val::Span(a, b), Val::Span(start, _)) => Val::Span(start + a, start + b),
+            (Val::Span(a, b), Val::Owned(text)) => {
+                Val::Owned(text.get(a as usize..b as usize).unwrap_or_default().into())
+            }
+            (Val::Span(a, b), Val::Null) => Val::Owned(line.get(a as usize..b as usize).unwrap_or_default().into()),
+            (other, _) => other,
+        }
+    }
+}
+
+/// The text columns a format fills, in this order in `Row::vals`.
+pub const TEXT_FIELDS: [&str; 7] = ["host", "pid", "thread", "component", "message", "service", "level_raw"];
+const HOST: usize = 0;
+const PID: usize = 1;
+const THREAD: usize = 2;
+const COMPONENT: usize = 3;
+const MESSAGE: usize = 4;
+const LEVEL_RAW: usize = 6;
+/// `Row::format` of a line no format explains.
+pub const NONE: u16 = u16::MAX;
+/// `Row::level` where there is none.
+pub const NO_LEVEL: u8 = u8::MAX;
+const NEW_YEAR_JUMP: Micros = 180 * 86_400 * 1_000_000;
+const FUTURE_SLACK: Micros = 60 * 86_400 * 1_000_000;
+
+/// A piece of a composed field (`compose: {component: "{source}/{name}"}`).
+#[derive(Debug, Clone)]
+pub enum Piece {
+    Lit(String),
+    Group(String),
+}
+
+/// A form of a capture the regex engine runs without backtracking (see `OnePassForm` in
+/// analyzer/parsing/formats.py): its pattern, the groups read minus one trailing space, and the
+/// groups a hit needs to end with a suffix (after at least one character).
+pub type OnePassDef = (String, Vec<String>, Vec<(String, String)>);
+
+/// One format as the Python side describes it (from `parsers/<id>.yaml`), before compiling.
+#[derive(Debug, Clone)]
+pub struct FormatDef {
+    pub id: String,
+    pub producer: String,
+    /// The pattern to run: the header, or its prefix with the whole prefix as group `_head`.
+    pub capture: String,
+    /// A form of `capture` the regex engine runs without backtracking, tried first.
+    pub one_pass: Option<OnePassDef>,
+    /// Per text field (TEXT_FIELDS order but level_raw): a template when the format composes it.
+    pub compose: HashMap<String, Vec<Piece>>,
+    pub continuation: bool,
+    pub stamp: Option<(StampRule, String, Option<String>, Option<String>)>,
+    pub producer_by: Option<(String, HashMap<String, String>, String)>,
+    pub wraps: bool,
+    pub wraps_component: Option<String>,
+}
+
+enum Field {
+    Group(usize),
+    Template(Vec<(Option<String>, Option<usize>)>),
+}
+
+/// A compiled format.
+pub struct Format {
+    pub id: String,
+    /// The one-pass form first, where the format has one, then the capture as written.
+    patterns: Vec<Pattern>,
+    producer: Producer,
+    pub continuation: bool,
+    stamp: Option<PreparedRule>,
+    pub wraps: bool,
+    wraps_component: Option<Regex>,
+}
+
+/// One regex of a format and where its groups are.
+struct Pattern {
+    regex: Regex,
+    head: Option<usize>,
+    message: Option<usize>,
+    fields: [Option<Field>; 6],
+    level: Option<usize>,
+    producer: Option<usize>,
+    date: Option<usize>,
+    fraction: Option<usize>,
+    offset: Option<usize>,
+    /// Groups read minus one trailing space.
+    trimmed: Vec<usize>,
+    /// A line is a hit only if these groups end with the suffix after at least one character.
+    suffixes: Vec<(usize, String)>,
+}
+
+enum Producer {
+    Fixed(u16),
+    By { map: HashMap<String, u16>, default: u16 },
+}
+
+/// Every format of one parse, compiled once; the producer names they can give, interned.
+pub struct Formats {
+    pub formats: Vec<Format>,
+    pub producers: Vec<String>,
+    levels: HashMap<String, u8>,
+    /// Every pattern of every format at once: a line the likeliest format does not explain is
+    /// scanned once to learn which formats could, instead of once per format.
+    any: RegexSet,
+    /// The format of each pattern of `any`.
+    owner: Vec<usize>,
+}
+
+/// The parse's dates: the year a year-less stamp takes, and when the bundle was collected.
+#[derive(Debug, Clone, Copy)]
+pub struct Dates {
+    pub year: i32,
+    /// Set when the year was guessed from the collection time: a stamp after it steps back.
+    pub collected_at: Option<Micros>,
+}
+
+/// What one chunk of a member hands the next: per year-less format, the last stamp read and the
+/// years added so far; the formats whose stamps were moved back a year.
+#[derive(Debug, Clone, Default)]
+pub struct Carry {
+    pub years: HashMap<String, (Option<Micros>, i64)>,
+    pub stepped_back: HashSet<String>,
+}
+
+/// One line's reading.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub format: u16,
+    pub wrapper: u16,
+    pub vals: [Val; 7],
+    pub level: u8,
+    pub producer: Option<u16>,
+    pub ts: Option<Micros>,
+    pub offset: Option<i16>,
+    pub continuation: Option<bool>,
+}
+
+impl Row {
+    fn unexplained() -> Row {
+        Row {
+            format: NONE,
+            wrapper: NONE,
+            vals: Default::default(),
+            level: NO_LEVEL,
+            producer: None,
+            ts: None,
+            offset: None,
+            continuation: None,
+        }
+    }
+}
+
+impl Formats {
+    /// Compile every definition; `levels` maps each spelling of a level word to its rank.
+    pub fn compile(defs: Vec<FormatDef>, levels: HashMap<String, u8>) -> Result<Formats, String> {
+        let mut producers: Vec<String> = Vec::new();
+        let mut intern = |name: &str| -> u16 {
+            if let Some(i) = producers.iter().position(|p| p == name) {
+                return i as u16;
+            }
+            producers.push(name.to_string());
+            (producers.len() - 1) as u16
+        };
+        let mut formats = Vec::with_capacity(defs.len());
+        for def in defs {
+            let fail = |what: String| format!("{}: {what}", def.id);
+            let mut patterns = Vec::with_capacity(2);
+            if let Some((pattern, trimmed, suffixes)) = &def.one_pass {
+                patterns.push(Pattern::compile(pattern, &def, trimmed, suffixes).map_err(fail)?);
+            }
+            patterns.push(Pattern::compile(&def.capture, &def, &[], &[]).map_err(fail)?);
+            let producer = match &def.producer_by {
+                None => Producer::Fixed(intern(&def.producer)),
+                Some((_, map, default)) => Producer::By {
+                    map: map.iter().map(|(k, v)| (k.clone(), intern(v))).collect(),
+                    default: intern(default),
+                },
+            };
+            let wraps_component = match &def.wraps_component {
+                None => None,
+                Some(p) => Some(Regex::new(p).map_err(|e| fail(e.to_string()))?),
+            };
+            formats.push(Format {
+                patterns,
+                producer,
+                continuation: def.continuation,
+                stamp: def.stamp.as_ref().map(|(rule, ..)| rule.clone().prepared()),
+                wraps: def.wraps,
+                wraps_component,
+                id: def.id,
+            });
+        }
+        let owner: Vec<usize> = formats
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| f.patterns.iter().map(move |_| i))
+            .collect();
+        let any = RegexSet::new(formats.iter().flat_map(|f| f.patterns.iter().map(|p| p.regex.as_str())))
+            .map_err(|e| e.to_string())?;
+        Ok(Formats {
+            formats,
+            producers,
+            levels,
+            any,
+            owner,
+        })
+    }
+
+    /// The reading of every line (None: a line that carries nothing, explained by no format).
+    pub fn match_lines(&self, lines: &[Option<&str>], dates: Dates, mut carry: Option<&mut Carry>) -> Vec<Row> {
+        let mut rows = self.match_plain(lines, dates, carry.as_deref_mut(), true);
+        let any_wrapper = self.formats.iter().any(|f| f.wraps || f.wraps_component.is_some());
+        if any_wrapper {
+            self.unwrap(lines, &mut rows, dates, carry);
+        }
+        rows
+    }
+
+    fn match_plain(&self, lines: &[Option<&str>], dates: Dates, carry: Option<&mut Carry>, wrappers: bool) -> Vec<Row> {
+        let candidates: Vec<usize> = (0..self.formats.len())
+            .filter(|&i| wrappers || !self.formats[i].wraps)
+            .collect();
+        let ordered = self.order_by_sample(lines, &candidates);
+        let mut rows = self.rows_of(lines, &ordered, dates);
+        self.roll_years(&mut rows, &ordered, dates, carry);
+        rows
+    }
+
+    /// Formats whose pattern matches a line of the sample first (each list keeps its order).
+    fn order_by_sample(&self, lines: &[Option<&str>], candidates: &[usize]) -> Vec<usize> {
+        const SAMPLE: usize = 400;
+        let n = lines.len();
+        let mut sample: Vec<&str> = lines.iter().take(SAMPLE).flatten().copied().collect();
+        if n > 2 * SAMPLE {
+            let middle = n / 2;
+            sample.extend(lines[middle..(middle + SAMPLE / 2).min(n)].iter().flatten().copied());
+            sample.extend(lines[n - SAMPLE / 2..].iter().flatten().copied());
+        }
+        let seen: Vec<bool> = candidates
+            .iter()
+            .map(|&i| sample.iter().any(|line| self.formats[i].written().regex.is_match(line)))
+            .collect();
+        let mut ordered: Vec<usize> = candidates
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| *i)
+            .collect();
+        ordered.extend(candidates.iter().zip(&seen).filter(|(_, s)| !**s).map(|(i, _)| *i));
+        ordered
+    }
+
+    /// Each line's row; a long list is read on two threads (the GIL is released meanwhile).
+    fn rows_of(&self, lines: &[Option<&str>], ordered: &[usize], dates: Dates) -> Vec<Row> {
+        const PARALLEL_FROM: usize = 16_384;
+        if lines.len() < PARALLEL_FROM {
+            return self.rows_of_part(lines, ordered, dates);
+        }
+        let (first, second) = lines.split_at(lines.len() / 2);
+        std::thread::scope(|scope| {
+            let later = scope.spawn(|| self.rows_of_part(second, ordered, dates));
+            let mut rows = self.rows_of_part(first, ordered, dates);
+            rows.extend(later.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            rows
+        })
+    }
+
+    fn rows_of_part(&self, lines: &[Option<&str>], ordered: &[usize], dates: Dates) -> Vec<Row> {
+        let mut locations: Vec<Vec<CaptureLocations>> = self
+            .formats
+            .iter()
+            .map(|f| f.patterns.iter().map(|p| p.regex.capture_locations()).collect())
+            .collect();
+        let mut could = vec![false; self.formats.len()];
+        lines
+            .iter()
+            .map(|line| {
+                let Some(line) = line else { return Row::unexplained() };
+                let Some((&likeliest, others)) = ordered.split_first() else {
+                    return Row::unexplained();
+                };
+                if let Some(row) = self.read(likeliest, line, &mut locations[likeliest], dates) {
+                    return row;
+                }
+                could.fill(false);
+                for pattern in self.any.matches(line).iter() {
+                    could[self.owner[pattern]] = true;
+                }
+                others
+                    .iter()
+                    .filter(|&&i| could[i])
+                    .find_map(|&i| self.read(i, line, &mut locations[i], dates))
+                    .unwrap_or_else(Row::unexplained)
+            })
+            .collect()
+    }
+
+    /// The row of `line` if format `i` explains it (its one-pass form first, where it has one).
+    fn read(&self, i: usize, line: &str, locations: &mut [CaptureLocations], dates: Dates) -> Option<Row> {
+        let f = &self.formats[i];
+        f.patterns
+            .iter()
+            .zip(locations.iter_mut())
+            .find_map(|(pattern, locs)| self.read_with(i, f, pattern, line, locs, dates))
+    }
+
+    fn read_with(
+        &self,
+        i: usize,
+        f: &Format,
+        p: &Pattern,
+        line: &str,
+        locs: &mut CaptureLocations,
+        dates: Dates,
+    ) -> Option<Row> {
+        p.regex.captures_read(locs, line)?;
+        let at = |g: usize| -> Option<(usize, usize)> {
+            let (a, b) = locs.get(g)?;
+            let trim = p.trimmed.contains(&g) && b > a && line.as_bytes()[b - 1] == b' ';
+            Some((a, if trim { b - 1 } else { b }))
+        };
+        let span = |g: usize| at(g).map_or(Val::Null, |(a, b)| Val::Span(a as u32, b as u32));
+        let text = |g: usize| at(g).map(|(a, b)| &line[a..b]);
+        let message = match (p.head, p.message) {
+            (Some(h), _) => match locs.get(h) {
+                Some((_, end)) => Val::Span(end as u32, line.len() as u32),
+                None => Val::Null,
+            },
+            (None, Some(m)) => span(m),
+            (None, None) => Val::Null,
+        };
+        if message.is_null() {
+            return None;
+        }
+        let suffixed = |(g, suffix): &(usize, String)| {
+            text(*g).is_some_and(|v| v.len() > suffix.len() && v.ends_with(suffix.as_str()))
+        };
+        if !p.suffixes.iter().all(suffixed) {
+            return None;
+        }
+        let mut row = Row::unexplained();
+        row.format = i as u16;
+        row.continuation = Some(f.continuation);
+        for (slot, field) in p.fields.iter().enumerate() {
+            row.vals[slot] = match field {
+                Some(Field::Template(pieces)) => Val::Owned(
+                    pieces
+                        .iter()
+                        .map(|(lit, g)| lit.as_deref().unwrap_or_else(|| g.and_then(text).unwrap_or("")))
+                        .collect::<String>()
+                        .into(),
+                ),
+                _ if slot == MESSAGE => message.clone(),
+                Some(Field::Group(g)) => span(*g),
+                None => Val::Null,
+            };
+        }
+        match p.level {
+            Some(g) => {
+                row.vals[LEVEL_RAW] = span(g);
+                row.level = text(g).and_then(|w| self.levels.get(w)).copied().unwrap_or(NO_LEVEL);
+            }
+            None => row.level = self.levels.get("info").copied().unwrap_or(NO_LEVEL),
+        }
+        row.producer = Some(match &f.producer {
+            Producer::Fixed(id) => *id,
+            Producer::By { map, default } => p
+                .producer
+                .and_then(text)
+                .and_then(|v| map.get(v))
+                .copied()
+                .unwrap_or(*default),
+        });
+        if let Some(rule) = &f.stamp {
+            row.ts = p
+                .date
+                .and_then(text)
+                .and_then(|d| rule.local(d, p.fraction.and_then(text), dates.year));
+            row.offset = match p.offset {
+                Some(g) => text(g).and_then(offset_minutes),
+                None if rule.utc() => Some(0),
+                None => None,
+            };
+        }
+        Some(row)
+    }
+
+    /// Year-less formats: a year added at each Dec -> Jan roll-over, a year back when the guess
+    /// lands well after the collection; both carried on from the chunk before.
+    fn roll_years(&self, rows: &mut [Row], ordered: &[usize], dates: Dates, mut carry: Option<&mut Carry>) {
+        for &i in ordered {
+            let f = &self.formats[i];
+            if !f.stamp.as_ref().is_some_and(|s| s.yearless()) {
+                continue;
+            }
+            let members: Vec<usize> = (0..rows.len()).filter(|&r| rows[r].format == i as u16).collect();
+            if members.is_empty() {
+                continue;
+            }
+            let (before, years) = carry
+                .as_ref()
+                .and_then(|c| c.years.get(&f.id))
+                .copied()
+                .unwrap_or((None, 0));
+            let mut previous = before;
+            let mut back = 0i64;
+            let mut backs = Vec::with_capacity(members.len());
+            for &r in &members {
+                let ts = rows[r].ts;
+                if let (Some(t), Some(p)) = (ts, previous) {
+                    if t - p < -NEW_YEAR_JUMP {
+                        back += 1;
+                    }
+                }
+                previous = ts;
+                backs.push(back);
+            }
+            if let Some(c) = carry.as_deref_mut() {
+                c.years
+                    .insert(f.id.clone(), (rows[*members.last().unwrap_or(&0)].ts, years + back));
+            }
+            for (&r, b) in members.iter().zip(&backs) {
+                rows[r].ts = rows[r].ts.and_then(|t| add_years(t, b + years));
+            }
+            if let Some(collected) = dates.collected_at {
+                let last = members.iter().filter_map(|&r| rows[r].ts).max();
+                let late = last.is_some_and(|l| l > collected + FUTURE_SLACK);
+                let stepped = carry.as_ref().is_some_and(|c| c.stepped_back.contains(&f.id));
+                if late || stepped {
+                    for &r in &members {
+                        rows[r].ts = rows[r].ts.and_then(|t| add_years(t, -1));
+                    }
+                    if let Some(c) = carry.as_deref_mut() {
+                        c.stepped_back.insert(f.id.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Wrapper lines that carry a whole line of another format take its fields.
+    fn unwrap(&self, lines: &[Option<&str>], rows: &mut [Row], dates: Dates, carry: Option<&mut Carry>) {
+        let carries = |row: &Row, line: &str| -> bool {
+            let Some(f) = self.formats.get(row.format as usize) else {
+                return false;
+            };
+            f.wraps
+                || f.wraps_component
+                    .as_ref()
+                    .is_some_and(|re| row.vals[COMPONENT].text(line).is_some_and(|c| re.is_match(c)))
+        };
+        let carried: Vec<Option<&str>> = lines
+            .iter()
+            .zip(rows.iter())
+            .map(|(line, row)| line.filter(|l| carries(row, l)).and_then(|l| row.vals[MESSAGE].text(l)))
+            .collect();
+        if carried.iter().all(Option::is_none) {
+            return;
+        }
+        let inner = self.match_plain(&carried, dates, carry, false);
+        if inner.iter().all(|r| r.format == NONE) {
+            return;
+        }
+        for ((row, found), line) in rows.iter_mut().zip(inner).zip(lines) {
+            if found.format == NONE {
+                continue;
+            }
+            let line = line.unwrap_or_default();
+            let outer_message = row.vals[MESSAGE].clone();
+            let [host, pid, thread, component, message, _, level_raw] =
+                found.vals.map(|v| v.within(&outer_message, line));
+            if found.ts.is_some() {
+                row.ts = found.ts;
+                row.offset = found.offset;
+            }
+            row.level = found.level;
+            row.vals[LEVEL_RAW] = level_raw;
+            row.vals[MESSAGE] = message;
+            row.producer = found.producer;
+            for (slot, value) in [(PID, pid), (THREAD, thread), (COMPONENT, component)] {
+                if !value.is_null() {
+                    row.vals[slot] = value;
+                }
+            }
+            if row.vals[HOST].is_null() {
+                row.vals[HOST] = host;
+            }
+            row.wrapper = row.format;
+            row.format = found.format;
+        }
+    }
+}
+
+impl Format {
+    /// The capture as the header writes it (the sampler tries formats with it).
+    fn written(&self) -> &Pattern {
+        self.patterns.last().expect("a format has its capture")
+    }
+}
+
+impl Pattern {
+    fn compile(
+        pattern: &str,
+        def: &FormatDef,
+        trimmed: &[String],
+        suffixes: &[(String, String)],
+    ) -> Result<Pattern, String> {
+        let regex = Regex::new(pattern).map_err(|e| e.to_string())?;
+        let group = |name: &str| regex.capture_names().position(|n| n == Some(name));
+        let fields: [Option<Field>; 6] = std::array::from_fn(|i| {
+            let name = TEXT_FIELDS[i];
+            match def.compose.get(name) {
+                Some(pieces) => Some(Field::Template(
+                    pieces
+                        .iter()
+                        .map(|p| match p {
+                            Piece::Lit(s) => (Some(s.clone()), None),
+                            Piece::Group(g) => (None, group(g)),
+                        })
+                        .collect(),
+                )),
+                None => group(name).map(Field::Group),
+            }
+        });
+        let (date, fraction, offset) = match &def.stamp {
+            None => (None, None, None),
+            Some((_, date, fraction, offset)) => (
+                Some(group(date).ok_or_else(|| format!("stamp group {date} not captured"))?),
+                fraction.as_deref().and_then(group),
+                offset.as_deref().and_then(group),
+            ),
+        };
+        let producer = match &def.producer_by {
+            None => None,
+            Some((g, ..)) => Some(group(g).ok_or_else(|| format!("producer_by group {g} not captured"))?),
+        };
+        Ok(Pattern {
+            head: group("_head"),
+            message: group("message"),
+            level: group("level"),
+            fields,
+            producer,
+            date,
+            fraction,
+            offset,
+            trimmed: trimmed.iter().filter_map(|g| group(g)).collect(),
+            suffixes: suffixes
+                .iter()
+                .filter_map(|(g, s)| group(g).map(|i| (i, s.clone())))
+                .collect(),
+            regex,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels() -> HashMap<String, u8> {
+        ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            .iter()
+            .enumerate()
+            .map(|(r, l)| (l.to_string(), r as u8))
+            .collect()
+    }
+
+    fn def(id: &str, capture: &str) -> FormatDef {
+        FormatDef {
+            id: id.into(),
+            producer: id.into(),
+            capture: capture.into(),
+            compose: HashMap::new(),
+            continuation: true,
+            one_pass: None,
+            stamp: None,
+            producer_by: None,
+            wraps: false,
+            wraps_component: None,
+        }
+    }
+
+    fn syslog() -> FormatDef {
+        let rule = StampRule {
+            patterns: vec!["%b %d %H:%M:%S".into()],
+            fraction_unit: None,
+            yearless: true,
+            utc: false,
+        };
+        FormatDef {
+            stamp: Some((rule, "date".into(), None, None)),
+            wraps: true,
+            producer_by: Some((
+                "service".into(),
+                HashMap::from([("kernel".into(), "kernel".into())]),
+                "journal".into(),
+            )),
+            ..def(
+                "syslog",
+                r"^(?P<_head>(?P<date>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8}) (?P<host>\S+) (?P<service>[^:\[]+)(?:\[(?P<pid>[0-9]+)\])?: )",
+            )
+        }
+    }
+
+    fn app() -> FormatDef {
+        let rule = StampRule {
+            patterns: vec!["%Y-%m-%d %H:%M:%S".into()],
+            fraction_unit: None,
+            yearless: false,
+            utc: false,
+        };
+        FormatDef {
+            stamp: Some((rule, "date".into(), None, Some("tz".into()))),
+            ..def(
+                "app",
+                r"^(?P<_head>(?P<date>[0-9-]{10} [0-9:]{8}) (?P<tz>[+-][0-9]{4}) (?P<level>\w+) - )",
+            )
+        }
+    }
+
+    fn lines<'a>(texts: &'a [&'a str]) -> Vec<Option<&'a str>> {
+        texts.iter().map(|t| Some(*t)).collect()
+    }
+
+    #[test]
+    fn the_first_format_that_matches_wins_and_fields_are_spans_of_the_line() {
+        let formats = Formats::compile(
+            vec![def("a", r"^a (?P<message>.*)$"), def("any", r"^(?P<message>.*)$")],
+            levels(),
+        )
+        .unwrap();
+        let texts = ["a one", "b two"];
+        let rows = formats.match_lines(
+            &lines(&texts),
+            Dates {
+                year: 2017,
+                collected_at: None,
+            },
+            None,
+        );
+        assert_eq!(rows.iter().map(|r| r.format).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(rows[0].vals[MESSAGE], Val::Span(2, 5));
+        assert_eq!(rows[1].vals[MESSAGE].text(texts[1]), Some("b two"));
+    }
+
+    #[test]
+    fn a_wrapper_line_takes_the_time_level_and_message_of_the_line_it_carries() {
+        let formats = Formats::compile(vec![syslog(), app()], levels()).unwrap();
+        let texts = [
+            "Mar 14 10:22:05 n1 svc[7]: 2017-03-14 10:22:05 +0100 error - boom",
+            "Mar 14 10:22:06 n1 kernel: plain",
+        ];
+        let rows = formats.match_lines(
+            &lines(&texts),
+            Dates {
+                year: 2017,
+                collected_at: None,
+            },
+            None,
+        );
+        assert_eq!((rows[0].format, rows[0].wrapper), (1, 0));
+        assert_eq!(rows[0].vals[MESSAGE].text(texts[0]), Some("boom"));
+        assert_eq!((rows[0].level, rows[0].offset), (5, Some(60)));
+        assert_eq!(rows[0].vals[PID].text(texts[0]), Some("7"));
+        assert_eq!((rows[1].format, rows[1].wrapper), (0, NONE));
+        assert_eq!(formats.producers[rows[1].producer.unwrap() as usize], "kernel");
+    }
+
+    #[test]
+    fn a_yearless_stamp_rolls_over_at_new_year_and_steps_back_after_the_collection() {
+        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
+        let texts = ["Dec 31 23:59:58 n1 a: x", "Jan  1 00:00:02 n1 a: y"];
+        let collected = chrono::NaiveDate::from_ymd_opt(2017, 1, 2)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let dates = Dates {
+            year: 2017,
+            collected_at: Some(collected.and_utc().timestamp_micros()),
+        };
+        let mut carry = Carry::default();
+        let rows = formats.match_lines(&lines(&texts), dates, Some(&mut carry));
+        let year = |r: &Row| {
+            chrono::DateTime::from_timestamp_micros(r.ts.unwrap())
+                .unwrap()
+                .format("%Y")
+                .to_string()
+        };
+        assert_eq!((year(&rows[0]), year(&rows[1])), ("2016".into(), "2017".into()));
+        assert!(carry.stepped_back.contains("syslog"));
+    }
+}
