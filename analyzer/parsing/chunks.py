@@ -19,11 +19,17 @@ from analyzer.reading.text import looks_binary
 
 #: Members larger than this are parsed a chunk of whole records at a time: memory follows the chunk.
 CHUNK_BYTES = 16 * 1024**2
+#: ... and so are members of more lines than this: a chunk's tables grow with its lines, and a
+#: member of empty or very short lines (a hostile or broken one) holds millions in a few MiB.
+#: Real log lines are far longer than CHUNK_BYTES / CHUNK_LINES bytes on average.
+CHUNK_LINES = 1 << 18
 
 
 def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[FormatSpec], ctx: ParseContext,
                  chunk_bytes: int | None = None) -> Iterator[ParsedMember]:
-    """Parse a member as consecutive chunks of about `chunk_bytes`, each a `ParsedMember` of whole records.
+    """Parse a member as consecutive chunks of about `chunk_bytes` and no more than about
+    `CHUNK_LINES` lines (a rest under a quarter of that joins the chunk before; one record longer
+    than a chunk stays whole), each a `ParsedMember` of whole records.
 
     `text` is the whole member, or its blocks of whole lines as they are read (a streamed member).
     A chunk ends on a line end; the lines of its last record are held back and parsed again at
@@ -32,11 +38,12 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
     Line numbers count from the member's start, the stated host and year roll-overs carry over;
     each chunk picks its formats from its own sample of lines. Unlike a whole member,
     a chunk fills missing hosts from the hosts stated so far, not from later chunks. A member no larger
-    than `chunk_bytes` (default `CHUNK_BYTES`) is one chunk, parsed exactly as `parse_member` parses it.
+    than `chunk_bytes` (default `CHUNK_BYTES`) and of no more than `CHUNK_LINES` lines is one chunk,
+    parsed exactly as `parse_member` parses it.
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     if isinstance(text, bytes):
-        if len(text) <= chunk_bytes or looks_binary(text):
+        if (len(text) <= chunk_bytes and text.count(b"\n") <= CHUNK_LINES) or looks_binary(text):
             yield parse_member(source, text, formats, ctx)
             return
         batches = _Batches(_whole_text_batches(text, chunk_bytes))
@@ -81,15 +88,16 @@ _Batch = tuple[pl.Series, int, int]
 
 def _whole_text_batches(text: bytes, chunk_bytes: int) -> Iterator[_Batch]:
     """A whole member split into lines at once, then cut into slices (views, not copies) that end
-    at the first line end `chunk_bytes` on; a rest under a quarter of that joins the slice before."""
+    at the first line end `chunk_bytes` on, or after `CHUNK_LINES` lines; a rest under a quarter of
+    both joins the slice before."""
     lines, invalid = split_lines(text)
     ends = (lines.str.len_bytes().cast(pl.Int64) + 1).cum_sum()  # each line's end, in bytes
     total = int(ends[-1]) if len(ends) else 0
     start = 0
     while start < lines.len():
         done = int(ends[start - 1]) if start else 0
-        stop = min(int(ends.search_sorted(done + chunk_bytes, side="left")) + 1, lines.len())
-        if total - int(ends[stop - 1]) < chunk_bytes // 4:
+        stop = min(int(ends.search_sorted(done + chunk_bytes, side="left")) + 1, start + CHUNK_LINES, lines.len())
+        if total - int(ends[stop - 1]) < chunk_bytes // 4 and lines.len() - stop < CHUNK_LINES // 4:
             stop = lines.len()
         yield lines.slice(start, stop - start), int(ends[stop - 1]) - done, invalid if start == 0 else 0
         start = stop
@@ -97,11 +105,18 @@ def _whole_text_batches(text: bytes, chunk_bytes: int) -> Iterator[_Batch]:
 
 def _block_batches(blocks: Iterator[bytes]) -> Iterator[_Batch]:
     """A streamed member's blocks of whole lines (about a chunk each, see `member_stream.BLOCK_BYTES`),
-    each split as it comes: no block is joined to another or copied."""
+    each split as it comes and cut into slices of at most `CHUNK_LINES` lines: no block is joined
+    to another or copied."""
     for block in blocks:
-        if block:
-            lines, invalid = split_lines(block)
+        if not block:
+            continue
+        lines, invalid = split_lines(block)
+        if lines.len() <= CHUNK_LINES:
             yield lines, len(block), invalid
+            continue
+        for start in range(0, lines.len(), CHUNK_LINES):
+            piece = lines.slice(start, CHUNK_LINES)
+            yield piece, int(piece.str.len_bytes().sum()) + piece.len(), invalid if start == 0 else 0
 
 
 class _Batches:
@@ -112,14 +127,17 @@ class _Batches:
         self._next = next(batches, None)
 
     def take(self, size: int) -> tuple[list[pl.Series], int, bool]:
-        """Batches holding at least three quarters of `size` bytes (unless the member ends first), the
-        invalid UTF-8 replaced in them, and whether they are the last."""
+        """Batches holding at least three quarters of `size` bytes, or as many as fit in
+        `CHUNK_LINES` lines (at least one batch; all of them if the member ends first), the invalid
+        UTF-8 replaced in them, and whether they are the last."""
         taken: list[pl.Series] = []
-        got = invalid = 0
-        while self._next is not None and (not taken or got < size - size // 4):
+        got = invalid = lines_taken = 0
+        while self._next is not None:
             lines, count, replaced = self._next
+            if taken and (got >= size - size // 4 or lines_taken + lines.len() > CHUNK_LINES):
+                break
             taken.append(lines)
-            got, invalid = got + count, invalid + replaced
+            got, invalid, lines_taken = got + count, invalid + replaced, lines_taken + lines.len()
             self._next = next(self._batches, None)
         return taken, invalid, self._next is None
 
