@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Int16Builder, StringViewBuilder, TimestampMicrosecondBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringViewArray, UInt32Array};
+use arrow_array::{Array, ArrayRef, GenericStringArray, OffsetSizeTrait, RecordBatch, StringViewArray, UInt32Array};
 use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 
@@ -32,22 +32,8 @@ impl Lines {
             DataType::Utf8View => Home::Views {
                 array: array.as_string_view().clone(),
             },
-            DataType::Utf8 => {
-                let a = array.as_string::<i32>();
-                let starts = a.value_offsets().iter().map(|&o| o as usize).collect();
-                Home::Offsets {
-                    block: a.values().clone(),
-                    starts,
-                }
-            }
-            DataType::LargeUtf8 => {
-                let a = array.as_string::<i64>();
-                let starts = a.value_offsets().iter().map(|&o| o as usize).collect();
-                Home::Offsets {
-                    block: a.values().clone(),
-                    starts,
-                }
-            }
+            DataType::Utf8 => offsets_home(array.as_string::<i32>()),
+            DataType::LargeUtf8 => offsets_home(array.as_string::<i64>()),
             other => {
                 return Err(ArrowError::InvalidArgumentError(format!(
                     "lines must be strings, not {other}"
@@ -72,6 +58,14 @@ impl Lines {
                 _ => self.array.as_string::<i64>().value(i),
             },
         })
+    }
+}
+
+/// The lines of a Utf8 or LargeUtf8 array: one values buffer, a start offset per line.
+fn offsets_home<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Home {
+    Home::Offsets {
+        block: array.values().clone(),
+        starts: array.value_offsets().iter().map(|o| o.as_usize()).collect(),
     }
 }
 

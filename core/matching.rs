@@ -622,13 +622,17 @@ mod tests {
         }
     }
 
-    fn syslog() -> FormatDef {
-        let rule = StampRule {
-            patterns: vec!["%b %d %H:%M:%S".into()],
+    fn rule(pattern: &str, yearless: bool) -> StampRule {
+        StampRule {
+            patterns: vec![pattern.into()],
             fraction_unit: None,
-            yearless: true,
+            yearless,
             utc: false,
-        };
+        }
+    }
+
+    fn syslog() -> FormatDef {
+        let rule = rule("%b %d %H:%M:%S", true);
         FormatDef {
             stamp: Some((rule, "date".into(), None, None)),
             wraps: true,
@@ -645,12 +649,7 @@ mod tests {
     }
 
     fn app() -> FormatDef {
-        let rule = StampRule {
-            patterns: vec!["%Y-%m-%d %H:%M:%S".into()],
-            fraction_unit: None,
-            yearless: false,
-            utc: false,
-        };
+        let rule = rule("%Y-%m-%d %H:%M:%S", false);
         FormatDef {
             stamp: Some((rule, "date".into(), None, Some("tz".into()))),
             ..def(
@@ -659,6 +658,11 @@ mod tests {
             )
         }
     }
+
+    const IN_2017: Dates = Dates {
+        year: 2017,
+        collected_at: None,
+    };
 
     fn lines<'a>(texts: &'a [&'a str]) -> Vec<Option<&'a str>> {
         texts.iter().map(|t| Some(*t)).collect()
@@ -672,14 +676,7 @@ mod tests {
         )
         .unwrap();
         let texts = ["a one", "b two"];
-        let rows = formats.match_lines(
-            &lines(&texts),
-            Dates {
-                year: 2017,
-                collected_at: None,
-            },
-            None,
-        );
+        let rows = formats.match_lines(&lines(&texts), IN_2017, None);
         assert_eq!(rows.iter().map(|r| r.format).collect::<Vec<_>>(), vec![0, 1]);
         assert_eq!(rows[0].vals[MESSAGE], Val::Span(2, 5));
         assert_eq!(rows[1].vals[MESSAGE].text(texts[1]), Some("b two"));
@@ -692,14 +689,7 @@ mod tests {
             "Mar 14 10:22:05 n1 svc[7]: 2017-03-14 10:22:05 +0100 error - boom",
             "Mar 14 10:22:06 n1 kernel: plain",
         ];
-        let rows = formats.match_lines(
-            &lines(&texts),
-            Dates {
-                year: 2017,
-                collected_at: None,
-            },
-            None,
-        );
+        let rows = formats.match_lines(&lines(&texts), IN_2017, None);
         assert_eq!((rows[0].format, rows[0].wrapper), (1, 0));
         assert_eq!(rows[0].vals[MESSAGE].text(texts[0]), Some("boom"));
         assert_eq!((rows[0].level, rows[0].offset), (5, Some(60)));
