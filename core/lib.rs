@@ -28,6 +28,11 @@ mod _core {
     use crate::matching::{Carry, Dates, FormatDef, Formats, Piece};
     use crate::stamps::StampRule;
 
+    #[pymodule_init]
+    fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        module.add("SAMPLE_LINES", crate::matching::SAMPLE_LINES)
+    }
+
     /// The version of this crate (Cargo.toml's `package.version`), compiled in.
     ///
     /// The Python side reports it beside its own (`ovs-analyzer version`), so a bug report

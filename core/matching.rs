@@ -60,6 +60,9 @@ const THREAD: usize = 2;
 const COMPONENT: usize = 3;
 const MESSAGE: usize = 4;
 const LEVEL_RAW: usize = 6;
+/// Lines at the start of a member the format sampler looks at (all of them in a member this
+/// short; a longer one adds half as many from its middle and from its end).
+pub const SAMPLE_LINES: usize = 400;
 /// `Row::format` of a line no format explains.
 pub const NONE: u16 = u16::MAX;
 /// `Row::level` where there is none.
@@ -270,7 +273,7 @@ impl Formats {
 
     /// Formats whose pattern matches a line of the sample first (each list keeps its order).
     fn order_by_sample(&self, lines: &[Option<&str>], candidates: &[usize]) -> Vec<usize> {
-        const SAMPLE: usize = 400;
+        const SAMPLE: usize = SAMPLE_LINES;
         let n = lines.len();
         let mut sample: Vec<&str> = lines.iter().take(SAMPLE).flatten().copied().collect();
         if n > 2 * SAMPLE {

@@ -2,15 +2,15 @@
 
 The work that touches every line runs in the compiled core (`analyzer._core`, core/matching.rs),
 in one pass with the GIL released: each line is tried against the formats in the order a sample
-of the lines suggests, the first that matches wins, and its fields come back as spans of the
-line (string views into the lines' own buffers, through the Arrow C stream interface), never as
-copies. This module describes each format to the core once per list of formats and turns its
-answer into a Polars frame.
+of the lines suggests, the first that matches wins, and its fields come back through the Arrow C
+stream interface (the message as a string view into the lines' own buffers, not a copy). This
+module describes each format to the core once per list of formats and turns its answer into a
+Polars frame.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -20,9 +20,8 @@ from analyzer.parsing.context import ParseContext
 from analyzer.parsing.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec
 from analyzer.parsing.schema import LEVEL_SPELLINGS, LEVEL_TYPE, LEVELS
 
-#: Lines of a file the core's format sampler looks at first (all of them in a file this short);
-#: core/matching.rs samples the same number.
-SAMPLE_LINES = 400
+#: Lines of a file the core's format sampler looks at first (all of them in a file this short).
+SAMPLE_LINES: int = _core.SAMPLE_LINES
 #: Compiled format lists, by their definitions: compiling the regexes once per list, not per chunk.
 _MATCHERS: dict[str, Any] = {}
 _MAX_MATCHERS = 32
@@ -41,7 +40,7 @@ def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext) 
     year = ctx.year or (ctx.collected_at.year if ctx.collected_at else 1970)
     collected = None
     if ctx.collected_at is not None and ctx.year is None:
-        collected = (ctx.collected_at - _EPOCH) // _MICROSECOND
+        collected = (ctx.collected_at - _EPOCH) // timedelta(microseconds=1)
     carry = ctx.carry
     state = (carry.years, carry.stepped_back) if carry is not None else None
     frame = pl.DataFrame({"text": lines.rechunk()})
@@ -120,5 +119,3 @@ def _pieces(template: str) -> list[tuple[str | None, str | None]]:
         pieces.append((template[at:], None))
     return pieces
 
-
-_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1) - _EPOCH
