@@ -8,15 +8,17 @@ import re
 
 from polars.exceptions import PanicException
 
+from analyzer import _core
+
 
 class UserError(Exception):
     """Input or arguments the user can fix (not a bug): reported in one line, exit code 2."""
 
 
-#: A bug in this tool, or a panic in Polars' Rust code: pyo3's PanicException is a BaseException,
-#: so catching Exception alone would end the run with a traceback (seen with Polars 2.1's
-#: string kernels on some filtered frames).
-INTERNAL_ERRORS: tuple[type[BaseException], ...] = (Exception, PanicException)
+#: A bug in this tool, or a panic in Polars' or the compiled core's Rust code: PyO3's
+#: PanicException is a BaseException (one type per PyO3 module), so catching Exception alone
+#: would end the run with a traceback (seen with Polars 2.1's string kernels on some filtered frames).
+INTERNAL_ERRORS: tuple[type[BaseException], ...] = (Exception, PanicException, _core.PanicException)
 
 #: Failures of the machine, not of the input or of this tool: the user fixes them by freeing space,
 #: choosing another output folder or raising a limit, so they are said like a user error.

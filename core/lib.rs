@@ -18,8 +18,8 @@ use pyo3::prelude::*;
 mod _core {
     use std::collections::{HashMap, HashSet};
 
+    use arrow_array::RecordBatchIterator;
     use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
-    use arrow_array::{Array, RecordBatchIterator, RecordBatchReader};
     use pyo3::exceptions::{PyRuntimeError, PyValueError};
     use pyo3::prelude::*;
     use pyo3::types::{PyCapsule, PyDict};
@@ -30,7 +30,10 @@ mod _core {
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
-        module.add("SAMPLE_LINES", crate::matching::SAMPLE_LINES)
+        module.add("SAMPLE_LINES", crate::matching::SAMPLE_LINES)?;
+        // This module's own PanicException type (every PyO3 module has one), so the CLI can list
+        // it among internal errors; `match_lines` turns a panic into a RuntimeError first anyway.
+        module.add("PanicException", module.py().get_type::<pyo3::panic::PanicException>())
     }
 
     /// The version of this crate (Cargo.toml's `package.version`), compiled in.
@@ -91,17 +94,36 @@ mod _core {
             let lines = import_lines(frame)?;
             let mut carry = carry.map(|(years, stepped_back)| Carry { years, stepped_back });
             let dates = Dates { year, collected_at };
+            // A panic is a bug of the core: it reaches Python as one RuntimeError, never unwinds into it.
             let batch = py.detach(|| {
-                let texts: Vec<Option<&str>> = (0..lines.len()).map(|i| lines.get(i)).collect();
-                let rows = self.formats.match_lines(&texts, dates, carry.as_mut());
-                fields_batch(&lines, &rows, &self.ids, &self.formats.producers, &self.levels)
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let texts: Vec<Option<&str>> = (0..lines.len()).map(|i| lines.get(i)).collect();
+                    let rows = self.formats.match_lines(&texts, dates, carry.as_mut());
+                    fields_batch(&lines, &rows, &self.ids, &self.formats.producers, &self.levels)
+                }))
             });
-            let batch = batch.map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+            let batch = match batch {
+                Ok(done) => done.map_err(|e| PyRuntimeError::new_err(e.to_string()))?,
+                Err(panic) => {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "compiled core: {}",
+                        panic_text(&panic)
+                    )));
+                }
+            };
             let schema = batch.schema();
             let stream = FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new([Ok(batch)], schema)));
             let capsule = PyCapsule::new_with_value(py, stream, c"arrow_array_stream")?;
             Ok((capsule, carry.map(|c| (c.years, c.stepped_back))))
         }
+    }
+
+    fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into())
     }
 
     /// The one string column of a Polars frame, through its Arrow C stream.
@@ -113,7 +135,6 @@ mod _core {
         // from_raw moves it out and leaves a released stream behind for the capsule to drop.
         let reader = unsafe { ArrowArrayStreamReader::from_raw(pointer.as_ptr().cast::<FFI_ArrowArrayStream>()) }
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let _schema = reader.schema();
         let mut batches = reader
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -123,9 +144,6 @@ mod _core {
             1 => batches[0].column(0).clone(),
             n => return Err(PyValueError::new_err(format!("the lines must be one chunk, not {n}"))),
         };
-        if array.null_count() > array.len() {
-            return Err(PyValueError::new_err("corrupt lines"));
-        }
         Lines::new(array).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
