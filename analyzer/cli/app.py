@@ -43,7 +43,6 @@ rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=Tr
 app.add_typer(rules_app, name="rules")
 
 
-
 def _check_fail_on(fail_on: str | None) -> None:
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")

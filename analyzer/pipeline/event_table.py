@@ -39,7 +39,6 @@ PARSER_THREADS = 2
 PARTS = ".events-parts"
 
 
-
 class TableProgress(Protocol):
     """What `write_events` tells as it goes (the CLI's progress bar is one)."""
 
