@@ -43,7 +43,8 @@ def test_findings_json_is_the_golden_one(tmp_path, name):
     if written != golden:
         new, old = json.loads(written), json.loads(golden)
         differing = sorted(k for k in old if new.get(k) != old[k])
-        pytest.fail(f"findings.json of {name} differs from tests/golden/{name} in {differing}")
+        pytest.fail(f"findings.json of {name} differs from tests/golden/{name} in {differing}; if the change "
+                    "means it (a new rule does), run tests/golden/regenerate.py and commit the files with it")
 
 
 @pytest.mark.parametrize("name", sorted(n for n in BUNDLES if (GOLDEN / n / "events.parquet").is_file()))
