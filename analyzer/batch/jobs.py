@@ -17,7 +17,7 @@ import polars as pl
 
 from analyzer.batch.discovery import BUNDLE_FILE, bundle_size
 from analyzer.detection.findings import verdict
-from analyzer.detection.loader import apply_tuning, default_rule_dirs, load_rules
+from analyzer.detection.loader import load_pack
 from analyzer.detection.rule import SEVERITIES, Rule
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.pipeline.analysis import Analysis
@@ -68,7 +68,7 @@ def plan(paths: list[Path], out: Path, rule_dirs: tuple[Path, ...], config: Path
 @cache
 def rules_for(rule_dirs: tuple[Path, ...], config: Path | None) -> list[Rule]:
     """Loaded once per worker process."""
-    return apply_tuning(load_rules([*default_rule_dirs(), *rule_dirs]), config)
+    return load_pack(rule_dirs, config)
 
 
 def run_bundle(job: Job) -> list[Outcome]:

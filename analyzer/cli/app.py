@@ -21,8 +21,8 @@ from analyzer import __version__, _core
 from analyzer.cli import views as cli_views
 from analyzer.cli.options import BundleArgument, CapOption, ConfigOption, OutOption, RulesOption, TimingsOption
 from analyzer.detection.findings import worst_severity
-from analyzer.detection.loader import apply_tuning, default_rule_dirs, load_rule_file, load_rules
-from analyzer.detection.rule import SEVERITIES, Rule
+from analyzer.detection.loader import default_rule_dirs, load_pack, load_rule_file, load_rules
+from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.outputs.atomic import output_folder, write_together
 from analyzer.pipeline.rule_examples import run_rule_examples
@@ -52,10 +52,6 @@ def _exit_if_at_or_above(worst: str | None, fail_on: str | None) -> None:
     """The `--fail-on` contract of every command: exit 3 when the worst severity reaches it."""
     if fail_on and worst and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
         raise typer.Exit(EXIT_FINDINGS)
-
-
-def _rules(extra: list[Path] | None, config: Path | None = None) -> list[Rule]:
-    return apply_tuning(load_rules([*default_rule_dirs(), *(extra or [])]), config)
 
 
 @app.command(epilog=_EPILOG)
@@ -90,7 +86,7 @@ def analyze(
     output_folder(out, bundle)
     with recording() as spent:
         with stage("load rules"):
-            loaded = _rules(rules, config)
+            loaded = load_pack(rules or [], config)
         settings = {"fail_on": fail_on, "rules": len(loaded),
                     "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
                     "redact": redact}
@@ -181,7 +177,7 @@ def diff_command(
     from analyzer.batch.diff import compare, load_side, markdown, worst_open
 
     _check_fail_on(fail_on)
-    loaded = _rules(rules, config)
+    loaded = load_pack(rules or [], config)
     result = compare(load_side(old, loaded), load_side(new, loaded))
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if out is not None:
@@ -214,7 +210,7 @@ def parse(
 @rules_app.command("list")
 def rules_list(rules: RulesOption = None, config: ConfigOption = None) -> None:
     """One line per rule: id, severity, kind, component, title (switched-off rules marked)."""
-    for rule in sorted(_rules(rules, config), key=lambda r: (r.component, r.id)):
+    for rule in sorted(load_pack(rules or [], config), key=lambda r: (r.component, r.id)):
         state = "" if rule.enabled else "  [off]"
         typer.echo(f"{rule.id:<40} {rule.severity:<8} {rule.kind:<9} {rule.component:<12} {rule.title}{state}")
 
@@ -223,7 +219,7 @@ def rules_list(rules: RulesOption = None, config: ConfigOption = None) -> None:
 def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. VOLUME_HALTED.")],
                rules: RulesOption = None, config: ConfigOption = None) -> None:
     """Print a rule file, with what the engine made of it."""
-    by_id = {r.id: r for r in _rules(rules, config)}
+    by_id = {r.id: r for r in load_pack(rules or [], config)}
     if rule_id not in by_id:
         raise UserError(f"no rule {rule_id!r}; `ovs-analyzer rules list` shows them all")
     rule = by_id[rule_id]
@@ -244,7 +240,7 @@ def rules_scaffold(
     from analyzer.detection.scaffold import scaffold_rule
     from analyzer.pipeline.analysis import analyze as run_analysis
 
-    loaded = _rules(rules)
+    loaded = load_pack(rules or [])
     templates = run_analysis(bundle, loaded).sections["unknown_errors"]["templates"]
     if template is None:
         for t in templates:
@@ -273,7 +269,7 @@ def rules_test(
     loaded = []
     for path in paths or default_rule_dirs():
         loaded.extend(load_rules([path]) if path.is_dir() else [load_rule_file(path)])
-    failures = run_rule_examples(loaded, _rules(None))
+    failures = run_rule_examples(loaded, load_pack())
     for failure in failures:
         typer.echo(failure.describe(), err=True)
     typer.echo(f"{len(loaded)} rules, {sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)} "

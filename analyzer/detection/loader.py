@@ -122,6 +122,12 @@ def load_rule_file(path: Path) -> Rule:
     )
 
 
+def load_pack(extra_dirs: Iterable[Path] = (), config: Path | None = None) -> list[Rule]:
+    """The rules a run uses: the shipped pack, the extra folders given (`--rules`), and the site's
+    tuning (`--config`) laid over them."""
+    return apply_tuning(load_rules([*default_rule_dirs(), *extra_dirs]), config)
+
+
 def apply_tuning(rules: list[Rule], config: Path | None) -> list[Rule]:
     """Re-tune severities or switch rules off by id, from a site's YAML config file:
 
