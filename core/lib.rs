@@ -31,6 +31,7 @@ mod _core {
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         module.add("SAMPLE_LINES", crate::matching::SAMPLE_LINES)?;
+        module.add("NEW_YEAR_JUMP_DAYS", crate::matching::NEW_YEAR_JUMP_DAYS)?;
         // This module's own PanicException type (every PyO3 module has one), so the CLI can list
         // it among internal errors; `match_lines` turns a panic into a RuntimeError first anyway.
         module.add("PanicException", module.py().get_type::<pyo3::panic::PanicException>())

@@ -67,7 +67,9 @@ pub const SAMPLE_LINES: usize = 400;
 pub const NONE: u16 = u16::MAX;
 /// `Row::level` where there is none.
 pub const NO_LEVEL: u8 = u8::MAX;
-const NEW_YEAR_JUMP: Micros = 180 * 86_400 * 1_000_000;
+/// A year-less stamp this many days before the one read before it crossed a New Year.
+pub const NEW_YEAR_JUMP_DAYS: i64 = 180;
+const NEW_YEAR_JUMP: Micros = NEW_YEAR_JUMP_DAYS * 86_400 * 1_000_000;
 const FUTURE_SLACK: Micros = 60 * 86_400 * 1_000_000;
 
 /// A piece of a composed field (`compose: {component: "{source}/{name}"}`).
@@ -273,13 +275,17 @@ impl Formats {
 
     /// Formats whose pattern matches a line of the sample first (each list keeps its order).
     fn order_by_sample(&self, lines: &[Option<&str>], candidates: &[usize]) -> Vec<usize> {
-        const SAMPLE: usize = SAMPLE_LINES;
         let n = lines.len();
-        let mut sample: Vec<&str> = lines.iter().take(SAMPLE).flatten().copied().collect();
-        if n > 2 * SAMPLE {
+        let mut sample: Vec<&str> = lines.iter().take(SAMPLE_LINES).flatten().copied().collect();
+        if n > 2 * SAMPLE_LINES {
             let middle = n / 2;
-            sample.extend(lines[middle..(middle + SAMPLE / 2).min(n)].iter().flatten().copied());
-            sample.extend(lines[n - SAMPLE / 2..].iter().flatten().copied());
+            sample.extend(
+                lines[middle..(middle + SAMPLE_LINES / 2).min(n)]
+                    .iter()
+                    .flatten()
+                    .copied(),
+            );
+            sample.extend(lines[n - SAMPLE_LINES / 2..].iter().flatten().copied());
         }
         let seen: Vec<bool> = candidates
             .iter()

@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import polars as pl
 
+from analyzer import _core
 from analyzer.parsing.context import ParseContext
 from analyzer.parsing.formats import FormatSpec
 from analyzer.parsing.matching import match_lines
 
-#: A year-less stamp this far before the one read before it crossed a New Year (the core's rule too).
-NEW_YEAR_JUMP = pl.duration(days=180)
+#: A year-less stamp this far before the one read before it crossed a New Year (the core's rule).
+NEW_YEAR_JUMP = pl.duration(days=_core.NEW_YEAR_JUMP_DAYS)
 #: A record glued to the end of the line before it by a copy-paste (`… took 0.000592Jan 11
 #: 12:51:23 …`, as lines pasted into issue threads show): a syslog, ISO or slash-dated stamp right after
 #: a letter, digit or full stop. A stamp after a space, bracket or colon is text or a wrapped record.
