@@ -301,6 +301,18 @@
       document.getElementById("findings").scrollIntoView();
     });
   });
+  var order = document.getElementById("f-order");
+  if (order) order.addEventListener("change", function () {
+    // chain by chain (each cause, then what it brought, in time) or back to severity order
+    var key = order.value === "chain" ? "data-chain-order" : "data-severity-order";
+    var list = document.getElementById("findings");
+    var cards = Array.prototype.slice.call(list.querySelectorAll("article.finding"));
+    cards.sort(function (a, b) { return parseInt(a.getAttribute(key), 10) - parseInt(b.getAttribute(key), 10); });
+    var end = document.getElementById("f-none");
+    cards.forEach(function (card) { list.insertBefore(card, end); });
+    document.getElementById("f-order-note").textContent = order.value === "chain"
+      ? "chain by chain: each root cause, then what it brought, in time order" : "sorted by severity, then first seen";
+  });
   var component = document.getElementById("f-component");
   if (component) component.addEventListener("change", function () { state.comp = component.value; applyFilters(); });
   var text = document.getElementById("f-text");

@@ -23,7 +23,9 @@ import polars as pl
 from analyzer import __version__
 from analyzer.batch.jobs import Outcome
 from analyzer.batch.skew import Skew, estimate, shift
+from analyzer.detection.causes import chains_document, root_causes, start_here
 from analyzer.detection.findings import SCHEMA_ID
+from analyzer.detection.loader import pack_links
 from analyzer.detection.rule import SEVERITIES
 
 #: Problems starting on different nodes closer than this belong to one incident.
@@ -195,11 +197,14 @@ def _cluster_document(found: Group, docs: list[tuple[Outcome, dict[str, Any]]], 
               shift(d["bundle"]["last_seen"], offsets.get(_host(o), 0.0))) for o, d in docs]
     firsts = [first for first, _ in spans if first]
     lasts = [last for _, last in spans if last]
+    settings = {**docs[0][1]["settings"], "cluster": found.name}
+    # across nodes, on the aligned clocks the findings carry
+    chains = root_causes(findings, pack_links(tuple(Path(d) for d in settings.get("extra_rule_dirs") or ())))
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "ovs-analyzer", "version": __version__},
         "generated_at": generated_at,
-        "settings": {**docs[0][1]["settings"], "cluster": found.name},
+        "settings": settings,
         "bundle": {
             "file": f"cluster {found.name}: " + ", ".join(o.row["bundle"] for o, _ in docs),
             "sha256": None, "host_hint": None, "collected_at": None,
@@ -211,8 +216,11 @@ def _cluster_document(found: Group, docs: list[tuple[Outcome, dict[str, Any]]], 
             "warnings": [f"{o.row['bundle']}: {w}" for o, d in docs for w in d["bundle"]["warnings"]],
             "inventory": [{**m, "path": f"{_host(o)}: {m['path']}"} for o, d in docs for m in d["bundle"]["inventory"]],
         },
-        "verdict": max((f["severity"] for f in problems), key=SEVERITIES.index, default="clean"),
+        "verdict": max((f["severity"] for f in problems), key=SEVERITIES.index, default=None)
+        or ("inconclusive" if all(d["verdict"] == "inconclusive" for _, d in docs) else "clean"),
         "counts": {s: sum(f["severity"] == s for f in findings) for s in reversed(SEVERITIES)},
+        "start_here": start_here(chains, findings),
+        "root_causes": chains_document(chains, findings),
         "coverage": {
             "rules_loaded": max(c["rules_loaded"] for c in coverages),
             "rules_fired": fired,

@@ -125,7 +125,7 @@ def _outcome(job: Job, name: str, analysis: Analysis, out_dir: Path) -> Outcome:
         "cluster": None,
         "first_seen": analysis.first_seen,
         "last_seen": analysis.last_seen,
-        "worst": verdict(analysis.findings),
+        "worst": verdict(analysis.findings, analysis.coverage),
         "counts": counts,
         "findings_total": len(findings),
         "findings": (problems or headlines)[:TOP_FINDINGS],

@@ -30,7 +30,7 @@ from analyzer.outputs.atomic import write_together
 SCHEMA_ID = "ovs-analyzer/triage/1"
 #: Rows sort by this, most urgent first. An unreadable bundle ranks just below `high`: the node
 #: may be as bad as anything, and a new bundle has to be asked for.
-URGENCY = ("critical", "high", "error", "medium", "low", "clean")
+URGENCY = ("critical", "high", "error", "medium", "low", "inconclusive", "clean")
 CSV_COLUMNS = ("rank", "bundle", "status", "error", "host", "role", "cluster", "first_seen", "last_seen", "worst",
                *reversed(SEVERITIES), "findings_total", "top_findings", "report", "size_bytes", "seconds")
 

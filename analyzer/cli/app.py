@@ -20,7 +20,7 @@ import typer
 from analyzer import __version__, _core
 from analyzer.cli import views as cli_views
 from analyzer.cli.options import BundleArgument, CapOption, ConfigOption, OutOption, RulesOption, TimingsOption
-from analyzer.detection.findings import worst_severity
+from analyzer.detection.findings import verdict, worst_severity
 from analyzer.detection.loader import default_rule_dirs, load_pack, load_rule_file, load_rules
 from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
@@ -99,7 +99,9 @@ def analyze(
                 paths = write_outputs(analysis, out / folder if folder else out, settings, redactor=redactor)
             worst = worst_severity(analysis.findings)
             worsts.append(worst)
-            typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, worst {worst or 'none'}; "
+            judged = "inconclusive: most rules had nothing to read" \
+                if verdict(analysis.findings, analysis.coverage) == "inconclusive" else f"worst {worst or 'none'}"
+            typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, {judged}; "
                        f"{analysis.lines:,} lines in {len(analysis.members)} members")
             for kind, path in paths.items():
                 typer.echo(f"  {kind:<9} {path}")
@@ -265,15 +267,28 @@ def rules_scaffold(
 def rules_test(
     paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: all).")] = None,
 ) -> None:
-    """Run every rule's examples through the real parser and matcher; exit 3 on a failure."""
-    loaded = []
+    """Run every rule's and causal link's examples through the real parser and matcher; exit 3 on a failure."""
+    from analyzer.detection.causes import LINKS_FOLDER, load_links, load_links_file
+    from analyzer.pipeline.rule_examples import run_link_examples
+
+    loaded, links = [], []
     for path in paths or default_rule_dirs():
-        loaded.extend(load_rules([path]) if path.is_dir() else [load_rule_file(path)])
-    failures = run_rule_examples(loaded, load_pack())
+        if path.is_dir():
+            loaded.extend(load_rules([path]))
+            links.extend(load_links([path]))
+        elif path.parent.name == LINKS_FOLDER:
+            links.extend(load_links_file(path))
+        else:
+            loaded.append(load_rule_file(path))
+    pack = load_pack()
+    failures = [*run_rule_examples(loaded, pack),
+                *run_link_examples(links, [*pack, *(r for r in loaded if r.id not in {p.id for p in pack})])]
     for failure in failures:
         typer.echo(failure.describe(), err=True)
-    typer.echo(f"{len(loaded)} rules, {sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)} "
-               f"examples: {len(failures)} failed")
+    examples = sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)
+    link_examples = sum(len(link.linked) + len(link.not_linked) for link in links)
+    typer.echo(f"{len(loaded)} rules, {examples} examples; {len(links)} causal links, {link_examples} examples: "
+               f"{len(failures)} failed")
     if failures:
         raise typer.Exit(EXIT_FINDINGS)
 

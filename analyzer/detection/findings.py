@@ -75,10 +75,22 @@ def worst_severity(findings: list[Finding]) -> str | None:
     return max((f.severity for f in findings), key=SEVERITIES.index, default=None)
 
 
-def verdict(findings: list[Finding]) -> str:
-    """The bundle's worst problem; `info` findings are facts (a start, a version), not problems."""
+def verdict(findings: list[Finding], coverage: dict[str, Any] | None = None) -> str:
+    """The bundle's worst problem; `info` findings are facts (a start, a version), not problems.
+
+    With nothing found, `inconclusive` instead of `clean` when most enabled rules could not run
+    (none of the producers they read logged anything): "nothing found" would then mean nothing.
+    """
     worst = worst_severity([f for f in findings if f.severity != "info"])
-    return worst or "clean"
+    if worst:
+        return worst
+    return "inconclusive" if coverage and mostly_unavailable(coverage) else "clean"
+
+
+def mostly_unavailable(coverage: dict[str, Any]) -> bool:
+    """Whether more than half of the enabled rules had nothing to read (see `rule_coverage`)."""
+    enabled = coverage.get("rules_loaded", 0) - len(coverage.get("rules_disabled") or ())
+    return enabled > 0 and 2 * len(coverage.get("rules_unavailable") or ()) > enabled
 
 
 def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import polars as pl
 import regex as pyregex
 
 from analyzer.datafiles import load_mapping
+from analyzer.detection.causes import LINKS_FOLDER, Link, load_links
 from analyzer.detection.rule import (
     COMPONENTS,
     ENTITY_GROUPS,
@@ -56,6 +58,8 @@ def load_rules(dirs: Iterable[Path]) -> list[Rule]:
         if not directory.is_dir():
             raise UserError(f"{directory}: rules folder not found")
         for path in sorted(directory.rglob("*.yaml")):
+            if path.relative_to(directory).parts[0] == LINKS_FOLDER:
+                continue  # causal links between rules, not rules (detection/causes.py)
             rule = load_rule_file(path)
             if rule.id in seen:
                 raise UserError(f"{path}: rule id {rule.id} is already defined in {seen[rule.id]}")
@@ -126,6 +130,19 @@ def load_pack(extra_dirs: Iterable[Path] = (), config: Path | None = None) -> li
     """The rules a run uses: the shipped pack, the extra folders given (`--rules`), and the site's
     tuning (`--config`) laid over them."""
     return apply_tuning(load_rules([*default_rule_dirs(), *extra_dirs]), config)
+
+
+@cache
+def pack_links(extra_dirs: tuple[Path, ...] = ()) -> list[Link]:
+    """The causal links of the shipped pack and of the extra rule folders (`--rules`)."""
+    return load_links([*default_rule_dirs(), *extra_dirs])
+
+
+def links_for(rules: list[Rule], extra_dirs: Iterable[Path | str] = ()) -> list[Link]:
+    """The links of the pack whose cause and effect are both among `rules` (a run may load a
+    subset; `rules test` checks that every shipped link names real rules)."""
+    ids = {r.id for r in rules}
+    return [link for link in pack_links(tuple(Path(d) for d in extra_dirs)) if {link.cause, link.effect} <= ids]
 
 
 def apply_tuning(rules: list[Rule], config: Path | None) -> list[Rule]:

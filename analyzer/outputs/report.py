@@ -25,11 +25,14 @@ import polars as pl
 from markupsafe import Markup
 
 from analyzer import __version__
+from analyzer.detection.causes import chains_document, root_causes, start_here
 from analyzer.detection.findings import SCHEMA_ID, verdict
+from analyzer.detection.loader import links_for
 from analyzer.detection.rule import SEVERITIES
 from analyzer.isotime import iso
 from analyzer.outputs.atomic import write_together
 from analyzer.outputs.redact import Redactor, scrub
+from analyzer.outputs.start_here import chain_roles, chain_steps
 from analyzer.pipeline.analysis import Analysis
 from analyzer.resources import shipped_dir
 
@@ -94,6 +97,8 @@ def render_html(doc: dict[str, Any], timeline: dict[str, Any]) -> str:
         "script_hash": script_hash,
         "data": embed_json(timeline),
         "vpools": sorted({v for f in doc["findings"] for v in f.get("vpools", [])}),
+        "chain_steps": chain_steps(doc),
+        "roles": chain_roles(doc),
     }
     return template_env(autoescape=True).get_template("report.html.j2").render(context)
 
@@ -111,6 +116,8 @@ def findings_document(analysis: Analysis, generated_at: str, settings: dict[str,
     """The `findings.json` document; see analyzer/outputs/findings.schema.json."""
     bundle = analysis.bundle
     per_severity = {s: sum(1 for f in analysis.findings if f.severity == s) for s in reversed(SEVERITIES)}
+    findings = [f.to_dict() for f in analysis.findings]
+    chains = root_causes(findings, links_for(analysis.rules, settings.get("extra_rule_dirs") or ()))
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "ovs-analyzer", "version": __version__},
@@ -131,10 +138,12 @@ def findings_document(analysis: Analysis, generated_at: str, settings: dict[str,
             "warnings": list(bundle.warnings),
             "inventory": [asdict(m) for m in analysis.members],
         },
-        "verdict": verdict(analysis.findings),
+        "verdict": verdict(analysis.findings, analysis.coverage),
         "counts": per_severity,
+        "start_here": start_here(chains, findings),
+        "root_causes": chains_document(chains, findings),
         "coverage": {**analysis.coverage, "gaps": silences(analysis.counts)},
-        "findings": [f.to_dict() for f in analysis.findings],
+        "findings": findings,
         "sections": analysis.sections,
     }
 
@@ -179,6 +188,9 @@ def timeline_from_counts(counts: pl.DataFrame, doc: dict[str, Any]) -> dict[str,
          "ev": sorted({t for e in f["evidence"] if (t := _epoch(e["timestamp"])) is not None})}
         for i, f in enumerate(doc["findings"])
     ]
+    # rows chain by chain, most important first, each chain in time order (its cause, then its effects)
+    order = list(dict.fromkeys(m["index"] for c in doc.get("root_causes") or () for m in (c["cause"], *c["effects"])))
+    findings = [findings[i] for i in order] + [f for f in findings if f["i"] not in set(order)]
     section_lanes = _section_lanes(doc["sections"])
     model: dict[str, Any] = {"t0": None, "t1": None, "bucket": 60, "lanes": [], "findings": findings,
                              "section_lanes": section_lanes}

@@ -14,6 +14,7 @@ from analyzer.collectors.protocol import Collector
 from analyzer.detection.rule import Rule
 from analyzer.errors import UserError
 from analyzer.pipeline.analysis import Analysis, analyze
+from analyzer.pipeline.recognition import contents, ovs_signs
 from analyzer.reading.bundle import Bundle, Caps, Member, nested_bundles
 
 
@@ -45,7 +46,22 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
     if not any(a.members for _, a in results):
         reasons = "; ".join(outer.bundle.warnings) or "no regular files"
         raise UserError(f"{path}: nothing to analyze ({reasons})")
-    return results
+    return _open_vstorage_only(path, results)
+
+
+def _open_vstorage_only(path: Path, results: list[tuple[str | None, Analysis]]) -> list[tuple[str | None, Analysis]]:
+    """The nodes that show they are Open vStorage nodes; an error naming what the input holds
+    when none does (a clean report of another machine would read as a healthy node)."""
+    kept = [(folder, a) for folder, a in results if ovs_signs(a)]
+    if not kept:
+        what = "; ".join(contents(a) for _, a in results if a.members)
+        raise UserError(f"{path}: not an Open vStorage support bundle: no OVS log, format, service or package in "
+                        f"it; it holds {what}")
+    left_out = [f"nested bundle {a.bundle.name} shows no sign of Open vStorage (it holds {contents(a)}): not analyzed"
+                for folder, a in results if (folder, a) not in kept]
+    for _, analysis in kept:
+        analysis.bundle.warnings.extend(left_out)
+    return kept
 
 
 def node_folder(node: Bundle) -> str:

@@ -9,10 +9,12 @@ the parsers produce: producer and level filters, windows and chains included.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import polars as pl
 
 from analyzer.collectors.tasks import history_of, rule_hits
+from analyzer.detection.causes import Chain, Link, root_causes
 from analyzer.detection.findings import Finding, build_findings
 from analyzer.detection.matcher import find_hits
 from analyzer.detection.rule import Rule
@@ -28,15 +30,17 @@ _CTX = ParseContext(year=2017)
 
 @dataclass(frozen=True)
 class ExampleFailure:
-    """One example that did not behave as its rule file says, and why."""
+    """One example that did not behave as its rule or link file says, and why."""
 
-    rule: Rule
+    #: The rule's id, or `link CAUSE -> EFFECT`.
+    subject: str
+    source_file: str
     expected: str
     example: str
     why: str
 
     def describe(self) -> str:
-        return (f"FAIL {self.rule.id} ({self.rule.source_file}): expected {self.expected}\n"
+        return (f"FAIL {self.subject} ({self.source_file}): expected {self.expected}\n"
                 f"  example: {self.example}\n  {self.why}")
 
 
@@ -51,29 +55,86 @@ def run_rule_examples(rules: list[Rule], every_rule: list[Rule] | None = None,
         for example in rule.examples_match:
             events, found = example_findings(example, rule, involved, formats)
             if not found:
-                failures.append(ExampleFailure(rule, "a finding", example, _why_not(rule, events)))
+                failures.append(ExampleFailure(rule.id, rule.source_file, "a finding", example,
+                                               _why_not(rule, events)))
         for example in rule.examples_no_match:
             _, found = example_findings(example, rule, involved, formats)
             if found:
-                failures.append(ExampleFailure(rule, "no finding", example, f"but it fired: {found[0].detail}"))
+                failures.append(ExampleFailure(rule.id, rule.source_file, "no finding", example,
+                                               f"but it fired: {found[0].detail}"))
     return failures
 
 
 def example_findings(text: str, rule: Rule, involved: list[Rule], formats: list[FormatSpec],
                      source: str = "example.log") -> tuple[pl.DataFrame, list[Finding]]:
     """Analyze one example as a member of its own and return the findings of `rule`."""
+    events, found = _findings_of(text, involved, formats, source)
+    return events, [f for f in found if f.rule_id == rule.id]
+
+
+def run_link_examples(links: list[Link], rules: list[Rule],
+                      formats: list[FormatSpec] | None = None) -> list[ExampleFailure]:
+    """Check every link's examples: in a `linked` one both rules fire and the link joins their
+    findings into one chain; in a `not_linked` one both fire and it does not. A link naming a rule
+    the pack does not have fails at once."""
+    formats = formats if formats is not None else load_formats()
+    by_id = {r.id: r for r in rules}
+    failures: list[ExampleFailure] = []
+    for link in links:
+        subject = f"link {link.cause} -> {link.effect}"
+        missing = [end for end in (link.cause, link.effect) if end not in by_id]
+        if missing:
+            failures.append(ExampleFailure(subject, link.source_file, "rules of the pack", "",
+                                           f"no rule {', '.join(missing)}"))
+            continue
+        involved = [by_id[link.cause], by_id[link.effect]]
+        involved += [by_id[s] for r in involved for s in (r.sequence.steps if r.sequence else ()) if s in by_id]
+        for expected, examples in (("linked", link.linked), ("not linked", link.not_linked)):
+            for example in examples:
+                _, found = _findings_of(example.text, involved, formats, example.source)
+                documents = [f.to_dict() for f in found]
+                fired = {f.rule_id for f in found}
+                if not {link.cause, link.effect} <= fired:
+                    why = f"only {', '.join(sorted(fired)) or 'nothing'} fired"
+                elif (_joined(documents, link) is not None) != (expected == "linked"):
+                    why = "the link joined them" if expected == "not linked" else _why_apart(documents, link)
+                else:
+                    continue
+                failures.append(ExampleFailure(subject, link.source_file, expected, example.text, why))
+    return failures
+
+
+def _joined(documents: list[dict[str, Any]], link: Link) -> Chain | None:
+    """The chain in which `link` joined a cause to an effect, if any."""
+    for chain in root_causes(documents, [link]):
+        if any(e.link is link for e in chain.effects):
+            return chain
+    return None
+
+
+def _why_apart(documents: list[dict[str, Any]], link: Link) -> str:
+    causes = [d for d in documents if d["rule_id"] == link.cause]
+    effects = [d for d in documents if d["rule_id"] == link.effect]
+    return (f"the link did not join them: {link.cause} at {[d['first_seen'] for d in causes]} on "
+            f"{[d['hosts'] for d in causes]} {[d['entities'] for d in causes]}, {link.effect} at "
+            f"{[d['first_seen'] for d in effects]} on {[d['hosts'] for d in effects]} "
+            f"{[d['entities'] for d in effects]}; it needs {link.label}")
+
+
+def _findings_of(text: str, involved: list[Rule], formats: list[FormatSpec],
+                 source: str) -> tuple[pl.DataFrame, list[Finding]]:
+    """Analyze one example as a member of its own: its events and every finding of `involved`."""
     involved = [replace(r, enabled=True) for r in involved]  # a switched-off rule's examples still count
     events = parse_member(source, text.encode(), formats, _CTX).events
     offsets = offset_samples(events)
     hits = find_hits(events, involved)
     hits = fill_offsets(hits, offsets) if hits.height else hits
-    if rule.kind == "task":  # task rules look at the task history the example's lines rebuild
+    if any(r.kind == "task" for r in involved):  # task rules look at the task history the lines rebuild
         task_hits = rule_hits(history_of(events, offsets), involved)
         hits = pl.concat([h for h in (hits, task_hits) if h.height], how="diagonal_relaxed") if task_hits.height \
             else hits
     counts, _ = counts_in_utc([minute_counts(events)], offsets)
-    found = build_findings(hits, counts, involved, end_of_logs(counts))
-    return events, [f for f in found if f.rule_id == rule.id]
+    return events, build_findings(hits, counts, involved, end_of_logs(counts))
 
 
 def _why_not(rule: Rule, events: pl.DataFrame) -> str:

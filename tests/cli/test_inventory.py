@@ -50,7 +50,7 @@ def test_a_bundle_with_no_log_lines_and_no_node_bundles_is_not_said_to_have_node
     from analyzer.pipeline.nodes import analyze_nodes
 
     bundle = tmp_path / "ovs-n-logs.tar"
-    bundle.write_bytes(tar_bytes({"etc/motd.log": "welcome\n"}))
+    bundle.write_bytes(tar_bytes({"var/log/ovs/notes.log": "welcome\n"}))  # an OVS path, no log line
     ((folder, analysis),) = analyze_nodes(bundle, rules)
     assert folder is None
     assert not [w for w in analysis.bundle.warnings if "node bundles" in w]

@@ -14,7 +14,7 @@ from analyzer.detection.versions import VersionRange, assess
 from analyzer.errors import UserError
 
 SCHEMA = json.loads((default_rule_dirs()[0] / "rule.schema.json").read_text())
-RULE_FILES = sorted(default_rule_dirs()[0].rglob("*.yaml"))
+RULE_FILES = sorted(p for p in default_rule_dirs()[0].rglob("*.yaml") if "links" not in p.parent.parts)
 BASE = {"id": "MY_RULE", "title": "t", "severity": "high", "component": "dtl", "description": "d",
         "remediation": "r"}
 

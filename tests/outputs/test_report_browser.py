@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analyzer.collectors.protocol import Collector
@@ -23,8 +25,9 @@ def test_report_loads_offline_with_no_errors_and_no_requests(browser, tmp_path, 
     assert seen["errors"] == []
     assert page.locator("#timeline svg rect").count() > 10, "the timeline draws event bars"
     assert page.locator("article.finding").count() >= 5
-    page.locator("#timeline svg a").first.click()
-    assert page.url.endswith("#f0"), "a finding on the timeline links to its evidence"
+    page.locator("#timeline svg a").last.click()
+    assert re.search(r"#f\d+$", page.url), "a finding on the timeline links to its evidence"
+    assert page.locator(page.url[page.url.index("#"):] + " details").get_attribute("open") is not None
     page.close()
 
 
@@ -108,6 +111,7 @@ def test_brushing_a_time_range_filters_the_tables_and_zoom_changes_the_view(brow
     assert page.locator("#timeline svg text", has_text="ovs-node1 · ovs-workers").count() == 1, "section lanes render"
     assert page.locator("#timeline svg text", has_text="ovs-node1 · volumedriver").count() == 1, "node x producer lanes"
     before = page.locator("#tl-range").inner_text()
+    page.locator("#tl-svg").scroll_into_view_if_needed()  # below the Start here panel
     box = page.locator("#tl-svg").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + 40)
     page.mouse.wheel(0, -300)
