@@ -2,8 +2,9 @@
 
 Every output is made from one JSON-ready document, so scrubbing that document (and the
 timeline model beside it) once covers report.html, findings.json, findings.csv and summary.md.
-Secrets (passwords in URLs, `password=`-style values, private keys, tokens) are always masked:
-a ticket is no place for them and nobody needs them to diagnose. With `--redact`, IPs, MAC
+Secrets (passwords in URLs, `password=`-style values, private keys, tokens) are always masked,
+first where records are made (`parsing/secrets.py`, so `parse`'s events.parquet holds none) and
+again here for whatever the documents add: a ticket is no place for them. With `--redact`, IPs, MAC
 addresses, e-mail addresses and host names are also replaced by stable pseudonyms, the same
 value giving the same token everywhere in one run, and the mapping is written beside the outputs
 in a private file (`redaction-map.json`) that no output links to.
@@ -19,51 +20,37 @@ from typing import Any
 
 import regex
 
-MASK = "********"
+from analyzer.parsing.secrets import mask_secrets
 
-# Order matters: a private key block first (it spans lines), then credentials inside URLs, then
-# `name=value` / `name: value` / `"name": "value"` pairs whose name says it is a secret.
-_PRIVATE_KEY = regex.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
-                             regex.DOTALL)
-_URL_CREDENTIALS = regex.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"<>]+:)(?P<secret>[^\s@/'\"<>]+)(?=@)")
-_SECRET_NAMES = (r"pass(?:word|wd|phrase)?|pwd|secret(?:[_-]?key)?|client[_-]?secret|api[_-]?key|access[_-]?key"
-                 r"|auth[_-]?token|token|private[_-]?key|credentials?")
-_SECRET_PAIR = regex.compile(
-    rf"""(?P<head>(?<![A-Za-z0-9])(?:{_SECRET_NAMES})(?P<q>['"]?)\s*[:=]\s*)"""
-    r"""(?P<secret>"[^"\n]*"|'[^'\n]*'|[^\s,;&'"}\])]+)""",
-    regex.IGNORECASE,
-)
-_AUTH_HEADER = regex.compile(r"(?P<head>\bAuthorization:\s*(?:Basic|Bearer|Token)\s+)(?P<secret>[A-Za-z0-9+/=._~-]+)",
-                             regex.IGNORECASE)
-
-
-def mask_secrets(text: str) -> str:
-    """`text` with every password, key and token replaced by MASK; the surrounding text is kept."""
-    if not text:
-        return text
-    text = _PRIVATE_KEY.sub(f"-----BEGIN \\1PRIVATE KEY----- {MASK}", text)
-    text = _URL_CREDENTIALS.sub(lambda m: m[0] if set(m["secret"]) == {"*"} else m["head"] + MASK, text)
-    text = _AUTH_HEADER.sub(lambda m: m["head"] + MASK, text)
-    return _SECRET_PAIR.sub(_mask_pair, text)
-
-
-def _mask_pair(match: regex.Match[str]) -> str:
-    secret = match["secret"]
-    if secret == MASK or secret.strip("\"'") in ("", MASK):
-        return match[0]
-    quote = secret[0] if secret[0] in "\"'" else ""
-    return f"{match['head']}{quote}{MASK}{quote}"
-
-
-_IPV4 = r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\w|\.\d)"
+#: A dotted quad that is a version, not an address, by its context: a dpkg revision or suffix after it
+#: (`2.7.9.1-1`, `1.7.9.1~rc`), or a package and architecture or the word version before it.
+_NOT_AN_ADDRESS = (r"(?<!:(?:amd64|all|i386|arm64|armhf) (?:\S{1,40} )?)"  # dpkg: `pkg:arch [old] new`
+                   r"(?<!(?:[Vv]ersion|[Rr]evision|[Rr]elease|[Bb]uild)[ :=]{1,3}v?)")
+# `_` may glue an address into a name (`client_service_10.100.1.1_26215`): it does not end one
+_IPV4 = (_NOT_AN_ADDRESS + r"(?<![A-Za-z0-9.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+         r"(?![A-Za-z0-9]|\.\d|[-~+]\w)")
 _HEX4 = r"[0-9A-Fa-f]{1,4}"
 _IPV6 = (rf"(?<![\w:])(?:(?:{_HEX4}:){{7}}{_HEX4}|(?:{_HEX4}:){{1,6}}(?::{_HEX4}){{1,6}}|(?:{_HEX4}:){{2,7}}:"
          rf"|::1)(?![\w:])")
-_MAC = r"(?<![\w:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![\w:])"
-_EMAIL = r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_MAC = r"(?<![A-Za-z0-9:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![A-Za-z0-9:])"
+#: File name extensions: `rabbit@ovs-node1.log` is a log file named after a RabbitMQ node, not an e-mail address.
+_FILE_EXTENSIONS = r"(?:log|gz|xz|bz2|txt|json|ya?ml|conf|cfg|ini|xml|tar|tgz|zip|pid|sock|out|err|db|sst)"
+_EMAIL = (rf"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+          rf"\.(?!{_FILE_EXTENSIONS}(?![\w-]))[A-Za-z]{{2,}}(?![\w-])")
+#: A RabbitMQ node name (`rabbit@ovs-node2`) names a host of the cluster, a peer this bundle's own
+#: names may not include.
+_RABBIT_NODE = r"(?<=\brabbit@)[A-Za-z0-9][A-Za-z0-9-]*(?<![-])"
 _FQDN = (r"(?<![\w.-])(?:[A-Za-z0-9-]+\.)+(?:com|net|org|local|lan|internal|corp|intra|priv|io|eu|be|de|nl|fr|uk)"
          r"(?![\w-])")
-_KINDS = (("mac", _MAC), ("ip", _IPV6), ("ip", _IPV4), ("email", _EMAIL), ("host", _FQDN))
+_KINDS = (("mac", _MAC), ("ip", _IPV6), ("ip", _IPV4), ("email", _EMAIL), ("host", _RABBIT_NODE), ("host", _FQDN))
+#: Public hosts the tool's own text and software name (references, build banners): never the customer's.
+_PUBLIC_DOMAINS = ("github.com", "githubusercontent.com", "openvstorage.com", "openvstorage.org", "ubuntu.com",
+                   "debian.org", "launchpad.net", "python.org", "pypi.org", "kernel.org", "readthedocs.io",
+                   "readthedocs.org", "rabbitmq.com", "erlang.org", "celeryproject.org", "docs.celeryq.dev")
+#: Keys of the documents whose values are the tool's own text (rule texts, links, versions of
+#: packages), never pseudonymized: a reference must stay a link, a version a version.
+TOOL_KEYS = frozenset({"schema", "title", "description", "remediation", "references", "hc_codes", "link",
+                       "versions", "rule_id", "component", "kind", "severity", "verdict"})
 
 
 class Redactor:
@@ -111,10 +98,13 @@ class Redactor:
         if groups.get("known") is not None:
             return self._token("host", match[0])
         kind = next(name.rstrip("0123456789") for name, value in groups.items() if value is not None)
+        if kind == "host" and _public(match[0]):
+            return match[0]
         return self._token(kind, match[0])
 
     def _token(self, kind: str, value: str) -> str:
-        key = value if kind == "ip" else value.lower()
+        # one spelling, one token: the private map gives back every redacted line exactly
+        key = value
         token = self.mapping.get(key)
         if token is None:
             self._issued[kind] = self._issued.get(kind, 0) + 1
@@ -122,14 +112,20 @@ class Redactor:
         return token
 
 
+def _public(host: str) -> bool:
+    name = host.lower()
+    return any(name == domain or name.endswith("." + domain) for domain in _PUBLIC_DOMAINS)
+
+
 def scrub(value: Any, redactor: Redactor | None = None) -> Any:
     """A copy of a JSON-ready value with secrets masked in every string (keys included) and,
-    with a redactor, identifiers pseudonymized."""
+    with a redactor, identifiers pseudonymized, except under `TOOL_KEYS` (the tool's own text)."""
     if isinstance(value, str):
         masked = mask_secrets(value)
         return redactor(masked) if redactor else masked
     if isinstance(value, dict):
-        return {scrub(k, redactor): scrub(v, redactor) for k, v in value.items()}
+        return {scrub(k, redactor): scrub(v, None if redactor is None or k in TOOL_KEYS else redactor)
+                for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [scrub(v, redactor) for v in value]
     return value

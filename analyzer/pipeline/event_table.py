@@ -27,6 +27,7 @@ from analyzer.parsing.copies import ENTRY_COLUMNS, JOURNAL_SOURCES, JournalCopie
 from analyzer.parsing.entities import with_entities
 from analyzer.parsing.formats import FormatSpec, load_formats
 from analyzer.parsing.schema import empty_events
+from analyzer.parsing.secrets import mask_record_secrets
 from analyzer.parsing.timezones import fill_offsets, offset_tallies, samples_of
 from analyzer.pipeline.analysis import parse_bundle_chunks
 from analyzer.pipeline.counts import dominant_host
@@ -134,7 +135,8 @@ def _parsed(member: Member, bundle: Bundle, formats: list[FormatSpec], stem: Pat
     writing: Future[None] | None = None
     with stage("parse"):
         for number, chunk in enumerate(parse_bundle_chunks(member, bundle, formats)):
-            events = chunk.events
+            # every record's text is written: its secrets are masked before it reaches the disk
+            events = mask_record_secrets(chunk.events)
             if events.height == 0:
                 continue
             hosts.append(events.group_by("host").agg(pl.len().cast(pl.UInt64).alias("count")))

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from analyzer.outputs.redact import MASK, Redactor, mask_secrets, scrub
+from analyzer.outputs.redact import Redactor, scrub
 from analyzer.outputs.report import (
     REDACTION_MAP,
     embed_json,
@@ -17,8 +17,9 @@ from analyzer.outputs.report import (
     timeline_model,
     write_outputs,
 )
+from analyzer.parsing.secrets import MASK, mask_secrets
 from analyzer.pipeline.analysis import analyze
-from tests.conftest import cli
+from tests.conftest import SAMPLE, cli
 
 CELERY = ("Mar 14 10:22:07 ovs-node1 celery[23011]: [2017-03-14 10:22:07,051: ERROR/MainProcess] consumer: "
           "Cannot connect to amqp://ovs:S3cretPw@10.100.1.11:5672//: [Errno 111] Connection refused. "
@@ -62,7 +63,8 @@ def test_pseudonyms_are_stable_and_known_hosts_are_replaced_inside_longer_names(
     redactor.learn_hosts(["ovs-node1", "ovs-node10"])
     text = redactor("ovs-node1-20170314102205-logs.tar.gz: ovs-node10 at 10.0.0.1, again 10.0.0.1, fe80::1, 10:22:05")
     assert text == "host-1-20170314102205-logs.tar.gz: host-2 at ip-1, again ip-1, ip-2, 10:22:05"
-    assert redactor("OVS-NODE1 10.0.0.1") == "host-1 ip-1", "the same value gives the same token on every call"
+    assert redactor("ovs-node1 10.0.0.1") == "host-1 ip-1", "the same value gives the same token on every call"
+    assert redactor("OVS-NODE1") == "host-3", "another spelling, its own token: the map gives every line back exactly"
 
 
 def test_secrets_are_masked_in_every_output(make_bundle, rules, tmp_path):
@@ -174,3 +176,59 @@ def test_a_hostile_host_name_reaches_the_page_data_as_data(make_bundle, rules):
     parser.feed(page)
     assert json.loads(parser.blocks[0])["lanes"][0]["host"] == hostile
     assert hostile not in page
+
+
+def test_what_only_looks_like_an_address_or_a_host_is_left_alone_and_file_names_keep_their_shape():
+    redactor = Redactor()
+    redactor.learn_hosts(["ovs-node1"])
+    kept = ["status installed openvstorage:amd64 2.7.9.1-1", "upgrade openvstorage-backend:amd64 1.7.8 1.7.9.1",
+            "version: 6.16.3.1", "see https://github.com/openvstorage/volumedriver/issues/322"]
+    assert [redactor(t) for t in kept] == kept
+    assert redactor("var/log/rabbitmq/rabbit@ovs-node1.log") == "var/log/rabbitmq/rabbit@host-1.log"
+    assert redactor("partitions [rabbit@ovs-node2], peer 10.0.0.1, ops@example.com") == \
+        "partitions [rabbit@host-2], peer ip-1, email-1"
+
+
+@pytest.fixture(scope="module")
+def redacted_sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("redacted")
+    plain, secret = out / "plain", out / "redacted"
+    for target, extra in ((plain, ()), (secret, ("--redact",))):
+        result = cli("analyze", str(SAMPLE), "-o", str(target), *extra)
+        assert result.returncode == 0, result.stderr
+    return plain, secret
+
+
+def test_no_identifier_of_the_map_is_left_in_any_byte_of_any_output(redacted_sample):
+    _, out = redacted_sample
+    mapping = json.loads((out / REDACTION_MAP).read_text())["tokens"]
+    assert {"ovs-node1", "10.100.1.1"} <= set(mapping.values())
+    for name in OUTPUTS:
+        data = (out / name).read_bytes()
+        assert not [v for v in mapping.values() if v.encode() in data], name
+
+
+def test_versions_references_and_rule_texts_stay_as_they_are(redacted_sample):
+    plain, out = (json.loads((folder / "findings.json").read_text()) for folder in redacted_sample)
+    assert out["sections"]["identity"]["versions"] == plain["sections"]["identity"]["versions"]
+    assert out["sections"]["identity"]["versions"]["openvstorage"] == "2.7.9.1-1"
+    for mine, theirs in zip(out["findings"], plain["findings"], strict=True):
+        assert {k: mine[k] for k in ("rule_id", "title", "description", "remediation", "references")} == \
+            {k: theirs[k] for k in ("rule_id", "title", "description", "remediation", "references")}
+        assert mine["versions"] == theirs["versions"]
+    links = [e["link"] for c in out["root_causes"] for e in c["effects"]]
+    assert links == [e["link"] for c in plain["root_causes"] for e in c["effects"]]
+    assert "https://host-" not in (redacted_sample[1] / "report.html").read_text()
+
+
+def test_the_private_map_gives_back_every_redacted_evidence_line_exactly(redacted_sample):
+    import re
+
+    plain, out = (json.loads((folder / "findings.json").read_text()) for folder in redacted_sample)
+    mapping = json.loads((redacted_sample[1] / REDACTION_MAP).read_text())["tokens"]
+    token = re.compile(r"\b(?:host|ip|mac|email)-\d+\b")
+    restore = lambda text: token.sub(lambda m: mapping.get(m[0], m[0]), text)  # noqa: E731
+    lines = [(e["raw"], o["raw"]) for f, g in zip(out["findings"], plain["findings"], strict=True)
+             for e, o in zip(f["evidence"], g["evidence"], strict=True)]
+    assert lines and any(r != o for r, o in lines), "some evidence was redacted"
+    assert [restore(r) for r, _ in lines] == [o for _, o in lines]

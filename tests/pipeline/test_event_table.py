@@ -115,3 +115,17 @@ def test_parse_shows_its_progress_on_a_terminal(bundle: Path, tmp_path: Path):
         assert progress.done == sum(m.size for m in archive), "every member read moves the bar"
     assert "parsing" in screen.getvalue()
     assert "completing the table" in screen.getvalue(), "the bar says what it waits for after the last member"
+
+
+def test_parse_writes_no_secret_into_events_parquet(tmp_path):
+    from tests.outputs.test_report_safety import CELERY, SECRETS
+
+    bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {
+        "var/log/syslog": CELERY,
+        "var/log/ovs/lib.log": "2017-03-14 10:22:05 04700 +0100 - ovs-node1 - 1/2 - lib/x - 1 - INFO - "
+                               'call {"password": "Hunter22"} with Authorization: Basic QWxhZGRpbjpvcGVu\n'})
+    assert main(["parse", str(bundle), "-o", str(tmp_path / "out")]) == 0
+    table = pl.read_parquet(tmp_path / "out" / "events.parquet")
+    text = "\n".join(v for c in ("raw", "message") for v in table[c].drop_nulls().to_list())
+    assert "amqp://ovs:********@10.100.1.11" in text
+    assert not [s for s in (*SECRETS, "QWxhZGRpbjpvcGVu") if s in text]
