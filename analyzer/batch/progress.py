@@ -1,4 +1,5 @@
-"""Progress of a triage batch: a live bar on a terminal, one plain line per bundle otherwise (CI logs, pipes)."""
+"""Progress of a triage batch: a live bar on a terminal, one plain line per bundle otherwise (CI logs,
+pipes); both on stderr, so stdout holds only the result."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class PlainProgress:
             outcome = f"error: {row['error']}" if row["status"] == "error" else \
                 f"{row['worst']}, {row['findings_total']} findings"
             typer.echo(f"[{self.done}/{self.total}] {row['bundle']}: {outcome} ({row['seconds']:.1f} s; "
-                       f"{rate:.1f} MiB/s overall)")
+                       f"{rate:.1f} MiB/s overall)", err=True)
 
 
 class BarProgress:

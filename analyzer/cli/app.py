@@ -27,20 +27,48 @@ from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.outputs.atomic import output_folder, write_together
 from analyzer.pipeline.rule_examples import run_rule_examples
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-_EPILOG = ("Exit codes: 0 analyzed; 3 a finding at or above --fail-on; "
-           "2 unusable input or arguments, or a full or forbidden output folder; 1 internal error; 130 interrupted.")
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+_EPILOG = ("Exit codes: 0 analyzed; 3 a finding at or above --fail-on; 4 (triage) some inputs unreadable; "
+           "2 unusable input or arguments, or a full or forbidden output folder; 1 internal error; 130 interrupted. "
+           "--debug shows the traceback of an internal error.")
 
+_HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="ovs-analyzer",
     help="Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs).",
     epilog=_EPILOG,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
+    context_settings=_HELP_OPTIONS,
 )
-rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=True)
+rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=True, context_settings=_HELP_OPTIONS)
 app.add_typer(rules_app, name="rules")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ovs-analyzer {__version__} (core {_core.version()})")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit.",
+    )] = False,
+) -> None:
+    """Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs)."""
+
+
+def _warn_about_reading(name: str, warnings: list[str], shown: int = 3) -> None:
+    """Reading warnings (files lost to damage, cut members, caps hit) on stderr too, not only in the
+    report: an engineer must not take a report of half a bundle for the whole of it."""
+    for warning in warnings[:shown]:
+        typer.echo(f"ovs-analyzer: warning: {name}: {' '.join(warning.split())}", err=True)
+    if len(warnings) > shown:
+        typer.echo(f"ovs-analyzer: warning: {name}: {len(warnings) - shown} more reading warning(s) in the report",
+                   err=True)
 
 
 def _check_fail_on(fail_on: str | None) -> None:
@@ -103,6 +131,7 @@ def analyze(
                 if verdict(analysis.findings, analysis.coverage) == "inconclusive" else f"worst {worst or 'none'}"
             typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, {judged}; "
                        f"{analysis.lines:,} lines in {len(analysis.members)} members")
+            _warn_about_reading(analysis.bundle.name, analysis.bundle.warnings)
             for kind, path in paths.items():
                 typer.echo(f"  {kind:<9} {path}")
     if timings:
@@ -159,6 +188,11 @@ def triage(
     typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
                f"worst {worst or 'none'} -> {out / 'index.html'}")
     _exit_if_at_or_above(worst, fail_on)
+    if errors:  # a batch that lost inputs is not a clean run, whatever the others found
+        for row in batch.rows:
+            if row["status"] == "error":
+                typer.echo(f"ovs-analyzer: unreadable: {row['bundle']}: {row['error']}", err=True)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command("diff", epilog=_EPILOG)
@@ -318,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         _fail("interrupted")
         return EXIT_INTERRUPTED
     except INTERNAL_ERRORS as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # typer vendors click (typer._click): matched by name
+            return EXIT_OK  # a bare `ovs-analyzer` (or `ovs-analyzer rules`) asked for its help, printed already
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
             _fail(exc.format_message())
             return EXIT_USAGE

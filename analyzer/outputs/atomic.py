@@ -34,9 +34,15 @@ def output_folder(out: Path, *reading: Path) -> Path:
     (`OUTPUT_MARK`), so a bundle folder holding it does not read it later; it may not be a bundle
     folder being `reading` itself, whose later runs would read these reports as logs."""
     for folder in reading:
-        if folder.is_dir() and out.resolve() == folder.resolve():
+        if not folder.is_dir():
+            continue
+        if out.resolve() == folder.resolve():
             raise UserError(f"{out}: is the bundle folder itself; write the outputs to a folder of their own "
                             "(-o out), or a later run would read them as logs")
+        if (out.resolve().is_relative_to(folder.resolve()) and out.is_dir() and not (out / OUTPUT_MARK).exists()
+                and any(out.iterdir())):  # checked before anything is written: the input tree stays as it was
+            raise UserError(f"{out}: is a folder of the bundle, holding its files; write the outputs to a folder "
+                            "of their own (-o out)")
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / OUTPUT_MARK).write_text("ovs-analyzer wrote this folder: a bundle folder holding it does not read it "

@@ -33,7 +33,7 @@ def two_clusters(tmp_path_factory) -> Path:
 def aligned(two_clusters, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("aligned")
     result = cli("triage", str(two_clusters), "-o", str(out), "--jobs", "2", "--align-clocks")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 4, result.stdout + result.stderr  # the garbled ninth node is unreadable
     return out
 
 

@@ -47,7 +47,7 @@ def stable(out: Path) -> tuple[list[dict], dict[str, dict]]:
 def test_dask_executor_gives_the_same_rows_and_reports_as_the_local_pool(inbox, scheduler, tmp_path):
     local = cli("triage", str(inbox), "-o", str(tmp_path / "local"), "--jobs", "2")
     remote = cli("triage", str(inbox), "-o", str(tmp_path / "dask"), "--executor", "dask", "--scheduler", scheduler)
-    assert local.returncode == remote.returncode == 0, local.stderr + remote.stderr
+    assert local.returncode == remote.returncode == 4, local.stderr + remote.stderr  # the inbox's corrupt bundle
     assert stable(tmp_path / "dask") == stable(tmp_path / "local")
     rows, _ = stable(tmp_path / "dask")
     assert [r["status"] for r in rows] == ["ok", "error", "ok"]

@@ -103,7 +103,7 @@ def test_exit_code_follows_the_worst_finding_over_all_bundles(triaged, inbox, tm
 
 def test_without_a_terminal_progress_is_one_plain_line_per_bundle(triaged):
     result, _ = triaged
-    lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[")]  # stdout holds the result
     assert len(lines) == 4 and lines[-1].startswith("[4/4] ")
     assert "\x1b" not in result.stdout + result.stderr
 
@@ -116,7 +116,7 @@ def test_nothing_to_triage_is_a_one_line_error(tmp_path):
 
 def test_a_missing_path_named_explicitly_is_an_error_row(tmp_path):
     result = cli("triage", str(SAMPLE), str(tmp_path / "gone.tar.gz"), "-o", str(tmp_path / "out"), "-j", "1")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 4, result.stderr
     rows = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
     assert {r["bundle"]: r["status"] for r in rows} == {SAMPLE.name: "ok", "gone.tar.gz": "error"}
     assert "no such file or directory" in next(r["error"] for r in rows if r["status"] == "error")
@@ -156,9 +156,11 @@ def test_a_full_disk_under_one_bundles_report_is_its_row_says_so_not_an_internal
     result = cli("triage", str(SAMPLE), "-o", str(tmp_path / "out"))
     [row] = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
     assert row["error"] == "No space left on device (free some space, or write the outputs elsewhere with -o)"
-    assert result.stderr == ("ovs-analyzer: error: none of the 1 bundle(s) could be analyzed: No space left on "
-                             "device (free some space, or write the outputs elsewhere with -o); the rows are in "
-                             f"{tmp_path / 'out' / 'triage.json'}\n")
+    assert result.stderr.splitlines()[-1] == (
+        "ovs-analyzer: error: none of the 1 bundle(s) could be analyzed: No space left on device (free some space, "
+        f"or write the outputs elsewhere with -o); the rows are in {tmp_path / 'out' / 'triage.json'}")
+    assert [line for line in result.stderr.splitlines() if line.startswith("ovs-analyzer: ")] == \
+        result.stderr.splitlines()[-1:], "one error line, after the per-bundle line"
 
 
 def test_a_bundle_of_bundles_gives_one_row_and_report_per_node(tmp_path):

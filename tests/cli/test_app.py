@@ -226,6 +226,15 @@ def test_a_second_run_in_the_bundle_folder_does_not_read_the_first_runs_reports(
     assert any("output folders" in w and "out" in w for w in doc["bundle"]["warnings"])
 
 
+def test_an_output_folder_among_the_bundle_s_own_files_is_refused_and_nothing_is_written_into_them(tmp_path):
+    bundle = _unpacked_crash(tmp_path / "unpacked")
+    before = sorted(p.relative_to(bundle) for p in bundle.rglob("*"))
+    result = cli("analyze", str(bundle), "-o", str(bundle / "var" / "log"))
+    assert result.returncode == 2 and "is a folder of the bundle" in result.stderr
+    assert sorted(p.relative_to(bundle) for p in bundle.rglob("*")) == before, "the input tree stays as it was"
+    assert cli("analyze", str(bundle), "-o", str(tmp_path / "out")).returncode == 0, "and a later run still reads it"
+
+
 def test_the_output_folder_cannot_be_the_bundle_folder_itself(tmp_path):
     bundle = _unpacked_crash(tmp_path / "unpacked")
     result = cli("analyze", str(bundle), "-o", str(bundle))

@@ -1,0 +1,62 @@
+"""The habits every command line tool has: --version, -h, completion, a bare call, clean stdout."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SAMPLE, cli
+
+
+def test_version_is_an_option_short_and_long():
+    for flag in ("--version", "-V"):
+        result = cli(flag)
+        assert result.returncode == 0 and result.stdout.startswith("ovs-analyzer ") and "core" in result.stdout
+
+
+def test_dash_h_is_help_for_the_tool_and_for_each_command():
+    for args in (["-h"], ["analyze", "-h"], ["rules", "test", "-h"]):
+        result = cli(*args)
+        assert result.returncode == 0 and "Usage:" in result.stdout, args
+
+
+def test_a_bare_call_prints_the_help_and_succeeds_without_an_empty_error():
+    for args in ([], ["rules"]):
+        result = cli(*args)
+        assert result.returncode == 0, result.stderr
+        assert "Usage:" in result.stdout and "error" not in result.stderr, args
+
+
+def test_a_shell_completion_script_is_produced():
+    result = cli("--show-completion", "bash")
+    assert result.returncode == 0
+    assert "_ovs_analyzer_completion" in result.stdout and "complete " in result.stdout
+
+
+def test_triage_with_stdout_redirected_leaves_only_the_result_there_and_says_what_it_lost(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLE, inbox / SAMPLE.name)
+    (inbox / "ovs-bad-20170314102205-logs.tar.gz").write_bytes(b"\x1f\x8b\x08\x00garbage" * 100)
+    with (tmp_path / "stdout.txt").open("w") as stdout:
+        result = subprocess.run([sys.executable, "-m", "analyzer.cli.app", "triage", str(inbox), "-o",
+                                 str(tmp_path / "out"), "-j", "2"], stdout=stdout, stderr=subprocess.PIPE,
+                                text=True, cwd=ROOT, timeout=300)
+    lines = (tmp_path / "stdout.txt").read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("2 bundles (1 unreadable)"), lines
+    assert "[1/2]" in result.stderr and "[2/2]" in result.stderr, "per-bundle lines go to stderr"
+    assert result.returncode == 4, "a batch that lost an input is not a clean run"
+    assert "unreadable: ovs-bad-20170314102205-logs.tar.gz" in result.stderr
+
+
+def test_a_damaged_archive_is_analyzed_up_to_the_damage_and_says_so_on_the_terminal(tmp_path):
+    import gzip
+
+    raw = gzip.decompress(SAMPLE.read_bytes())
+    cut = tmp_path / "ovs-node1-20170314102205-logs.tar"
+    cut.write_bytes(raw[: len(raw) // 2])
+    result = cli("analyze", str(cut), "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("ovs-analyzer: warning: ")]
+    assert warnings and any("cut" in w or "damage" in w or "truncated" in w for w in warnings), result.stderr
