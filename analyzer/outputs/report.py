@@ -90,11 +90,15 @@ def render_html(doc: dict[str, Any], timeline: dict[str, Any]) -> str:
     """The self-contained page: the template, our CSS and script inlined, the data as inert JSON."""
     templates = shipped_dir("report_templates")
     script, script_hash = inline_script("report.js")
+    # the batch pages' table sorter, reused as is: it runs after report.js, which marks every table sortable
+    table_script, table_hash = inline_script("table.js")
     context = {
         "doc": doc, "severities": SEVERITIES,
         "css": Markup((templates / "report.css").read_text(encoding="utf-8")),
         "script": script,
         "script_hash": script_hash,
+        "table_script": table_script,
+        "table_hash": table_hash,
         "data": embed_json(timeline),
         "vpools": sorted({v for f in doc["findings"] for v in f.get("vpools", [])}),
         "chain_steps": chain_steps(doc),

@@ -39,6 +39,8 @@ def test_log_lines_with_script_payloads_stay_inert_text(browser, tmp_path, rules
     page, seen = open_report(browser, tmp_path / "report.html", "hostile-report.png")
     assert page.evaluate("window.__pwned") is None
     assert seen["dialogs"] == [] and seen["errors"] == []
+    assert HOSTILE in page.locator(".ev-peek-line").first.inner_text(), "the preview shows it as text"
+    page.locator("details.ev-list summary").first.click()  # evidence starts folded to a one-line preview
     assert HOSTILE in page.locator("pre.evidence").first.inner_text()
     page.close()
 
@@ -114,6 +116,7 @@ def test_brushing_a_time_range_filters_the_tables_and_zoom_changes_the_view(brow
     page.locator("#tl-svg").scroll_into_view_if_needed()  # below the Start here panel
     box = page.locator("#tl-svg").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + 40)
+    page.locator("#tl").focus()  # the wheel zooms a focused chart; otherwise it scrolls the page
     page.mouse.wheel(0, -300)
     assert page.locator("#tl-range").inner_text() != before, "scrolling zooms"
     page.locator("[data-zoom=reset]").click()
