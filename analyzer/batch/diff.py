@@ -1,10 +1,14 @@
-"""Compare two analyses of the same node or cluster: what is new, what is resolved, what persists.
+"""Compare two analyses of the same node or cluster: what appeared, what is resolved, what persists.
 
 The "is it fixed?" question. Each side is a bundle (analyzed here, the usual way), a findings.json,
 a report folder, or a triage output folder (every bundle of it, i.e. a whole cluster). Findings
 match on rule id, entity (volume, vPool, OSD, ...) and hosts. A newer bundle usually still holds
 the older one's logs, so a persisting finding says whether it happened again after the old
 side's logs end (`recurred`) or only shows the old occurrences once more.
+
+The document names each side by what it is (`old_bundle`, `new_bundle`) and each list of findings
+by what happened to it between them (`appeared`, `resolved`, `persisting`), the words of the
+Markdown answer too.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from analyzer import __version__
 from analyzer.detection.rule import SEVERITIES, Rule
 from analyzer.errors import UserError
 
-SCHEMA_ID = "ovs-analyzer/diff/1"
+SCHEMA_ID = "ovs-analyzer/diff/2"  # 2: old_bundle/new_bundle, appeared (were old/new, new_findings)
 _KEEP = ("rule_id", "title", "severity", "count", "first_seen", "last_seen", "hosts", "entities")
 
 
@@ -64,7 +68,7 @@ def key(finding: dict[str, Any]) -> tuple:
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """The diff document: new, resolved and persisting findings, worst first."""
+    """The diff document: findings appeared, resolved and persisting, worst first."""
     before = {key(f): f for f in old["findings"]}
     after = {key(f): f for f in new["findings"]}
     old_end = old["last_seen"]
@@ -72,19 +76,19 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for k in after.keys() & before.keys():
         was, now = before[k], after[k]
         recurred = bool(old_end and now["last_seen"] and now["last_seen"] > old_end)
-        persisting.append({**now, "recurred": recurred, "old": {f: was[f] for f in ("severity", "count", "first_seen",
-                                                                                   "last_seen")}})
+        persisting.append({**now, "recurred": recurred,
+                           "in_old_bundle": {f: was[f] for f in ("severity", "count", "first_seen", "last_seen")}})
     document = {
         "schema": SCHEMA_ID,
         "tool": {"name": "ovs-analyzer", "version": __version__},
-        "old": {k: old[k] for k in ("source", "hosts", "first_seen", "last_seen")},
-        "new": {k: new[k] for k in ("source", "hosts", "first_seen", "last_seen")},
-        "new_findings": _ranked([after[k] for k in after.keys() - before.keys()]),
+        "old_bundle": {k: old[k] for k in ("source", "hosts", "first_seen", "last_seen")},
+        "new_bundle": {k: new[k] for k in ("source", "hosts", "first_seen", "last_seen")},
+        "appeared": _ranked([after[k] for k in after.keys() - before.keys()]),
         "resolved": _ranked([before[k] for k in before.keys() - after.keys()]),
         "persisting": _ranked(persisting),
     }
     document["summary"] = {
-        "new": len(document["new_findings"]), "resolved": len(document["resolved"]),
+        "appeared": len(document["appeared"]), "resolved": len(document["resolved"]),
         "persisting": len(persisting), "recurred": sum(p["recurred"] for p in persisting),
         "same_hosts": sorted(old["hosts"]) == sorted(new["hosts"]),
     }
@@ -96,23 +100,21 @@ def _ranked(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def worst_open(diff: dict[str, Any]) -> str | None:
-    """The worst severity still open: new findings and persisting ones that recurred."""
-    open_ = diff["new_findings"] + [p for p in diff["persisting"] if p["recurred"]]
+    """The worst severity still open: findings that appeared and persisting ones that recurred."""
+    open_ = diff["appeared"] + [p for p in diff["persisting"] if p["recurred"]]
     return max((f["severity"] for f in open_), key=SEVERITIES.index, default=None)
 
 
 def markdown(diff: dict[str, Any]) -> str:
     """A paste-ready answer to "is it fixed?"."""
     s = diff["summary"]
-    lines = [f"**ovs-analyzer diff**: {s['new']} new, {s['resolved']} resolved, {s['persisting']} persisting "
+    lines = [f"**ovs-analyzer diff**: {s['appeared']} appeared, {s['resolved']} resolved, {s['persisting']} persisting "
              f"({s['recurred']} happened again after the old logs end)", "",
-             f"- old: `{diff['old']['source']}` ({', '.join(diff['old']['hosts']) or '?'}; logs end "
-             f"{diff['old']['last_seen'] or '?'})",
-             f"- new: `{diff['new']['source']}` ({', '.join(diff['new']['hosts']) or '?'}; logs end "
-             f"{diff['new']['last_seen'] or '?'})"]
+             *(f"- {side.replace('_', ' ')}: `{diff[side]['source']}` ({', '.join(diff[side]['hosts']) or '?'}; "
+               f"logs end {diff[side]['last_seen'] or '?'})" for side in ("old_bundle", "new_bundle"))]
     if not s["same_hosts"]:
         lines.append("- warning: the two sides are not the same hosts")
-    for title, rows, note in (("New", diff["new_findings"], None), ("Persisting", diff["persisting"], "recurred"),
+    for title, rows, note in (("Appeared", diff["appeared"], None), ("Persisting", diff["persisting"], "recurred"),
                               ("Resolved", diff["resolved"], None)):
         lines += ["", f"### {title} ({len(rows)})"]
         if rows:

@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-#: The archive names bundle.py accepts (`ovs-<host>-<stamp>-logs.<suffix>`), by their suffix.
+#: The archives taken from inside a folder, by suffix (bundle.py sniffs the kind from the bytes): .tar,
+#: .tgz, .tar.<any compression> (.tar.gz, .tar.xz, .tar.bz2, ...) and .zip. `triage --help` says so.
 BUNDLE_FILE = re.compile(r"\.(?:tar|tgz|tar\.\w+|zip)$")
 
 

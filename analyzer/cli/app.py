@@ -3,8 +3,12 @@
 Exit codes (the contract scripts and triage pipelines rely on):
   0  analyzed; no finding at or above --fail-on
   2  unusable input or arguments (one-line error on stderr, never a traceback)
-  3  analyzed, and a finding at or above --fail-on SEVERITY was found
+  3  analyzed, and a finding at or above --fail-on SEVERITY was found (analyze, triage, diff);
+     `rules test`: an example failed
+  4  triage: some inputs could not be analyzed
   1  internal error (a bug: one line on stderr; --debug shows the traceback)
+  130 interrupted
+Each command's help lists only the codes it can give (`help.epilog`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,17 @@ import typer
 
 from analyzer import __version__, _core
 from analyzer.cli import views as cli_views
-from analyzer.cli.options import BundleArgument, CapOption, ConfigOption, OutOption, RulesOption, TimingsOption
+from analyzer.cli.help import HelpCommand, HelpGroup, epilog
+from analyzer.cli.options import (
+    BundleArgument,
+    CapOption,
+    ConfigOption,
+    NodeBundleArgument,
+    OutOption,
+    RulesOption,
+    TimingsOption,
+)
+from analyzer.cli.wording import counted
 from analyzer.detection.findings import verdict, worst_severity
 from analyzer.detection.loader import default_rule_dirs, load_pack, load_rule_file, load_rules
 from analyzer.detection.rule import SEVERITIES
@@ -28,21 +42,35 @@ from analyzer.outputs.atomic import output_folder, write_together
 from analyzer.pipeline.rule_examples import run_rule_examples
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
-_EPILOG = ("Exit codes: 0 analyzed; 3 a finding at or above --fail-on; 4 (triage) some inputs unreadable; "
-           "2 unusable input or arguments, or a full or forbidden output folder; 1 internal error; 130 interrupted. "
-           "--debug shows the traceback of an internal error.")
+_EPILOGS = {
+    "tool": epilog("0 done", "3 a finding at or above --fail-on (analyze, triage, diff) or a failed example "
+                   "(rules test)", "4 some inputs unreadable (triage)", writes=True),
+    "analyze": epilog("0 analyzed, no finding at or above --fail-on", "3 a finding at or above --fail-on",
+                      writes=True),
+    "triage": epilog("0 every input analyzed, no finding at or above --fail-on",
+                     "3 a finding at or above --fail-on in some bundle",
+                     "4 some inputs unreadable (named on stderr), none at or above --fail-on", writes=True),
+    "diff": epilog("0 compared, nothing appeared or recurred at or above --fail-on",
+                   "3 a finding that appeared or recurred is at or above --fail-on", writes=True),
+    "rules": epilog("0 done", "3 an example failed (rules test)"),
+    "rules test": epilog("0 every example passed", "3 an example failed"),
+    "writes": epilog("0 done", writes=True),
+    "plain": epilog("0 done"),
+}
 
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="ovs-analyzer",
     help="Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs).",
-    epilog=_EPILOG,
+    epilog=_EPILOGS["tool"],
+    cls=HelpGroup,
     add_completion=True,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     context_settings=_HELP_OPTIONS,
 )
-rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=True, context_settings=_HELP_OPTIONS)
+rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=True, context_settings=_HELP_OPTIONS,
+                        cls=HelpGroup, epilog=_EPILOGS["rules"])
 app.add_typer(rules_app, name="rules")
 
 
@@ -67,8 +95,8 @@ def _warn_about_reading(name: str, warnings: list[str], shown: int = 3) -> None:
     for warning in warnings[:shown]:
         typer.echo(f"ovs-analyzer: warning: {name}: {' '.join(warning.split())}", err=True)
     if len(warnings) > shown:
-        typer.echo(f"ovs-analyzer: warning: {name}: {len(warnings) - shown} more reading warning(s) in the report",
-                   err=True)
+        typer.echo(f"ovs-analyzer: warning: {name}: {counted(len(warnings) - shown, 'more reading warning')} in the "
+                   "report", err=True)
 
 
 def _check_fail_on(fail_on: str | None) -> None:
@@ -82,12 +110,13 @@ def _exit_if_at_or_above(worst: str | None, fail_on: str | None) -> None:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-@app.command(epilog=_EPILOG)
+@app.command(cls=HelpCommand, epilog=_EPILOGS["analyze"])
 def analyze(
     bundle: BundleArgument,
     out: OutOption = Path("out"),
     fail_on: Annotated[str | None, typer.Option(
-        "--fail-on", help=f"Exit 3 when a finding is at or above this severity ({'|'.join(SEVERITIES)}).",
+        "--fail-on", metavar="SEVERITY",
+        help=f"Exit 3 when a finding is at or above this severity ({'|'.join(SEVERITIES)}).",
     )] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
@@ -129,8 +158,8 @@ def analyze(
             worsts.append(worst)
             judged = "inconclusive: most rules had nothing to read" \
                 if verdict(analysis.findings, analysis.coverage) == "inconclusive" else f"worst {worst or 'none'}"
-            typer.echo(f"{analysis.bundle.name}: {len(analysis.findings)} findings, {judged}; "
-                       f"{analysis.lines:,} lines in {len(analysis.members)} members")
+            typer.echo(f"{analysis.bundle.name}: {counted(len(analysis.findings), 'finding')}, {judged}; "
+                       f"{counted(analysis.lines, 'line')} in {counted(len(analysis.members), 'member')}")
             _warn_about_reading(analysis.bundle.name, analysis.bundle.warnings)
             for kind, path in paths.items():
                 typer.echo(f"  {kind:<9} {path}")
@@ -139,7 +168,7 @@ def analyze(
     _exit_if_at_or_above(max((w for w in worsts if w), key=SEVERITIES.index, default=None), fail_on)
 
 
-@app.command(epilog=_EPILOG)
+@app.command(cls=HelpCommand, epilog=_EPILOGS["plain"])
 def inventory(
     bundle: BundleArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")] = False,
@@ -153,18 +182,27 @@ def inventory(
     print_inventory(inventory_document(bundle, Caps.from_options(cap or [])), as_json)
 
 
-@app.command(epilog=_EPILOG)
+@app.command(cls=HelpCommand, epilog=_EPILOGS["triage"])
 def triage(
-    inputs: Annotated[list[str], typer.Argument(help="Bundles: files, globs, folders (searched recursively).")],
+    inputs: Annotated[list[str], typer.Argument(
+        metavar="INPUT",
+        help="Bundles, globs and folders. A folder is searched recursively for archives (.tar, .tgz, .tar.gz, "
+             ".tar.xz, .tar.bz2 or any other .tar.*, .zip) and unpacked bundles (folders holding var/log); "
+             "a file named here is taken whatever its name.",
+    )],
     out: OutOption = Path("out"),
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel bundles (default: the cores).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", metavar="N",
+                                             help="Parallel bundles (default: the cores).")] = None,
     fail_on: Annotated[str | None, typer.Option(
-        "--fail-on", help="Exit 3 when a finding in any bundle is at or above this severity.",
+        "--fail-on", metavar="SEVERITY", help="Exit 3 when a finding in any bundle is at or above this severity.",
     )] = None,
-    executor: Annotated[str, typer.Option("--executor", help="Where bundles run: local or dask.")] = "local",
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+    executor: Annotated[str, typer.Option("--executor", metavar="local|dask",
+                                          help="Where bundles run.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
+                                                  help="Dask scheduler address (tcp://HOST:8786).")] = None,
     cluster: Annotated[str | None, typer.Option(
-        "--cluster", help="Treat every bundle as one cluster of this name (default: recognised from the logs).",
+        "--cluster", metavar="NAME",
+        help="Treat every bundle as one cluster of this name (default: recognised from the logs).",
     )] = None,
     align_clocks: Annotated[bool, typer.Option(
         "--align-clocks", help="Move each node's times by its estimated clock skew in cluster reports.",
@@ -185,8 +223,8 @@ def triage(
         why = f": {reasons.pop()}" if len(reasons) == 1 else ""  # the same for all: a full disk, say
         raise UserError(f"none of the {errors} bundle(s) could be analyzed{why}; the rows are in {out / 'triage.json'}")
     worst = batch.worst_severity()
-    typer.echo(f"{len(batch.rows)} bundles ({errors} unreadable), {len(batch.clusters)} cluster(s), "
-               f"worst {worst or 'none'} -> {out / 'index.html'}")
+    typer.echo(f"{counted(len(batch.rows), 'bundle')} ({errors} unreadable), "
+               f"{counted(len(batch.clusters), 'cluster')}, worst {worst or 'none'} -> {out / 'index.html'}")
     _exit_if_at_or_above(worst, fail_on)
     if errors:  # a batch that lost inputs is not a clean run, whatever the others found
         for row in batch.rows:
@@ -195,19 +233,22 @@ def triage(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-@app.command("diff", epilog=_EPILOG)
+@app.command("diff", cls=HelpCommand, epilog=_EPILOGS["diff"])
 def diff_command(
-    old: Annotated[Path, typer.Argument(help="Older side: bundle, findings.json, report or triage folder.")],
-    new: Annotated[Path, typer.Argument(help="Newer side, of the same node or cluster.")],
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="Also write diff.json and diff.md here.")] = None,
+    old: Annotated[Path, typer.Argument(metavar="OLD",
+                                        help="Older side: bundle, findings.json, report or triage folder.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="Newer side, of the same node or cluster.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", metavar="DIR",
+                                             help="Also write diff.json and diff.md here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON instead of Markdown.")] = False,
     fail_on: Annotated[str | None, typer.Option(
-        "--fail-on", help="Exit 3 when a new or recurring finding is at or above this severity.",
+        "--fail-on", metavar="SEVERITY",
+        help="Exit 3 when a finding that appeared, or persisted and recurred, is at or above this severity.",
     )] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Findings new, resolved and persisting between two bundles of the same node or cluster."""
+    """Findings appeared, resolved and persisting between two bundles of the same node or cluster."""
     import json
 
     from analyzer.batch.diff import compare, load_side, markdown, worst_open
@@ -224,9 +265,9 @@ def diff_command(
     _exit_if_at_or_above(worst, fail_on)
 
 
-@app.command(epilog=_EPILOG)
+@app.command(cls=HelpCommand, epilog=_EPILOGS["writes"])
 def parse(
-    bundle: BundleArgument,
+    bundle: NodeBundleArgument,
     out: OutOption = Path("out"),
     timings: TimingsOption = False,
 ) -> None:
@@ -243,16 +284,18 @@ def parse(
         typer.echo(spent.table(), err=True)
 
 
-@rules_app.command("list")
+@rules_app.command("list", cls=HelpCommand, epilog=_EPILOGS["plain"])
 def rules_list(rules: RulesOption = None, config: ConfigOption = None) -> None:
     """One line per rule: id, severity, kind, component, title (switched-off rules marked)."""
-    for rule in sorted(load_pack(rules or [], config), key=lambda r: (r.component, r.id)):
+    loaded = sorted(load_pack(rules or [], config), key=lambda r: (r.component, r.id))
+    typer.echo(f"{'id':<40} {'severity':<8} {'kind':<9} {'component':<12} title")
+    for rule in loaded:
         state = "" if rule.enabled else "  [off]"
         typer.echo(f"{rule.id:<40} {rule.severity:<8} {rule.kind:<9} {rule.component:<12} {rule.title}{state}")
 
 
-@rules_app.command("show")
-def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. VOLUME_HALTED.")],
+@rules_app.command("show", cls=HelpCommand, epilog=_EPILOGS["plain"])
+def rules_show(rule_id: Annotated[str, typer.Argument(metavar="RULE_ID", help="Rule id, e.g. VOLUME_HALTED.")],
                rules: RulesOption = None, config: ConfigOption = None) -> None:
     """Print a rule file, with what the engine made of it."""
     by_id = {r.id: r for r in load_pack(rules or [], config)}
@@ -265,11 +308,13 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. VOLUME
     typer.echo(Path(rule.source_file).read_text(encoding="utf-8"))
 
 
-@rules_app.command("scaffold")
+@rules_app.command("scaffold", cls=HelpCommand, epilog=_EPILOGS["writes"])
 def rules_scaffold(
-    bundle: Annotated[Path, typer.Argument(help="The bundle whose unexplained errors to mine.")],
-    template: Annotated[int | None, typer.Option("--template", help="Rank of the template to make a rule of.")] = None,
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="Rule file to write (default ./<ID>.yaml).")] = None,
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="The bundle whose unexplained errors to mine.")],
+    template: Annotated[int | None, typer.Option("--template", metavar="N",
+                                                 help="Rank of the template to make a rule of.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", metavar="FILE",
+                                             help="Rule file to write (default ./<ID>.yaml).")] = None,
     rules: RulesOption = None,
 ) -> None:
     """List the errors no rule explains; with --template N, write a ready-to-edit rule for one."""
@@ -280,8 +325,9 @@ def rules_scaffold(
     templates = run_analysis(bundle, loaded).sections["unknown_errors"]["templates"]
     if template is None:
         for t in templates:
-            typer.echo(f"{t['rank']:>3}  {t['count']:>6}x  {len(t['hosts'])} host(s)  {t['template'][:100]}")
-        typer.echo(f"{len(templates)} templates; write one with --template N")
+            hosts = counted(len(t["hosts"]), "host")
+            typer.echo(f"{t['rank']:>3}  {t['count']:>6}x  {hosts:<8}  {t['template'][:100]}")
+        typer.echo(f"{counted(len(templates), 'template')}; write one with --template N")
         return
     if not 1 <= template <= len(templates):
         raise UserError(f"--template must be between 1 and {len(templates)} for this bundle")
@@ -293,13 +339,14 @@ def rules_scaffold(
     failures = run_rule_examples([load_rule_file(target)], loaded)
     for failure in failures:
         typer.echo(failure.describe(), err=True)
-    typer.echo(f"wrote {target} ({len(chosen['examples'])} real examples; "
+    typer.echo(f"wrote {target} ({counted(len(chosen['examples']), 'real example')}; "
                f"{'examples pass' if not failures else 'EXAMPLES FAIL: edit the regex'})")
 
 
-@rules_app.command("test")
+@rules_app.command("test", cls=HelpCommand, epilog=_EPILOGS["rules test"])
 def rules_test(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: all).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(metavar="PATH",
+                                                       help="Rule files or folders (default: all).")] = None,
 ) -> None:
     """Run every rule's and causal link's examples through the real parser and matcher; exit 3 on a failure."""
     from analyzer.detection.causes import LINKS_FOLDER, load_links, load_links_file
@@ -321,17 +368,17 @@ def rules_test(
         typer.echo(failure.describe(), err=True)
     examples = sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)
     link_examples = sum(len(link.linked) + len(link.not_linked) for link in links)
-    typer.echo(f"{len(loaded)} rules, {examples} examples; {len(links)} causal links, {link_examples} examples: "
-               f"{len(failures)} failed")
+    typer.echo(f"{counted(len(loaded), 'rule')}, {counted(examples, 'example')}; {counted(len(links), 'causal link')}, "
+               f"{counted(link_examples, 'example')}: {len(failures)} failed")
     if failures:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-app.command("tasks", epilog=_EPILOG)(cli_views.tasks)
-app.command("services", epilog=_EPILOG)(cli_views.services)
+app.command("tasks", cls=HelpCommand, epilog=_EPILOGS["plain"])(cli_views.tasks)
+app.command("services", cls=HelpCommand, epilog=_EPILOGS["plain"])(cli_views.services)
 
 
-@app.command()
+@app.command(cls=HelpCommand, epilog=_EPILOGS["plain"])
 def version() -> None:
     """Print the version."""
     typer.echo(f"ovs-analyzer {__version__} (core {_core.version()})")

@@ -6,27 +6,35 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape  # help text is rich markup: a literal [k|M|G] must not be read as a tag
 
 #: What `analyzer.reading.bundle.describe` accepts; the kind is sniffed from the bytes, not the name.
+BUNDLE_KINDS = "a tar in any compression (.tar, .tar.gz/.tgz, .tar.xz, .tar.bz2), a .zip, or an unpacked folder"
 BundleArgument = Annotated[Path, typer.Argument(
-    help="Bundle: a tar in any compression (.tar, .tar.gz/.tgz, .tar.xz, .tar.bz2), a .zip, or an unpacked "
-         "folder; a bundle of bundles is read node by node.",
+    metavar="BUNDLE", help=f"Bundle: {BUNDLE_KINDS}; a bundle of bundles is read node by node.",
 )]
-OutOption = Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if needed).")]
+#: `parse` writes one node's table: a bundle of bundles is refused (its nodes' lines would mix).
+NodeBundleArgument = Annotated[Path, typer.Argument(
+    metavar="BUNDLE", help=f"One node's bundle: {BUNDLE_KINDS}. A bundle of bundles is refused: parse each "
+                           "node bundle in it.",
+)]
+OutOption = Annotated[Path, typer.Option("-o", "--out", metavar="DIR", help="Output folder (created if needed).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 RulesOption = Annotated[
     list[Path] | None,
-    typer.Option("--rules", help="Extra rule folder (repeatable), added to the shipped pack."),
+    typer.Option("--rules", metavar="DIR", help="Extra rule folder (repeatable), added to the shipped pack."),
 ]
 CapOption = Annotated[
     list[str] | None,
-    typer.Option("--cap", help="Raise or lower a reading cap, NAME=NUMBER[k|M|G] (repeatable): member_bytes, "
-                               "total_bytes, members, ratio, ratio_floor, line_bytes, stream_bytes."),
+    typer.Option("--cap", metavar="NAME=N", help=escape(
+        "Raise or lower a reading cap (repeatable): NAME=NUMBER[k|M|G] (k, M, G: times 1024, 1024², 1024³), "
+        "NAME one of member_bytes, total_bytes, members, ratio, ratio_floor, line_bytes, stream_bytes.")),
 ]
 TimingsOption = Annotated[bool, typer.Option(
     "--timings", help="Print to stderr the seconds spent per stage (read, decompress, parse, rules, ...).",
 )]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="Site tuning (YAML): re-tune a rule's severity or switch it off by id."),
+    typer.Option("--config", metavar="FILE",
+                 help="Site tuning (YAML): re-tune a rule's severity or switch it off by id."),
 ]

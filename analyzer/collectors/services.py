@@ -12,7 +12,7 @@ trace, so "volumedriver crashed three times and gave up" and "no trace of rabbit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ class Named:
     idents: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
+    #: Why an expected service is expected here: "every node", "a master node" or "vPool <name>".
+    expected_for: str = ""
 
 
 @dataclass(frozen=True)
@@ -347,9 +349,12 @@ def _role(view: BundleView) -> str | None:
 
 def expected_services(role: str | None, vpools: list[str], knowledge: ServiceKnowledge) -> list[Named]:
     """What the troubleshooting guide says this node runs: every node's, the master's, each vPool's."""
-    wanted = list(knowledge.expected["every_node"]) + (list(knowledge.expected["master"]) if role == "master" else [])
+    wanted = [replace(e, expected_for="every node") for e in knowledge.expected["every_node"]]
+    if role == "master":
+        wanted += [replace(e, expected_for="a master node") for e in knowledge.expected["master"]]
     for vpool in vpools:
-        wanted += [Named(unit=e.unit.format(vpool=vpool), any_of=tuple(a.format(vpool=vpool) for a in e.any_of))
+        wanted += [Named(unit=e.unit.format(vpool=vpool), any_of=tuple(a.format(vpool=vpool) for a in e.any_of),
+                         expected_for=f"vPool {vpool}")
                    for e in knowledge.expected["vpool"]]
     return wanted
 
@@ -360,10 +365,10 @@ def service_section(timeline: pl.DataFrame, summary: pl.DataFrame, vpools: list[
     spans per service) is what the report's timeline draws beside the log lanes."""
     found = set(traced)
     missing = [e.unit for e in expected if not found & set(e.any_of)]
-    expected_units = {name for e in expected for name in e.any_of}
+    expected_for = {name: e.expected_for for e in expected for name in e.any_of}
     services = [
         {**row, "since": iso(row["since"]), "first_seen": iso(row["first_seen"]),
-         "expected": row["unit"] in expected_units}
+         "expected": row["unit"] in expected_for, "expected_for": expected_for.get(row["unit"])}
         for row in summary.iter_rows(named=True)
     ] if summary.height else []
     hosts = timeline["host"].n_unique() if timeline.height else 0

@@ -46,7 +46,7 @@ _TIME = "%Y-%m-%dT%H:%M:%S.%6fZ"
 #: The columns of a record that a task event keeps (besides what its signature captures).
 _KEPT = ("host", "ts_local", "utc_offset", "source", "line", "thread", "raw")
 #: What folding a task's events reads besides the columns that place them (host, ts, step, id, name).
-_FOLDED = ("worker_pid", "thread", "runtime", "exc_class", "exc_message", "tb_class", "tb_message", "frame")
+_FOLDED = ("worker_pid", "thread", "ran", "runtime", "exc_class", "exc_message", "tb_class", "tb_message", "frame")
 _ROW = "_row"
 #: What a signature's row has that a printed-output row lacks.
 _SIGNATURE_COLUMNS = ("thread", "record", "outcome", *TASK_GROUPS)
@@ -70,6 +70,8 @@ class TaskSignature:
     regex: str
     groups: tuple[str, ...]
     examples: tuple[dict[str, Any], ...]
+    #: False when the line says the task never ran (ensure single gave up starting it): no runtime.
+    ran: bool = True
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,13 @@ def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
             raise UserError(f"{path}: {where}: step must be one of {', '.join(STEPS)}")
         if (step == "finished") != (outcome is not None) or (outcome is not None and outcome not in outcomes):
             raise UserError(f"{path}: {where}: a finished step needs an outcome from 'outcomes', other steps none")
+        if not isinstance(item.get("ran", True), bool) or (item.get("ran") is False and step != "finished"):
+            raise UserError(f"{path}: {where}: 'ran' is true or false, and only a finished step says it")
         groups = regex_groups(path, where, item["regex"], TASK_GROUPS)
         if not {"task_id", "name"} & set(groups):
             raise UserError(f"{path}: {where}: the regex must capture task_id or name")
         signatures.append(TaskSignature(id=item["id"], step=step, outcome=outcome, literal=item["literal"],
-                                        regex=item["regex"], groups=groups,
+                                        regex=item["regex"], groups=groups, ran=item.get("ran", True),
                                         examples=examples_of(path, where, item.get("examples"))))
     if not signatures:
         raise UserError(f"{path}: no signatures")
@@ -138,7 +142,7 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
             *_KEPT,
             _record(sig.outcome),
             pl.lit(sig.id).alias("signature"), pl.lit(sig.step).alias("step"),
-            pl.lit(sig.outcome, dtype=pl.String).alias("outcome"),
+            pl.lit(sig.outcome, dtype=pl.String).alias("outcome"), pl.lit(sig.ran).alias("ran"),
             *[(found(g) if g in sig.groups else pl.lit(None, dtype=pl.String)).alias(g) for g in TASK_GROUPS],
         ))
     if knowledge.output_literal:
@@ -157,6 +161,8 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     # printed output alone still gives the columns of task events
     found_rows = found_rows.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in _SIGNATURE_COLUMNS
                                          if c not in found_rows.columns)
+    if "ran" not in found_rows.columns:
+        found_rows = found_rows.with_columns(pl.lit(None, dtype=pl.Boolean).alias("ran"))
     # only the few records that carry a traceback pay for reading it
     has_traceback = pl.col("raw").str.contains("\nTraceback (most recent call last):", literal=True)
     frame = pl.col("raw").str.extract_all(_TRACEBACK_FRAME).list.last().str.extract_groups(_TRACEBACK_FRAME)
@@ -210,7 +216,9 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     ts_of = lambda step: pl.col("ts").filter(pl.col("step") == step)  # noqa: E731
     # the event that decided the outcome is the task's evidence: the highest rank, the latest of
     # those, and of events at that instant the first read (the original, not rsyslog's copy)
-    decisive = pl.col(_ROW).sort_by("rank", "ts", _ROW, descending=[False, False, True], nulls_last=False).last()
+    decisive_of = lambda column: pl.col(column).sort_by(  # noqa: E731
+        "rank", "ts", _ROW, descending=[False, False, True], nulls_last=False).last()
+    decisive = decisive_of(_ROW)
     rows = keyed.group_by("key").agg(
         pl.col("task_id").drop_nulls().first(),
         pl.col("name").drop_nulls().first(),
@@ -225,6 +233,7 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
         pl.col("runtime").cast(pl.Float64, strict=False).drop_nulls().last().alias("logged_runtime"),
         _EXCEPTION.filter(pl.col("step") == "finished").drop_nulls().first().alias("exception"),
         _MESSAGE.filter(pl.col("step") == "finished").drop_nulls().first().alias("message"),
+        decisive_of("ran").alias("ran"),  # a task ensure single gave up starting never ran: no runtime
         decisive.alias("evidence"), decisive.alias("record"),  # row numbers until their text is gathered below
         pl.col("frame").drop_nulls().last().alias("traceback"),
         pl.col("worker_pid").drop_nulls().first(),
@@ -239,8 +248,9 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     return rows.with_columns(
         pl.col("rank").replace_strict(dict(enumerate(outcomes)), default=UNFINISHED, return_dtype=pl.String)
         .alias("outcome"),
-        pl.coalesce(pl.col("logged_runtime"), span).alias("runtime"),
-    ).sort("first_seen", "name", "task_id", "key", nulls_last=True).drop("rank", "logged_runtime", "key", "worker_pid")
+        pl.when(pl.col("ran").fill_null(True)).then(pl.coalesce(pl.col("logged_runtime"), span)).alias("runtime"),
+    ).sort("first_seen", "name", "task_id", "key", nulls_last=True).drop("rank", "logged_runtime", "key", "worker_pid",
+                                                                         "ran")
 
 
 def _with_output(rows: pl.DataFrame, output: pl.DataFrame) -> pl.DataFrame:

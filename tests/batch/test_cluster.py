@@ -181,7 +181,7 @@ def test_diff_takes_a_whole_triage_folder_as_one_side(aligned):
     diff = json.loads(result.stdout)
     per_bundle = [json.loads(p.read_text()) for p in (aligned / "bundles").glob("*/findings.json")]
     assert diff["summary"]["persisting"] == sum(len(d["findings"]) for d in per_bundle)
-    assert len(diff["old"]["hosts"]) == 5
+    assert len(diff["old_bundle"]["hosts"]) == 5
 
 
 @pytest.mark.browser

@@ -123,7 +123,8 @@ def test_a_panic_inside_polars_is_an_internal_error_in_one_line_not_a_traceback(
 def test_help_documents_the_exit_codes():
     result = cli("analyze", "--help")
     assert result.returncode == 0
-    assert "Exit codes: 0 analyzed; 3 a finding at or above --fail-on" in " ".join(result.stdout.split())
+    assert "Exit codes: 0 analyzed, no finding at or above --fail-on; 3 a finding at or above --fail-on" in \
+        " ".join(result.stdout.split())
     assert "130 interrupted" in " ".join(result.stdout.split())
 
 
@@ -220,7 +221,7 @@ def test_a_second_run_in_the_bundle_folder_does_not_read_the_first_runs_reports(
     runs = [cli("analyze", ".", cwd=bundle) for _ in range(2)]
     assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
     assert runs[0].stdout.splitlines()[0] == runs[1].stdout.splitlines()[0] == (
-        "ovs-node1-20170314102205-logs: 2 findings, worst critical; 1 lines in 1 members")
+        "ovs-node1-20170314102205-logs: 2 findings, worst critical; 1 line in 1 member")
     doc = json.loads((bundle / "out" / "findings.json").read_text())
     assert [f["count"] for f in doc["findings"]] == [1, 1]
     assert any("output folders" in w and "out" in w for w in doc["bundle"]["warnings"])

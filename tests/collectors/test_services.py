@@ -167,3 +167,12 @@ def test_upstart_respawn_is_running_again_once_the_own_log_speaks_and_bare_dmesg
     assert spans[-1]["detail"] == "own log speaks again"
     assert _service(section, "ovs-volumedriver_vpool1")["crashes"] == 1, "the dmesg copy is not a second crash"
     assert [u["evidence"] for u in section["untimed"]] == ["var/log/dmesg:1", "var/log/dmesg:2"]
+
+
+def test_each_expected_service_says_what_makes_it_expected_on_this_node(systemd_era, upstart_era):
+    """A master node runs the master's services, every node the workers, a vPool its volumedriver: each
+    row says which (`expected_for`), so a view can name the reason beside a service that is down."""
+    assert _service(systemd_era, "ovs-volumedriver_vpool1")["expected_for"] == "vPool vpool1"
+    assert _service(systemd_era, "ovs-workers")["expected_for"] == "every node"
+    assert _service(systemd_era, "rabbitmq-server")["expected_for"] == "a master node"
+    assert _service(upstart_era, "ovs-workers")["expected_for"] == "every node"
