@@ -57,6 +57,11 @@ def test_a_broken_signature_file_is_one_clear_error(tmp_path):
                    "regex: 'Task (?P<nmae>\\w+)', examples: [{line: a}]}\n")
     with pytest.raises(UserError, match="unknown group"):
         load_task_knowledge(bad)
+    # only a finished step may say its task never ran
+    bad.write_text("outcomes: [succeeded]\nsignatures:\n  - {id: x, step: started, ran: false, literal: a, "
+                   "regex: 'Task (?P<name>\\w+)', examples: [{line: a}]}\n")
+    with pytest.raises(UserError, match="ran"):
+        load_task_knowledge(bad)
 
 
 def _celery(t: str, level: str, proc: str, msg: str) -> str:
@@ -410,11 +415,3 @@ def test_a_task_ensure_single_gave_up_starting_never_ran_so_it_has_no_runtime_an
         f"{said}Task ovs.mds.ensure_safety could not be started within timeout of 300s")
     scrub = by_id[UUID.format(4)]
     assert (scrub["outcome"], scrub["runtime"]) == ("timed_out", 3601.0), "a task celery killed did run"
-
-
-def test_only_a_finished_step_may_say_its_task_never_ran(tmp_path):
-    bad = tmp_path / "tasks.yaml"
-    bad.write_text("outcomes: [succeeded]\nsignatures:\n  - {id: x, step: started, ran: false, literal: a, "
-                   "regex: 'Task (?P<name>\\w+)', examples: [{line: a}]}\n")
-    with pytest.raises(UserError, match="ran"):
-        load_task_knowledge(bad)
