@@ -54,6 +54,10 @@ def test_services_section_and_timeline_lanes_show_the_crashes(browser, report):
     crash_tips = svg.locator("rect title").evaluate_all(
         "ts => ts.map(t => t.textContent).filter(s => s.includes(': crashed '))")
     assert len(crash_tips) == 4 and any(t.startswith("ovs-workers: crashed") for t in crash_tips)
+    flags = services.locator("table.services td:last-child").all_inner_texts()
+    assert not [f for f in flags if f.strip() == "expected"], "a bare 'expected' on every row tells nothing"
+    running = services.locator("table.services tr.state-running td:last-child").all_inner_texts()
+    assert not [f for f in running if "expected" in f], "an expected service that runs needs no flag"
     page.screenshot(path=str(ARTIFACTS / "services-section.png"))
     assert seen["errors"] == []
     page.close()
