@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -10,3 +11,20 @@ def iso(ts: datetime | None) -> str | None:
     if ts is None:
         return None
     return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """The inverse of `iso` (any ISO 8601 time; a zone-less one is UTC), aware; None for no time."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def epoch(value: Any) -> float | None:
+    """Seconds since the epoch of an ISO 8601 time, as the report's script draws it; None for no time."""
+    moment = parse_iso(value)
+    return moment.timestamp() if moment else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from analyzer.detection.causes import chains_document, root_causes, start_here
 from analyzer.detection.findings import SCHEMA_ID
 from analyzer.detection.loader import pack_links
 from analyzer.detection.rule import SEVERITIES
+from analyzer.isotime import parse_iso
 
 #: Problems starting on different nodes closer than this belong to one incident.
 INCIDENT_GAP = timedelta(minutes=5)
@@ -141,7 +142,7 @@ def incidents(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                    key=lambda f: (f["first_seen"], f["hosts"]))
     runs: list[list[dict[str, Any]]] = []
     for f in timed:
-        if runs and _time(f["first_seen"]) <= _time(runs[-1][-1]["first_seen"]) + INCIDENT_GAP:
+        if runs and parse_iso(f["first_seen"]) <= parse_iso(runs[-1][-1]["first_seen"]) + INCIDENT_GAP:
             runs[-1].append(f)
         else:
             runs.append([f])
@@ -158,10 +159,6 @@ def incidents(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                           "title": f["title"], "first_seen": f["first_seen"], "entities": f["entities"]} for f in run],
         })
     return found
-
-
-def _time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _skew_statement(reference: str | None, skews: list[Skew], align: bool) -> str:

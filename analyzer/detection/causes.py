@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from analyzer.datafiles import load_mapping
 from analyzer.detection.rule import SEVERITIES
 from analyzer.durations import duration_label, duration_seconds
 from analyzer.errors import UserError
+from analyzer.isotime import parse_iso
 
 #: The folder of a rules folder that holds its causal links.
 LINKS_FOLDER = "links"
@@ -75,15 +76,16 @@ class Link:
         """Whether this link explains `effect` by `cause`: the right rules, the shared names, the time."""
         if (cause["rule_id"], effect["rule_id"]) != (self.cause, self.effect):
             return False
-        start, end, began = _when(cause["first_seen"]), _when(cause["last_seen"]), _when(effect["first_seen"])
+        start, end = parse_iso(cause["first_seen"]), parse_iso(cause["last_seen"])
+        began = parse_iso(effect["first_seen"])
         if start is None or began is None:
             return False
         if not start - SLACK <= began <= (end or start) + timedelta(seconds=self.within):
             return False
         if any(not _names(cause, key) & _names(effect, key) for key in self.join):
             return False
-        return all(_names(cause, key) & _names(effect, key) or not (_names(cause, key) and _names(effect, key))
-                   for key in self.where_named)
+        named = ((_names(cause, key), _names(effect, key)) for key in self.where_named)
+        return all(ours & theirs or not (ours and theirs) for ours, theirs in named)
 
 
 @dataclass(frozen=True)
@@ -186,15 +188,16 @@ def start_here(chains: list[Chain], findings: list[Found]) -> dict[str, Any] | N
     if not chains:
         return None
     top = chains[0]
-    return {**_summary(top.cause, findings), "why": _why(top, chains)}
+    return {**_summary(top.cause, _places(findings)), "why": _why(top, chains)}
 
 
 def chains_document(chains: list[Chain], findings: list[Found]) -> list[dict[str, Any]]:
     """`root_causes` of findings.json: each chain's cause, its effects and the links that joined them;
     `index` is each finding's place in `findings` (the list the chains were built from)."""
+    places = _places(findings)
     return [{
-        "cause": _summary(chain.cause, findings),
-        "effects": [{**_summary(e.finding, findings), "via": e.via["rule_id"],
+        "cause": _summary(chain.cause, places),
+        "effects": [{**_summary(e.finding, places), "via": e.via["rule_id"],
                      "link": {"cause": e.link.cause, "effect": e.link.effect, "why": e.link.why,
                               "references": list(e.link.references)}}
                     for e in chain.effects],
@@ -208,9 +211,14 @@ def _importance(chain: Chain) -> tuple:
             chain.cause["rule_id"])
 
 
-def _summary(finding: Found, findings: list[Found]) -> dict[str, Any]:
-    index = next(i for i, f in enumerate(findings) if f is finding)
-    return {"index": index, "rule_id": finding["rule_id"], "title": finding["title"], "severity": finding["severity"],
+def _places(findings: list[Found]) -> dict[int, int]:
+    """Each finding's index in `findings`, by identity (findings are dicts: equal ones may differ)."""
+    return {id(f): i for i, f in enumerate(findings)}
+
+
+def _summary(finding: Found, places: dict[int, int]) -> dict[str, Any]:
+    return {"index": places[id(finding)], "rule_id": finding["rule_id"], "title": finding["title"],
+            "severity": finding["severity"],
             "host": finding["hosts"][0] if finding["hosts"] else None, "first_seen": finding["first_seen"],
             "entities": dict(finding["entities"])}
 
@@ -241,10 +249,6 @@ def _names(finding: Found, key: str) -> set[str]:
         return set(finding["hosts"])
     names = {finding["entities"][key]} if key in finding["entities"] else set()
     return names | set(finding["vpools"]) if key == "vpool" else names
-
-
-def _when(stamp: str | None) -> datetime | None:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ") if stamp else None
 
 
 def _link(path: Path, number: int, item: Any) -> Link:

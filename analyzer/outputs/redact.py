@@ -104,11 +104,10 @@ class Redactor:
 
     def _token(self, kind: str, value: str) -> str:
         # one spelling, one token: the private map gives back every redacted line exactly
-        key = value
-        token = self.mapping.get(key)
+        token = self.mapping.get(value)
         if token is None:
             self._issued[kind] = self._issued.get(kind, 0) + 1
-            token = self.mapping[key] = f"{kind}-{self._issued[kind]}"
+            token = self.mapping[value] = f"{kind}-{self._issued[kind]}"
         return token
 
 

@@ -29,7 +29,7 @@ from analyzer.detection.causes import chains_document, root_causes, start_here
 from analyzer.detection.findings import SCHEMA_ID, verdict
 from analyzer.detection.loader import links_for
 from analyzer.detection.rule import SEVERITIES
-from analyzer.isotime import iso
+from analyzer.isotime import epoch, iso
 from analyzer.outputs.atomic import write_together
 from analyzer.outputs.redact import Redactor, scrub
 from analyzer.outputs.start_here import chain_roles, chain_steps
@@ -188,8 +188,8 @@ def timeline_from_counts(counts: pl.DataFrame, doc: dict[str, Any]) -> dict[str,
     document: also what a cluster report draws, from the counts of several nodes."""
     findings = [
         {"i": i, "sev": f["severity"], "rule": " ".join([f["rule_id"], *f["entities"].values()]), "title": f["title"],
-         "t1": _epoch(f["first_seen"]), "t2": _epoch(f["last_seen"] or f["first_seen"]),
-         "ev": sorted({t for e in f["evidence"] if (t := _epoch(e["timestamp"])) is not None})}
+         "t1": epoch(f["first_seen"]), "t2": epoch(f["last_seen"] or f["first_seen"]),
+         "ev": sorted({t for e in f["evidence"] if (t := epoch(e["timestamp"])) is not None})}
         for i, f in enumerate(doc["findings"])
     ]
     # rows chain by chain, most important first, each chain in time order (its cause, then its effects)
@@ -242,7 +242,7 @@ def _section_lanes(sections: dict[str, Any]) -> list[dict[str, Any]]:
         for lane in section.get("timeline_lanes", []) if isinstance(section, dict) else []:
             spans = []
             for span in lane.get("spans", []):
-                t1, t2 = _epoch(span.get("start")), _epoch(span.get("end"))
+                t1, t2 = epoch(span.get("start")), epoch(span.get("end"))
                 if t1 is not None:
                     spans.append({"t1": t1, "t2": max(t1, t2 or t1), "state": str(span.get("state", "")),
                                   "title": str(span.get("title", ""))})
@@ -287,16 +287,6 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _epoch(value: Any) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
 def inline_script(name: str) -> tuple[Markup, str]:
     """A shipped script to inline, and its base64 SHA-256: the page's Content-Security-Policy
     allows exactly that script, never inline script in general."""
@@ -313,7 +303,7 @@ def template_env(autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["epoch"] = lambda value: "" if (t := _epoch(value)) is None else f"{t:.3f}"
+    env.filters["epoch"] = lambda value: "" if (t := epoch(value)) is None else f"{t:.3f}"
     env.filters["md_cell"] = lambda value: " ".join(str(value).split()).replace("|", "\\|")
     env.filters["duration"] = _duration
     return env
@@ -321,7 +311,7 @@ def template_env(autoescape: bool) -> jinja2.Environment:
 
 def _duration(first: str | None, last: str | None) -> str:
     """`3 h 12 min` between two ISO times, for people; empty when either is missing."""
-    start, end = _epoch(first), _epoch(last)
+    start, end = epoch(first), epoch(last)
     if start is None or end is None:
         return ""
     seconds = int(end - start)

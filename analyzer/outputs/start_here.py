@@ -7,8 +7,9 @@ cluster's draw the same way.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
+
+from analyzer.isotime import epoch
 
 
 def chain_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -18,7 +19,7 @@ def chain_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
     if not chains:
         return []
     members = [chains[0]["cause"], *chains[0]["effects"]]
-    times = [_epoch(m["first_seen"]) for m in members]
+    times = [epoch(m["first_seen"]) for m in members]
     known = [t for t in times if t is not None]
     start, end = (min(known), max(known)) if known else (0.0, 0.0)
     span = max(end - start, 1.0)
@@ -55,6 +56,3 @@ def _offset(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     return f"+{hours}:{minutes:02d}:{secs:02d}" if hours else f"+{minutes}:{secs:02d}"
 
-
-def _epoch(stamp: str | None) -> float | None:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() if stamp else None

@@ -52,13 +52,19 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
 def _open_vstorage_only(path: Path, results: list[tuple[str | None, Analysis]]) -> list[tuple[str | None, Analysis]]:
     """The nodes that show they are Open vStorage nodes; an error naming what the input holds
     when none does (a clean report of another machine would read as a healthy node)."""
-    kept = [(folder, a) for folder, a in results if ovs_signs(a)]
+    kept: list[tuple[str | None, Analysis]] = []
+    others: list[Analysis] = []
+    for folder, analysis in results:
+        if ovs_signs(analysis):
+            kept.append((folder, analysis))
+        else:
+            others.append(analysis)
     if not kept:
-        what = "; ".join(contents(a) for _, a in results if a.members)
+        what = "; ".join(contents(a) for a in others if a.members)
         raise UserError(f"{path}: not an Open vStorage support bundle: no OVS log, format, service or package in "
                         f"it; it holds {what}")
     left_out = [f"nested bundle {a.bundle.name} shows no sign of Open vStorage (it holds {contents(a)}): not analyzed"
-                for folder, a in results if (folder, a) not in kept]
+                for a in others]
     for _, analysis in kept:
         analysis.bundle.warnings.extend(left_out)
     return kept
