@@ -28,3 +28,8 @@ def epoch(value: Any) -> float | None:
     """Seconds since the epoch of an ISO 8601 time, as the report's script draws it; None for no time."""
     moment = parse_iso(value)
     return moment.timestamp() if moment else None
+
+
+def generated_stamp(moment: datetime | None = None) -> str:
+    """When a document was generated (now, unless given): to the second, as `generated_at` says it."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")

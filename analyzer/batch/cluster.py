@@ -12,6 +12,7 @@ moved onto the reference node's clock before anything is merged.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ from analyzer.detection.findings import SCHEMA_ID
 from analyzer.detection.loader import pack_links
 from analyzer.detection.rule import SEVERITIES
 from analyzer.isotime import parse_iso
+from analyzer.outputs.redact import Redactor
 
 #: Problems starting on different nodes closer than this belong to one incident.
 INCIDENT_GAP = timedelta(minutes=5)
@@ -81,9 +83,14 @@ def slug(name: str) -> str:
 
 
 def write_cluster_report(found: Group, out: Path, bundles_root: Path, align: bool,
-                         generated_at: str) -> dict[str, Any]:
-    """Write `out/report.html` (and the merged findings.json, csv, summary) and return its index entry."""
-    from analyzer.outputs.report import timeline_from_counts, write_documents
+                         generated_at: str, redactor: Redactor | None = None) -> dict[str, Any]:
+    """Write `out/report.html` (and the merged findings.json, csv, summary) and return its index entry.
+
+    The node reports are read back from `bundles_root` (already redacted when `redactor` is given);
+    what comes from the workers' outcomes (host names in lanes, node rows) is scrubbed here with the
+    same `redactor`, so a node keeps one pseudonym in all its reports.
+    """
+    from analyzer.outputs.report import scrubbed, timeline_from_counts, write_documents
 
     docs = [(o, json.loads((bundles_root / o.row["report"]).with_name("findings.json").read_text(encoding="utf-8")))
             for o in found.outcomes]
@@ -92,19 +99,20 @@ def write_cluster_report(found: Group, out: Path, bundles_root: Path, align: boo
         anchors.setdefault(_host(outcome), []).extend(outcome.evidence.get("anchors", []))
     reference, skews = estimate(anchors)
     offsets = {s.host: (s.offset_seconds or 0.0) if align else 0.0 for s in skews}
-    findings = sorted((_shifted_finding(f, offsets.get(_host(o), 0.0)) for o, doc in docs for f in doc["findings"]),
+    findings = sorted((_node_finding(f, _host(o), offsets.get(_host(o), 0.0))
+                       for o, doc in docs for f in doc["findings"]),
                       key=lambda f: (-SEVERITIES.index(f["severity"]), f["first_seen"] or "~", f["rule_id"],
                                      f["hosts"]))
     counts = _merged_counts([(o.counts, offsets.get(_host(o), 0.0)) for o, _ in docs])
     doc = _cluster_document(found, docs, findings, offsets, generated_at)
     doc["sections"] = {"cluster": {
         "name": found.name, "recognised_by": found.recognised_by, "aligned": align, "reference": reference,
-        "nodes": [_node_row(o, d) for o, d in docs],
+        "nodes": [_node_row(o, d, bundles_root, out) for o, d in docs],
         "skew": [s.to_dict() for s in skews],
         "skew_statement": _skew_statement(reference, skews, align),
         "incidents": incidents(findings),
     }}
-    write_documents(doc, timeline_from_counts(counts, doc), out)
+    write_documents(*scrubbed(doc, timeline_from_counts(counts, doc), redactor), out)
     return {"name": found.name, "hosts": doc["bundle"]["hosts"], "bundles": [o.row["bundle"] for o, _ in docs],
             "worst": doc["verdict"], "recognised_by": found.recognised_by, "reference": reference,
             "aligned": align, "skew": [s.to_dict() for s in skews],
@@ -115,12 +123,13 @@ def _host(outcome: Outcome) -> str:
     return outcome.row["host"] or outcome.row["bundle"]
 
 
-def _shifted_finding(finding: dict[str, Any], offset: float) -> dict[str, Any]:
-    if not offset:
-        return finding
+def _node_finding(finding: dict[str, Any], host: str, offset: float) -> dict[str, Any]:
+    """A node's finding as the cluster shows it: every evidence line says its node (a cluster's
+    `var/log/ovs/lib.log:963` is on one node of several), times moved onto the reference clock."""
     return {**finding, "first_seen": shift(finding["first_seen"], offset),
             "last_seen": shift(finding["last_seen"], offset),
-            "evidence": [{**e, "timestamp": shift(e["timestamp"], offset)} for e in finding["evidence"]]}
+            "evidence": [{**e, "host": e.get("host") or host, "timestamp": shift(e["timestamp"], offset)}
+                         for e in finding["evidence"]]}
 
 
 def _merged_counts(parts: list[tuple[pl.DataFrame, float]]) -> pl.DataFrame:
@@ -174,13 +183,14 @@ def _skew_statement(reference: str | None, skews: list[Skew], align: bool) -> st
             f"({worst.confidence} confidence, {worst.pairs} shared events); {applied}.")
 
 
-def _node_row(outcome: Outcome, doc: dict[str, Any]) -> dict[str, Any]:
+def _node_row(outcome: Outcome, doc: dict[str, Any], bundles_root: Path, out: Path) -> dict[str, Any]:
+    """One node of the cluster table; its report linked relative to the cluster report's folder."""
     evidence = outcome.evidence
     return {"host": _host(outcome), "bundle": outcome.row["bundle"], "role": evidence.get("role"),
             "arakoon_node": ", ".join(evidence.get("arakoon_self", [])) or None,
             "vpools": evidence.get("vpools", []), "worst": doc["verdict"], "findings": len(doc["findings"]),
             "first_seen": doc["bundle"]["first_seen"], "last_seen": doc["bundle"]["last_seen"],
-            "report": outcome.row["report"]}
+            "report": Path(os.path.relpath(bundles_root / outcome.row["report"], out)).as_posix()}
 
 
 def _cluster_document(found: Group, docs: list[tuple[Outcome, dict[str, Any]]], findings: list[dict[str, Any]],

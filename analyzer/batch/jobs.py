@@ -91,7 +91,8 @@ def run_bundle(job: Job) -> list[Outcome]:
             out_dir = job.out_dir / folder if folder else job.out_dir
             write_outputs(analysis, out_dir, job.settings)
             name = f"{job.path.name}/{analysis.bundle.name}" if folder else job.path.name
-            outcomes.append(_outcome(job, name, analysis, out_dir))
+            outcomes.append(outcome(analysis, name=name, path=job.path, size=job.size, out_dir=out_dir,
+                                    root=job.out_dir.parent.parent))
     except UserError as exc:
         return [failed(job, exc, time.perf_counter() - started)]
     except MemoryError:
@@ -100,12 +101,14 @@ def run_bundle(job: Job) -> list[Outcome]:
         problem = machine_problem(exc) or f"internal error: {type(exc).__name__}: {exc}"
         return [failed(job, RuntimeError(problem), time.perf_counter() - started)]
     elapsed = round(time.perf_counter() - started, 3)
-    for outcome in outcomes:
-        outcome.row["seconds"] = elapsed
+    for done in outcomes:
+        done.row["seconds"] = elapsed
     return outcomes
 
 
-def _outcome(job: Job, name: str, analysis: Analysis, out_dir: Path) -> Outcome:
+def outcome(analysis: Analysis, *, name: str, path: Path, size: int, out_dir: Path, root: Path) -> Outcome:
+    """The row and cluster evidence of one analyzed node whose report is in `out_dir`, a folder under
+    `root` (the batch's output folder, against which the row's report path is written)."""
     findings = [f.to_dict() for f in analysis.findings]
     headlines = [{k: f[k] for k in ("rule_id", "title", "severity", "count", "first_seen", "last_seen", "hosts",
                                     "entities")} for f in findings]
@@ -116,7 +119,7 @@ def _outcome(job: Job, name: str, analysis: Analysis, out_dir: Path) -> Outcome:
     problems = [f for f in headlines if f["severity"] != "info"]
     row = {
         "bundle": name,
-        "path": str(job.path),
+        "path": str(path),
         "status": "ok",
         "error": None,
         "host": evidence.get("node") or (analysis.hosts[0] if analysis.hosts else analysis.bundle.host_hint),
@@ -130,8 +133,8 @@ def _outcome(job: Job, name: str, analysis: Analysis, out_dir: Path) -> Outcome:
         "findings_total": len(findings),
         "findings": (problems or headlines)[:TOP_FINDINGS],
         "warnings": len(analysis.bundle.warnings),
-        "report": (out_dir.relative_to(job.out_dir.parent.parent) / "report.html").as_posix(),
-        "size_bytes": job.size,
+        "report": (out_dir.relative_to(root) / "report.html").as_posix(),
+        "size_bytes": size,
         "seconds": None,
         "worker_peak_mib": worker_peak_mib(),
     }

@@ -37,9 +37,11 @@ class PlainProgress:
 class BarProgress:
     """A rich progress bar on stderr: bundles done, MiB/s read, time left."""
 
-    def __init__(self, total: int, total_bytes: int):
+    def __init__(self, total: int, total_bytes: int, console: Any = None):
+        """`console`: where to draw (stderr's terminal unless given)."""
         from rich.console import Console
         from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+        from rich.table import Column
         from rich.text import Text
 
         class MibPerSecond(ProgressColumn):
@@ -47,10 +49,14 @@ class BarProgress:
                 speed = task.finished_speed or task.speed
                 return Text(f"{(speed or 0) / 2**20:6.1f} MiB/s")
 
+        # one line on an 80-column terminal: a short bar, and the last bundle's name cut to what is left
+        last = Column(no_wrap=True, overflow="ellipsis", ratio=1, min_width=0)
         self.progress = Progress(
-            TextColumn("triage"), BarColumn(), TextColumn("{task.fields[done]}/{task.fields[bundles]} bundles"),
-            MibPerSecond(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
-            console=Console(stderr=True), transient=False,
+            TextColumn("triage"), BarColumn(bar_width=16),
+            TextColumn("{task.fields[done]}/{task.fields[bundles]} bundles"),
+            MibPerSecond(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}", table_column=last),
+            console=console or Console(stderr=True), transient=False, expand=True,
         )
         self.task = self.progress.add_task("triage", total=max(total_bytes, 1), done=0, bundles=total, last="")
 
@@ -63,7 +69,7 @@ class BarProgress:
 
     def advance(self, rows: list[dict[str, Any]], size: int) -> None:
         done = self.progress.tasks[0].fields["done"] + 1
-        self.progress.update(self.task, advance=size, done=done, last=rows[-1]["bundle"][:40])
+        self.progress.update(self.task, advance=size, done=done, last=rows[-1]["bundle"])
 
 
 def progress_for(total: int, total_bytes: int) -> PlainProgress | BarProgress:

@@ -15,7 +15,6 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from analyzer.batch.discovery import discover
 from analyzer.batch.jobs import Job, Outcome, failed, plan, rules_for, run_bundle
 from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import UserError
+from analyzer.isotime import generated_stamp
 from analyzer.outputs.atomic import write_together
 
 SCHEMA_ID = "ovs-analyzer/triage/1"
@@ -124,7 +124,7 @@ def summary(batch: Batch) -> dict[str, Any]:
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return generated_stamp()
 
 
 def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor: str = "local",

@@ -8,6 +8,7 @@ Exit codes (the contract scripts and triage pipelines rely on):
   4  triage: some inputs could not be analyzed
   1  internal error (a bug: one line on stderr; --debug shows the traceback)
   130 interrupted
+  141 stdout closed before all was printed (`| head`); outputs in OUT are written whole
 Each command's help lists only the codes it can give (`help.epilog`).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,10 +27,10 @@ from analyzer import __version__, _core
 from analyzer.cli import views as cli_views
 from analyzer.cli.help import HelpCommand, HelpGroup, epilog
 from analyzer.cli.options import (
+    AlignClocksOption,
     BundleArgument,
     CapOption,
     ConfigOption,
-    NodeBundleArgument,
     OutOption,
     RulesOption,
     TimingsOption,
@@ -38,10 +40,12 @@ from analyzer.detection.findings import verdict, worst_severity
 from analyzer.detection.loader import default_rule_dirs, load_pack, load_rule_file, load_rules
 from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
+from analyzer.isotime import generated_stamp
 from analyzer.outputs.atomic import output_folder, write_together
 from analyzer.pipeline.rule_examples import run_rule_examples
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_FINDINGS, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_STDOUT_CLOSED = 141
 _EPILOGS = {
     "tool": epilog("0 done", "3 a finding at or above --fail-on (analyze, triage, diff) or a failed example "
                    "(rules test)", "4 some inputs unreadable (triage)", writes=True),
@@ -124,18 +128,23 @@ def analyze(
         "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
                          "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
     )] = False,
+    align_clocks: AlignClocksOption = False,
     timings: TimingsOption = False,
     cap: CapOption = None,
 ) -> None:
     """Analyze one bundle: write report.html, findings.json, findings.csv and summary.md into OUT.
 
-    A bundle of bundles (an archive or folder of per-node bundles) gets one report per node,
-    in OUT/<node bundle name>/.
+    A bundle of bundles (an archive or folder of per-node bundles, all nodes of a cluster sent at
+    once) gets one report per node, in OUT/<node bundle name>/, and the cluster report of all of
+    them in OUT.
     """
+    from analyzer.batch.upload import write_upload_report
     from analyzer.cli.progress import bundle_progress
+    from analyzer.collectors.cluster_evidence import ClusterEvidence
     from analyzer.outputs.redact import Redactor
     from analyzer.outputs.report import write_outputs
     from analyzer.pipeline.nodes import analyze_nodes
+    from analyzer.pipeline.registry import default_collectors
     from analyzer.reading.bundle import Caps
     from analyzer.timings import recording, stage
 
@@ -148,21 +157,36 @@ def analyze(
                     "extra_rule_dirs": [str(p) for p in rules or []], "config": str(config) if config else None,
                     "redact": redact}
         with bundle_progress(bundle) as progress:
-            analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress)
-        worsts = []
+            analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress,
+                                     collectors=[*default_collectors(), ClusterEvidence()])
+        worsts, told = [], []
         redactor = Redactor() if redact else None  # one run, one mapping: a host keeps its token in every node
+        generated_at = datetime.now(UTC)
         for folder, analysis in analyses:
             with stage("report"):
-                paths = write_outputs(analysis, out / folder if folder else out, settings, redactor=redactor)
+                paths = write_outputs(analysis, out / folder if folder else out, settings, redactor=redactor,
+                                      generated_at=generated_at)
             worst = worst_severity(analysis.findings)
             worsts.append(worst)
             judged = "inconclusive: most rules had nothing to read" \
                 if verdict(analysis.findings, analysis.coverage) == "inconclusive" else f"worst {worst or 'none'}"
-            typer.echo(f"{analysis.bundle.name}: {counted(len(analysis.findings), 'finding')}, {judged}; "
-                       f"{counted(analysis.lines, 'line')} in {counted(len(analysis.members), 'member')}")
-            _warn_about_reading(analysis.bundle.name, analysis.bundle.warnings)
-            for kind, path in paths.items():
-                typer.echo(f"  {kind:<9} {path}")
+            told.append(f"{analysis.bundle.name}: {counted(len(analysis.findings), 'finding')}, {judged}; "
+                        f"{counted(analysis.lines, 'line')} in {counted(len(analysis.members), 'member')}")
+            told += [f"  {kind:<9} {path}" for kind, path in paths.items()]
+        if len(analyses) > 1:
+            with stage("cluster report"):
+                entry = write_upload_report(bundle, [(out / folder, a) for folder, a in analyses if folder], out,
+                                            align=align_clocks, generated_at=generated_stamp(generated_at),
+                                            redactor=redactor)
+            told.append(f"cluster {entry['name']}: {counted(len(entry['hosts']), 'node')}, worst {entry['worst']}, "
+                        f"{counted(entry['incidents'], 'incident')} across nodes")
+            told += [f"  {kind:<9} {out / name}" for kind, name in (
+                ("report", "report.html"), ("findings", "findings.json"), ("csv", "findings.csv"),
+                ("summary", "summary.md"))]
+    # printed once all is written: a reader that stops early (`| head`) costs no output file
+    typer.echo("\n".join(told))
+    for _, analysis in analyses:
+        _warn_about_reading(analysis.bundle.name, analysis.bundle.warnings)
     if timings:
         typer.echo(spent.table(), err=True)
     _exit_if_at_or_above(max((w for w in worsts if w), key=SEVERITIES.index, default=None), fail_on)
@@ -204,9 +228,7 @@ def triage(
         "--cluster", metavar="NAME",
         help="Treat every bundle as one cluster of this name (default: recognised from the logs).",
     )] = None,
-    align_clocks: Annotated[bool, typer.Option(
-        "--align-clocks", help="Move each node's times by its estimated clock skew in cluster reports.",
-    )] = False,
+    align_clocks: AlignClocksOption = False,
     rules: RulesOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -267,19 +289,24 @@ def diff_command(
 
 @app.command(cls=HelpCommand, epilog=_EPILOGS["writes"])
 def parse(
-    bundle: NodeBundleArgument,
+    bundle: BundleArgument,
     out: OutOption = Path("out"),
     timings: TimingsOption = False,
 ) -> None:
-    """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md)."""
+    """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md).
+
+    A bundle of bundles gets one table per node, in OUT/<node bundle name>/events.parquet.
+    """
     from analyzer.cli.progress import bundle_progress
     from analyzer.pipeline.event_table import write_events
     from analyzer.timings import recording
 
     with recording() as spent, bundle_progress(bundle, doing="parsing") as progress:
-        written = write_events(bundle, output_folder(out, bundle), progress=progress)
-    typer.echo(f"{bundle.name}: {written.records:,} records ({written.unparsed:,} unparsed, "
-               f"{written.duplicates:,} journal copies) -> {written.path}")
+        tables = write_events(bundle, output_folder(out, bundle), progress=progress)
+    for written in tables:
+        name = bundle.name if len(tables) == 1 else written.path.parent.name
+        typer.echo(f"{name}: {written.records:,} records ({written.unparsed:,} unparsed, "
+                   f"{written.duplicates:,} journal copies) -> {written.path}")
     if timings:
         typer.echo(spent.table(), err=True)
 
@@ -398,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # outside a command: while parsing the arguments
         _fail("interrupted")
         return EXIT_INTERRUPTED
+    except SystemExit as exc:
+        # click ends a command whose stdout was closed (`| head`) with exit 1, a bug's code; the reader
+        # had what it wanted, so end quietly as git does (killed by SIGPIPE: 128 + 13)
+        if isinstance(exc.__context__, BrokenPipeError):
+            return EXIT_STDOUT_CLOSED
+        raise
     except INTERNAL_ERRORS as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # typer vendors click (typer._click): matched by name
             return EXIT_OK  # a bare `ovs-analyzer` (or `ovs-analyzer rules`) asked for its help, printed already

@@ -13,11 +13,6 @@ BUNDLE_KINDS = "a tar in any compression (.tar, .tar.gz/.tgz, .tar.xz, .tar.bz2)
 BundleArgument = Annotated[Path, typer.Argument(
     metavar="BUNDLE", help=f"Bundle: {BUNDLE_KINDS}; a bundle of bundles is read node by node.",
 )]
-#: `parse` writes one node's table: a bundle of bundles is refused (its nodes' lines would mix).
-NodeBundleArgument = Annotated[Path, typer.Argument(
-    metavar="BUNDLE", help=f"One node's bundle: {BUNDLE_KINDS}. A bundle of bundles is refused: parse each "
-                           "node bundle in it.",
-)]
 OutOption = Annotated[Path, typer.Option("-o", "--out", metavar="DIR", help="Output folder (created if needed).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 RulesOption = Annotated[
@@ -38,3 +33,6 @@ ConfigOption = Annotated[
     typer.Option("--config", metavar="FILE",
                  help="Site tuning (YAML): re-tune a rule's severity or switch it off by id."),
 ]
+AlignClocksOption = Annotated[bool, typer.Option(
+    "--align-clocks", help="In cluster reports, move each node's times by its estimated clock offset.",
+)]

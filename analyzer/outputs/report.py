@@ -25,11 +25,12 @@ import polars as pl
 from markupsafe import Markup
 
 from analyzer import __version__
+from analyzer.collectors.cluster_evidence import ClusterEvidence
 from analyzer.detection.causes import chains_document, root_causes, start_here
 from analyzer.detection.findings import SCHEMA_ID, verdict
 from analyzer.detection.loader import links_for
 from analyzer.detection.rule import SEVERITIES
-from analyzer.isotime import epoch, iso
+from analyzer.isotime import epoch, generated_stamp, iso
 from analyzer.outputs.atomic import write_together
 from analyzer.outputs.redact import Redactor, scrub
 from analyzer.outputs.start_here import chain_roles, chain_steps
@@ -57,18 +58,24 @@ def write_outputs(analysis: Analysis, out_dir: Path, settings: dict[str, Any],
     With a `redactor`, identifiers are pseudonymized and its private map is written to
     `out_dir/redaction-map.json`, which no output mentions.
     """
-    generated = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    generated = generated_stamp(generated_at)
     doc = findings_document(analysis, generated, settings)
-    timeline = timeline_model(analysis, doc)
+    paths = write_documents(*scrubbed(doc, timeline_model(analysis, doc), redactor), out_dir)
+    if redactor is not None:
+        paths["redaction map (private, never attach)"] = redactor.write_map(out_dir / REDACTION_MAP)
+    return paths
+
+
+def scrubbed(doc: dict[str, Any], timeline: dict[str, Any],
+             redactor: Redactor | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The findings document and timeline model with secrets masked and, given a `redactor`, the
+    customer's identifiers pseudonymized; the rule authors' own text is put back untouched."""
     if redactor is not None:
         redactor.learn_hosts(host_names([doc, timeline]))
     clean = scrub(doc, redactor)
     for finding, original in zip(clean["findings"], doc["findings"], strict=True):
         finding.update({key: original[key] for key in _RULE_FIELDS})
-    paths = write_documents(clean, scrub(timeline, redactor), out_dir)
-    if redactor is not None:
-        paths["redaction map (private, never attach)"] = redactor.write_map(out_dir / REDACTION_MAP)
-    return paths
+    return clean, scrub(timeline, redactor)
 
 
 def write_documents(doc: dict[str, Any], timeline: dict[str, Any], out_dir: Path) -> dict[str, Path]:
@@ -148,7 +155,8 @@ def findings_document(analysis: Analysis, generated_at: str, settings: dict[str,
         "root_causes": chains_document(chains, findings),
         "coverage": {**analysis.coverage, "gaps": silences(analysis.counts)},
         "findings": findings,
-        "sections": analysis.sections,
+        # the cluster evidence is the cluster view's input (it travels in triage's outcomes), not a reader's
+        "sections": {name: section for name, section in analysis.sections.items() if name != ClusterEvidence.name},
     }
 
 
@@ -186,8 +194,9 @@ def timeline_model(analysis: Analysis, doc: dict[str, Any]) -> dict[str, Any]:
 def timeline_from_counts(counts: pl.DataFrame, doc: dict[str, Any]) -> dict[str, Any]:
     """`timeline_model` from per-minute counts (host, producer, level, minute, count) and a findings
     document: also what a cluster report draws, from the counts of several nodes."""
+    several_nodes = len(doc["bundle"]["hosts"]) > 1
     findings = [
-        {"i": i, "sev": f["severity"], "rule": " ".join([f["rule_id"], *f["entities"].values()]), "title": f["title"],
+        {"i": i, "sev": f["severity"], "rule": _row_label(f, several_nodes), "title": f["title"],
          "t1": epoch(f["first_seen"]), "t2": epoch(f["last_seen"] or f["first_seen"]),
          "ev": sorted({t for e in f["evidence"] if (t := epoch(e["timestamp"])) is not None})}
         for i, f in enumerate(doc["findings"])
@@ -212,6 +221,15 @@ def timeline_from_counts(counts: pl.DataFrame, doc: dict[str, Any]) -> dict[str,
     model.update(t0=start, t1=max(end, start + bucket.total_seconds()), bucket=int(bucket.total_seconds()),
                  lanes=_lanes(counts, datetime.fromtimestamp(start, UTC), bucket))
     return model
+
+
+def _row_label(finding: dict[str, Any], several_nodes: bool) -> str:
+    """A finding's timeline row: rule and entities, and where several nodes share the page, its nodes
+    first (a cluster shows one rule as one row per node; the label column keeps only the start of a
+    long label, and rows that read alike would hide which node is which)."""
+    nodes = finding["hosts"] if several_nodes else []
+    entities = [str(v) for v in finding["entities"].values() if str(v) not in nodes]
+    return (f"{', '.join(nodes)} · " if nodes else "") + " ".join([finding["rule_id"], *entities])
 
 
 def _lanes(counts: pl.DataFrame, start: datetime, bucket: timedelta) -> list[dict[str, Any]]:

@@ -21,7 +21,6 @@ from typing import Protocol
 
 import polars as pl
 
-from analyzer.errors import UserError
 from analyzer.lanes import Lane
 from analyzer.parsing.copies import ENTRY_COLUMNS, JOURNAL_SOURCES, JournalCopies
 from analyzer.parsing.entities import with_entities
@@ -31,7 +30,8 @@ from analyzer.parsing.secrets import mask_record_secrets
 from analyzer.parsing.timezones import fill_offsets, offset_tallies, samples_of
 from analyzer.pipeline.analysis import parse_bundle_chunks
 from analyzer.pipeline.counts import dominant_host
-from analyzer.reading.bundle import Bundle, Caps, Member, describe, iter_members
+from analyzer.pipeline.nodes import node_folders
+from analyzer.reading.bundle import Bundle, Caps, Member, describe, iter_members, nested_bundles
 from analyzer.timings import stage, timed
 
 #: Members parsed at once (see `_parse_into`).
@@ -73,16 +73,43 @@ class _MemberParts:
 
 
 def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None, caps: Caps = Caps(),
-                 progress: TableProgress | None = None) -> WrittenEvents:
+                 progress: TableProgress | None = None) -> list[WrittenEvents]:
     """Write `out/events.parquet`: every record of every text member, with `ts` in UTC and journal
     copies marked `duplicate`, in archive order (the last copy of a member appearing twice).
-    `progress` hears of each member as it is read, then of the completion."""
+    `progress` hears of each member as it is read, then of the completion.
+
+    A bundle of bundles gets one table per node, in `out/<node bundle name>/events.parquet` as
+    `analyze` places its reports: a line stating no host takes its own node's name, never another's.
+    Log files beside the node bundles make one more table, of the outer archive's name."""
     formats = formats if formats is not None else load_formats()
+    outer = describe(path)
+    written = _write_table(outer, out, formats, caps, progress)
+    if not outer.nested:
+        return [written]
+    nodes = nested_bundles(outer)
+    if written.records > written.unparsed:
+        nodes.insert(0, outer)
+    else:  # only the node bundles and files that are no log: nothing of its own to show
+        written.path.unlink()
+    tables = []
+    for node, folder in zip(nodes, node_folders(nodes), strict=True):
+        target = out / folder
+        if node is outer:
+            target.mkdir(parents=True, exist_ok=True)
+            tables.append(replace(written, path=written.path.replace(target / "events.parquet")))
+        else:
+            tables.append(_write_table(node, target, formats, caps, progress))
+    return tables
+
+
+def _write_table(bundle: Bundle, out: Path, formats: list[FormatSpec], caps: Caps,
+                 progress: TableProgress | None) -> WrittenEvents:
+    """One bundle's (or node's) `out/events.parquet`, whole or not at all."""
     parts = out / PARTS
     shutil.rmtree(parts, ignore_errors=True)  # a run that was killed left them
     parts.mkdir(parents=True)
     try:
-        bundle, members = _parse_into(parts, path, formats, caps, progress)
+        members = _parse_into(parts, bundle, formats, caps, progress)
         if progress is not None:
             progress.step("completing the table")
         written = _complete(bundle, members, parts / "events.parquet")
@@ -93,20 +120,19 @@ def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None,
 
 
 def bundle_events(path: Path, formats: list[FormatSpec] | None = None, caps: Caps = Caps()) -> pl.DataFrame:
-    """The table `write_events` writes, in memory (it grows with the bundle)."""
+    """The tables `write_events` writes, in memory, one after the other (it grows with the bundle)."""
     with tempfile.TemporaryDirectory(prefix="ovs-analyzer-events-") as folder:
-        return pl.read_parquet(write_events(path, Path(folder), formats, caps).path)
+        return pl.concat([pl.read_parquet(t.path) for t in write_events(path, Path(folder), formats, caps)])
 
 
-def _parse_into(parts: Path, path: Path, formats: list[FormatSpec], caps: Caps,
-                progress: TableProgress | None) -> tuple[Bundle, list[_MemberParts]]:
+def _parse_into(parts: Path, bundle: Bundle, formats: list[FormatSpec], caps: Caps,
+                progress: TableProgress | None) -> list[_MemberParts]:
     """Parse every member into chunk files in `parts`, two members at a time.
 
     A member larger than `caps.stream_bytes` is read a block at a time as it is parsed, as
     `analyze` reads it, so memory follows the chunks in flight, not the largest member.
     Polars spreads one member's parse over the cores only part of the time (Python steps,
     single-threaded kernels); a second member in flight fills those gaps."""
-    bundle = describe(path)
     parsing: dict[str, Future[_MemberParts]] = {}
     with ThreadPoolExecutor(PARSER_THREADS, thread_name_prefix="ovs-parts") as writer, \
             Lane("parse", workers=PARSER_THREADS) as lane:
@@ -122,10 +148,7 @@ def _parse_into(parts: Path, path: Path, formats: list[FormatSpec], caps: Caps,
                 progress(member)
         with stage("wait for parse"):
             done = [future.result() for future in parsing.values()]
-    if bundle.nested:  # one table mixes one node's hostless lines; several nodes would be mislabelled
-        raise UserError(f"{path}: holds {len(bundle.nested)} node bundles ({', '.join(bundle.nested[:3])}): "
-                        "parse each one, or `analyze` it, which splits them")
-    return bundle, done
+    return done
 
 
 def _parsed(member: Member, bundle: Bundle, formats: list[FormatSpec], stem: Path,

@@ -25,26 +25,27 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
     outer = analyze(path, rules, caps=caps, progress=progress, collectors=collectors)
     nodes = nested_bundles(outer.bundle)
     results: list[tuple[str | None, Analysis]] = []
+    lost: list[str] = []
     loose_logs = any(m.formats for m in outer.members)
-    if not nodes or loose_logs:
+    if not nodes:
         results.append((None, outer))
-    folders: set[str] = set()
-    for node in nodes:
-        folder = node_folder(node)
-        while folder in folders:
-            folder += "_"
-        folders.add(folder)
+    elif loose_logs:  # logs beside the node bundles: one more node, with its own folder like the others
+        nodes.insert(0, outer.bundle)
+    for node, folder in zip(nodes, node_folders(nodes), strict=True):
+        if node is outer.bundle:
+            results.append((folder, outer))
+            continue
         try:
             results.append((folder, analyze(node, rules, caps=caps, progress=progress, collectors=collectors)))
         except UserError as exc:
-            outer.bundle.warnings.append(f"nested bundle {node.inner or node.path}: {exc}")
+            lost.append(f"nested bundle {node.inner or node.path}: {exc}")
     if nodes and outer.members and not loose_logs:
-        note = (f"{len(outer.members)} file(s) beside the node bundles hold no log lines and were not analyzed: "
-                + ", ".join(m.path for m in outer.members[:5]))
-        for _, node_analysis in results:
-            node_analysis.bundle.warnings.append(note)
+        lost.append(f"{len(outer.members)} file(s) beside the node bundles hold no log lines and were not analyzed: "
+                    + ", ".join(m.path for m in outer.members[:5]))
+    for _, node_analysis in results:  # every node's report says what of the upload it does not cover
+        node_analysis.bundle.warnings.extend(lost)
     if not any(a.members for _, a in results):
-        reasons = "; ".join(outer.bundle.warnings) or "no regular files"
+        reasons = "; ".join([*outer.bundle.warnings, *lost]) or "no regular files"
         raise UserError(f"{path}: nothing to analyze ({reasons})")
     return _open_vstorage_only(path, results)
 
@@ -70,7 +71,13 @@ def _open_vstorage_only(path: Path, results: list[tuple[str | None, Analysis]]) 
     return kept
 
 
-def node_folder(node: Bundle) -> str:
-    """A safe folder name for one node's outputs, from its file name."""
-    stem = re.sub(r"\.(?:tar(?:\.\w+)?|tgz|zip)$", "", node.name)
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "node"
+def node_folders(nodes: list[Bundle]) -> list[str]:
+    """A safe folder name for each node's outputs, from its file name, none twice."""
+    folders: list[str] = []
+    for node in nodes:
+        stem = re.sub(r"\.(?:tar(?:\.\w+)?|tgz|zip)$", "", node.name)
+        folder = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "node"
+        while folder in folders:
+            folder += "_"
+        folders.append(folder)
+    return folders

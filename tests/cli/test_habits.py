@@ -60,3 +60,25 @@ def test_a_damaged_archive_is_analyzed_up_to_the_damage_and_says_so_on_the_termi
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("ovs-analyzer: warning: ")]
     assert warnings and any("cut" in w or "damage" in w or "truncated" in w for w in warnings), result.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly_as_git_does():
+    """`ovs-analyzer tasks BUNDLE --json | head -1`: no traceback, no error line, not the bug code 1."""
+    command = subprocess.Popen([sys.executable, "-m", "analyzer.cli.app", "tasks", str(SAMPLE), "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert command.stdout is not None and command.stderr is not None
+    command.stdout.close()  # before the first line: however large the pipe's buffer, every write fails
+    assert command.wait(timeout=300) == 141
+    assert command.stderr.read() == b""
+
+
+def test_analyze_writes_every_output_before_it_prints_a_line(tmp_path):
+    """A reader stopping after the first line must not cost the report of a later node."""
+    out = tmp_path / "out"
+    command = subprocess.Popen([sys.executable, "-m", "analyzer.cli.app", "analyze", str(SAMPLE), "-o", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert command.stdout is not None
+    command.stdout.readline()
+    assert (out / "report.html").is_file() and (out / "summary.md").is_file()
+    command.stdout.close()
+    command.wait(timeout=300)

@@ -42,7 +42,9 @@ def test_analyze_of_a_bundle_of_bundles_writes_one_report_per_node(tmp_path):
     for host in ("node1", "node2"):
         doc = json.loads((tmp_path / "out" / f"ovs-{host}-20170314102205-logs" / "findings.json").read_text())
         assert doc["bundle"]["hosts"] == [f"ovs-{host}"]
-    assert not (tmp_path / "out" / "findings.json").exists(), "the outer archive held no log of its own"
+    top = json.loads((tmp_path / "out" / "findings.json").read_text())
+    nodes = [n["host"] for n in top["sections"]["cluster"]["nodes"]]
+    assert nodes == ["ovs-node1", "ovs-node2"], "the cluster of the nodes; the outer archive held no log of its own"
     assert any("README.txt" in w for w in doc["bundle"]["warnings"])
 
 
@@ -107,9 +109,13 @@ def test_hostile_member_names_never_write_outside_the_output_folder(tmp_path):
     assert any("unsafe names skipped" in w for w in doc["bundle"]["warnings"])
 
 
-def test_parse_of_a_bundle_of_bundles_says_to_split_it_rather_than_mix_nodes(tmp_path):
+def test_parse_of_a_bundle_of_bundles_writes_each_node_beside_the_logs_found_next_to_them(tmp_path):
     outer = tmp_path / "cluster.tar"
     inner = gzip.compress(tar_bytes({"var/log/ovs/lib.log": PY.format(s=1)}))
-    outer.write_bytes(tar_bytes({"ovs-a-logs.tar.gz": inner, "ovs-b-logs.tar.gz": inner}))
+    loose = {"var/log/ovs/lib.log": PY.format(s=2)}  # the uploader's own node, unpacked beside the others
+    outer.write_bytes(tar_bytes({"ovs-a-logs.tar.gz": inner, "ovs-b-logs.tar.gz": inner, **loose}))
     result = cli("parse", str(outer), "-o", str(tmp_path / "out"))
-    assert result.returncode == 2 and "holds 2 node bundles" in result.stderr
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.parquet"))
+    assert written == ["cluster/events.parquet", "ovs-a-logs/events.parquet", "ovs-b-logs/events.parquet"]
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["cluster", "ovs-a-logs", "ovs-b-logs"]

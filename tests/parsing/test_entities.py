@@ -55,7 +55,8 @@ def test_any_text_gives_one_row_per_event_and_no_error(messages):
 
 
 def test_events_parquet_carries_the_entity_columns(tmp_path):
-    events = pl.read_parquet(write_events(SAMPLE, tmp_path).path)
+    (table,) = write_events(SAMPLE, tmp_path)
+    events = pl.read_parquet(table.path)
     for column in ("volume", "volume_name", "osd", "arakoon_cluster", "task", "task_id"):
         assert events[column].drop_nulls().len() > 0, f"the sample names some {column}"
 

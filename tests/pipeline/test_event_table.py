@@ -71,14 +71,23 @@ def test_parse_leaves_only_events_parquet_in_the_output_folder(bundle: Path, tmp
     assert pl.scan_parquet(out / "events.parquet").select(pl.len()).collect().item() == 5001
 
 
-def test_a_bundle_of_bundles_is_refused_and_leaves_no_part_files(tmp_path: Path, capsys):
+def test_a_bundle_of_bundles_gets_one_table_per_node_whose_hostless_lines_name_their_own_node(tmp_path: Path,
+                                                                                              capsys):
     (tmp_path / "in").mkdir()
-    for host in ("a", "b"):
-        build_tar(tmp_path / "in" / f"ovs-{host}-20170314102205-logs.tar.gz", {"var/log/ovs/lib.log": "x\n"})
+    for host in ("a", "b"):  # format A (E0-E1) lines state no host: the node's name comes from its bundle
+        build_tar(tmp_path / "in" / f"ovs-{host}-20170314102205-logs.tar.gz",
+                  {"var/log/ovs/lib.log": "2017-03-14 10:22:05,046 - [INFO] - [lib] - [vdisk] - Creating\n" * 3})
+    (tmp_path / "in" / "notes.txt").write_text("sent by the customer\n")
     out = tmp_path / "out"
-    assert main(["parse", str(tmp_path / "in"), "-o", str(out)]) != 0
-    assert "holds 2 node bundles" in capsys.readouterr().err
-    assert [p.name for p in out.iterdir()] == [OUTPUT_MARK]
+    assert main(["parse", str(tmp_path / "in"), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for host in ("a", "b"):
+        folder = out / f"ovs-{host}-20170314102205-logs"
+        assert sorted(p.name for p in folder.iterdir()) == ["events.parquet"], "no part files left"
+        table = pl.read_parquet(folder / "events.parquet")
+        assert table.height == 3 and table["host"].unique().to_list() == [host]
+        assert f"ovs-{host}-20170314102205-logs: 3 records" in printed
+    assert not (out / "events.parquet").exists(), "a note beside the node bundles is not a node"
 
 
 _EVENTS = st.lists(st.tuples(st.sampled_from(["n1", "n2", None]), st.integers(0, 5 * 3600),
