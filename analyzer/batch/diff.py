@@ -34,10 +34,10 @@ def load_side(path: Path, rules: list[Rule]) -> dict[str, Any]:
     if path.is_dir() and (path / "triage.json").is_file():
         return _from_json(path / "triage.json")
     from analyzer.outputs.report import findings_document
-    from analyzer.pipeline.analysis import analyze
+    from analyzer.pipeline.nodes import analyze_nodes
 
-    doc = findings_document(analyze(path, rules), "", {})
-    return _side(str(path), doc["bundle"], doc["findings"])
+    docs = [findings_document(analysis, "", {}) for _, analysis in analyze_nodes(path, rules)]
+    return _merged(str(path), [_side(str(path), d["bundle"], d["findings"]) for d in docs])
 
 
 def _from_json(path: Path) -> dict[str, Any]:
@@ -46,16 +46,22 @@ def _from_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: not a readable findings.json or triage.json ({exc})") from None
     if isinstance(doc, dict) and "bundles" in doc:  # a triage output: every bundle it analyzed
-        docs = [_from_json(path.parent / Path(row["report"]).with_name("findings.json"))
-                for row in doc["bundles"] if row.get("report")]
-        spans = [d for d in docs if d["last_seen"]]
-        return {"source": str(path), "hosts": sorted({h for d in docs for h in d["hosts"]}),
-                "first_seen": min((d["first_seen"] for d in spans), default=None),
-                "last_seen": max((d["last_seen"] for d in spans), default=None),
-                "findings": [f for d in docs for f in d["findings"]]}
+        return _merged(str(path), [_from_json(path.parent / Path(row["report"]).with_name("findings.json"))
+                                   for row in doc["bundles"] if row.get("report")])
     if not isinstance(doc, dict) or "findings" not in doc or "bundle" not in doc:
         raise UserError(f"{path}: neither a findings.json nor a triage.json")
     return _side(str(path), doc["bundle"], doc["findings"])
+
+
+def _merged(source: str, sides: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side made of several nodes (a triage folder, a bundle of bundles): all their findings."""
+    if len(sides) == 1:
+        return {**sides[0], "source": source}
+    spans = [d for d in sides if d["last_seen"]]
+    return {"source": source, "hosts": sorted({h for d in sides for h in d["hosts"]}),
+            "first_seen": min((d["first_seen"] for d in spans), default=None),
+            "last_seen": max((d["last_seen"] for d in spans), default=None),
+            "findings": [f for d in sides for f in d["findings"]]}
 
 
 def _side(source: str, bundle: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:

@@ -73,8 +73,8 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings=_HELP_OPTIONS,
 )
-rules_app = typer.Typer(help="List and test the rule packs.", no_args_is_help=True, context_settings=_HELP_OPTIONS,
-                        cls=HelpGroup, epilog=_EPILOGS["rules"])
+rules_app = typer.Typer(help="List, show, test and scaffold rules.", no_args_is_help=True,
+                        context_settings=_HELP_OPTIONS, cls=HelpGroup, epilog=_EPILOGS["rules"])
 app.add_typer(rules_app, name="rules")
 
 
@@ -343,12 +343,13 @@ def rules_scaffold(
     out: Annotated[Path | None, typer.Option("-o", "--out", metavar="FILE",
                                              help="Rule file to write (default ./<ID>.yaml).")] = None,
     rules: RulesOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """List the errors no rule explains; with --template N, write a ready-to-edit rule for one."""
     from analyzer.detection.scaffold import scaffold_rule
     from analyzer.pipeline.analysis import analyze as run_analysis
 
-    loaded = load_pack(rules or [])
+    loaded = load_pack(rules or [], config)
     templates = run_analysis(bundle, loaded).sections["unknown_errors"]["templates"]
     if template is None:
         for t in templates:
@@ -362,6 +363,7 @@ def rules_scaffold(
     near_miss = next((t["examples"][0] for t in templates if t is not chosen), None)
     rule_id, text = scaffold_rule(chosen, next(iter(chosen["producers"]), None), near_miss, bundle.name)
     target = out or Path(f"{rule_id}.yaml")
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     failures = run_rule_examples([load_rule_file(target)], loaded)
     for failure in failures:

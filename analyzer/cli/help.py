@@ -17,8 +17,11 @@ def epilog(*codes: str, writes: bool = False) -> str:
     "3 ..."), then those every command gives; `writes`: it writes an output folder, which may be full
     or forbidden."""
     usage = "2 unusable input or arguments" + (", or a full or forbidden output folder" if writes else "")
-    return "Exit codes: " + "; ".join((*codes, usage, "1 internal error (--debug shows its traceback)",
-                                       "130 interrupted")) + "."
+    # --debug is taken out of the arguments before they are parsed (it works anywhere on the line),
+    # so no option lists it: it is named here, where the code it explains is
+    internal = "1 internal error (add --debug, or set OVS_ANALYZER_DEBUG=1, for its traceback)"
+    return "Exit codes: " + "; ".join((*codes, usage, internal, "130 interrupted",
+                                       "141 stdout closed early (| head)")) + "."
 
 
 class _Argument(TyperArgument):

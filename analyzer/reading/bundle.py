@@ -45,7 +45,7 @@ from analyzer.reading.archive import (
 from analyzer.reading.folder import dir_entries
 from analyzer.reading.rotation import OverlapTrimmer
 from analyzer.reading.stream import STREAM_BYTES, TextStream
-from analyzer.reading.text import clean_text
+from analyzer.reading.text import clean_text, looks_binary
 from analyzer.timings import stage
 
 _BUNDLE_NAME = re.compile(
@@ -189,6 +189,7 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
     and caps become warnings in `bundle.warnings` and everything read before them is kept.
     """
     notes = _SkipNotes()
+    cut: list[tuple[str, str]] = []
     trimmer = OverlapTrimmer()
     total = 0
     count = 0
@@ -219,13 +220,17 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                         stream.close()
                         raise
                     stream.drain()  # whatever the consumer left: the archive moves on past this member
-                    result, read = stream.result, stream.stored_size
+                    result, read, text = stream.result, stream.stored_size, stream.head()
                 else:
                     result = read_capped(entry, caps.limits)
                     read = len(result.data)
-                    yield _member(name, entry, result.data, [n for n in (result.stopped, result.damage) if n],
-                                  caps, trimmer)
+                    member = _member(name, entry, result.data, [n for n in (result.stopped, result.damage) if n],
+                                     caps, trimmer)
+                    yield member
+                    text = member.data
                 total += max(entry.size, read) if streamed else read
+                if result.stopped and text.strip(b"\0") and not looks_binary(text):  # a capped lastlog hides no line
+                    cut.append((name, result.stopped))
                 if result.bomb and streamed and entry.size > caps.max_member_bytes:
                     bundle.warnings.append(f"member {name} {result.stopped}; it claims {entry.size} bytes and reaching "
                                            "the members after it would mean inflating them all, so they were not read")
@@ -243,6 +248,10 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
             bundle.warnings.append(f"reading stopped after {count} members ({why(exc)}): "
                                    "everything before was analyzed")
     bundle.warnings.extend(notes.summary())
+    if cut:  # said in the bundle's warnings too: a finding may sit in the part not read
+        examples = "; ".join(f"{name} ({why})" for name, why in cut[:_MAX_EXAMPLES])
+        bundle.warnings.append(f"{len(cut)} member(s) cut at a reading cap, the rest of each not read: {examples}"
+                               f"{' ...' if len(cut) > _MAX_EXAMPLES else ''} (--cap raises a cap)")
     if count == 0 and not bundle.nested:
         bundle.warnings.append("the bundle holds no regular files")
 
@@ -366,7 +375,7 @@ class _SkipNotes:
     def summary(self) -> list[str]:
         label = {"dir": "folder entries", "link": "links (never followed)", "device": "device files",
                  "fifo": "FIFOs", "other": "special files", "unsafe name": "members with unsafe names",
-                 "output": "ovs-analyzer output folders (reports of an earlier run, not logs)"}
+                 "output": "ovs-analyzer output folders (reports, not logs)"}
         return [f"{n} {label.get(reason, reason)} skipped (e.g. {', '.join(self.examples[reason])})"
                 for reason, n in self.counts.items() if reason != "dir"]
 

@@ -89,3 +89,22 @@ def test_the_json_and_the_markdown_name_the_sides_and_the_lists_with_the_same_wo
     assert f"- old bundle: `{SAMPLE}`" in text and f"- new bundle: `{later['again']}`" in text
     for heading in ("Appeared", "Persisting", "Resolved"):
         assert f"### {heading} (" in text
+
+
+def test_a_bundle_of_bundles_is_compared_node_by_node_not_as_an_empty_bundle(tmp_path):
+    """An upload of every node against the same upload: every node's findings persist, none appears."""
+    import tarfile
+
+    from samples.make_sample import write_cluster
+
+    write_cluster(tmp_path / "nodes", hosts=("ovs-node1", "ovs-node2"), scenarios=("incident", "healthy"),
+                  skews=(0.0, 0.0), seed=5)
+    upload = tmp_path / "upload.tar"
+    with tarfile.open(upload, "w") as tar:
+        for bundle in sorted((tmp_path / "nodes").iterdir()):
+            tar.add(bundle, arcname=bundle.name)
+    code, diff = run_diff(str(upload), str(upload))
+    assert code == 0
+    assert diff["new_bundle"]["hosts"] == ["ovs-node1", "ovs-node2"]
+    assert diff["summary"]["appeared"] == diff["summary"]["resolved"] == 0
+    assert {h for p in diff["persisting"] for h in p["hosts"]} == {"ovs-node1", "ovs-node2"}

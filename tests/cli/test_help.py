@@ -71,6 +71,7 @@ def test_each_command_lists_only_the_exit_codes_it_can_give(words):
     text = _text(_help(*words))
     codes = text[text.index("Exit codes: "):]
     assert "0 " in codes and "2 unusable input or arguments" in codes and "130 interrupted" in codes
+    assert "--debug" in codes and "141 stdout closed early" in codes, "the codes every command gives, and how"
     has_fail_on = "--fail-on SEVERITY" in text
     assert ("--fail-on" in codes) == (has_fail_on or words == ()), words
     assert ("; 4 " in codes) == (words in {("triage",), ()}), words

@@ -62,7 +62,7 @@ def test_scaffold_turns_an_unexplained_error_into_a_rule_whose_examples_pass(tmp
     assert main(["rules", "scaffold", str(SAMPLE)]) == 0
     listing = capsys.readouterr().out
     assert "templates; write one with --template N" in listing
-    target = tmp_path / "NEW.yaml"
+    target = tmp_path / "site-rules" / "NEW.yaml"  # a folder that does not exist yet is made
     assert main(["rules", "scaffold", str(SAMPLE), "--template", "1", "-o", str(target)]) == 0
     assert "examples pass" in capsys.readouterr().out
     assert main(["rules", "test", str(target)]) == 0

@@ -155,3 +155,13 @@ def test_binary_files_matching_log_are_skipped_with_a_note(tmp_path, rules):
 def test_caps_are_configurable_by_name():
     caps = Caps.from_options(["members=50", "total_bytes=4G", "line_bytes=64k", "ratio=50"])
     assert (caps.max_members, caps.max_total_bytes, caps.max_line_bytes, caps.max_ratio) == (50, 4 * 1024**3, 65536, 50)
+
+
+def test_a_member_cut_at_a_cap_is_named_in_the_bundle_warnings_not_only_in_its_own_row(tmp_path):
+    """A finding may sit in the part not read: the report's header and the terminal must say so."""
+    long = "".join(PY.format(s=s % 60) for s in range(400))  # ~36 KiB
+    path = build_tar(tmp_path / "b.tar.gz", {"var/log/ovs/lib.log": long, "var/log/ovs/api.log": PY.format(s=1)})
+    bundle, _ = read(path, Caps.from_options(["member_bytes=8k"]))
+    (warning,) = [w for w in bundle.warnings if "cut at a reading cap" in w]
+    assert warning.startswith("1 member(s) cut") and "var/log/ovs/lib.log (larger than 8192 bytes" in warning
+    assert "api.log" not in warning

@@ -10,8 +10,8 @@ import dataclasses
 import gzip
 import io
 import os
+import re
 import tarfile
-import time
 import tracemalloc
 import zipfile
 import zlib
@@ -47,9 +47,15 @@ def raw_tar(infos: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
 
 def read_all(path: Path, caps: Caps = Caps()):
     bundle = describe(path)
-    started = time.monotonic()
-    members = {m.path: m for m in iter_members(bundle, caps)}
-    return bundle, members, time.monotonic() - started
+    return bundle, {m.path: m for m in iter_members(bundle, caps)}
+
+
+def inflated_before_stop(warnings: list[str] | tuple[str, ...]) -> int:
+    """The bytes a reader inflated before a cap stopped it, as its warning says: the work a bomb
+    cost is bounded by the cap, not by how large the bomb claims to be (checked in bytes, not
+    seconds, so a busy machine cannot fail it)."""
+    (stopped,) = [int(m[1]) for w in warnings if (m := re.search(r"stopped after (\d+) bytes", w))]
+    return stopped
 
 
 def write(tmp_path: Path, data: bytes, name: str = "ovs-x-20170314102205-logs.tar") -> Path:
@@ -62,7 +68,7 @@ def test_dotdot_and_absolute_members_never_leave_the_archive(tmp_path):
     before = set(tmp_path.parent.iterdir())
     path = write(tmp_path, tar_bytes({"../../evil.log": GOOD, "/etc/cron.d/evil": GOOD, "var/../../x.log": GOOD,
                                       "var/log/ovs/lib.log": GOOD}))
-    bundle, members, _ = read_all(path)
+    bundle, members = read_all(path)
     assert sorted(members) == ["etc/cron.d/evil", "var/log/ovs/lib.log"], "absolute names are read as relative"
     assert any("2 members with unsafe names skipped" in w for w in bundle.warnings)
     assert set(tmp_path.parent.iterdir()) == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
@@ -77,7 +83,7 @@ def test_symlinks_hardlinks_and_devices_are_skipped_never_followed(tmp_path):
         (special("var/log/pipe.log", tarfile.FIFOTYPE), b""),
         (special("var/log/syslog", tarfile.REGTYPE, data=GOOD.encode()), GOOD.encode()),
     ]))
-    bundle, members, _ = read_all(path)
+    bundle, members = read_all(path)
     assert list(members) == ["var/log/syslog"]
     assert not any(b"root:" in m.data for m in members.values())
     text = " | ".join(bundle.warnings)
@@ -89,7 +95,7 @@ def test_a_symlink_in_a_folder_is_not_followed(tmp_path):
     (tmp_path / "var" / "passwd.log").symlink_to("/etc/passwd")
     (tmp_path / "var" / "loop").symlink_to(tmp_path)
     (tmp_path / "var" / "syslog").write_text(GOOD)
-    bundle, members, _ = read_all(tmp_path)
+    bundle, members = read_all(tmp_path)
     assert list(members) == ["var/syslog"] and any("links (never followed)" in w for w in bundle.warnings)
 
 
@@ -98,14 +104,14 @@ def test_a_gzip_member_inflating_to_gigabytes_is_stopped_by_its_ratio(tmp_path):
     bomb = block * 64  # a valid multi-stream gzip: 4 GiB inflated
     path = write(tmp_path, tar_bytes({"var/log/ovs/lib.log.2.gz": bomb, "var/log/ovs/lib.log": GOOD}))
     tracemalloc.start()
-    _, members, took = read_all(path)
+    _, members = read_all(path)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     caps = Caps()
     assert "inflates more than 200:1" in " ".join(members["var/log/ovs/lib.log.2.gz"].warnings)
     assert len(members["var/log/ovs/lib.log.2.gz"].data) < caps.ratio_floor + (64 << 20)
     assert members["var/log/ovs/lib.log"].data == GOOD.encode(), "the rest is still read"
-    assert took < 10 and peak < 400 << 20
+    assert peak < 400 << 20
 
 
 def test_a_tar_gz_whose_member_inflates_to_gigabytes_stops_the_stream_there(tmp_path):
@@ -119,17 +125,18 @@ def test_a_tar_gz_whose_member_inflates_to_gigabytes_stops_the_stream_there(tmp_
     zeros = b"\0" * (16 << 20)
     parts += [inflater.compress(zeros) for _ in range(8)]  # 128 MiB declared data is enough to trip the ratio
     path = write(tmp_path, b"".join(parts) + inflater.flush(), "ovs-x-logs.tar.gz")
-    bundle, members, took = read_all(path)
+    bundle, members = read_all(path)
     assert list(members) == ["var/log/first.log", "var/log/huge.log"]
     assert any("huge.log inflates more than 200:1" in w for w in bundle.warnings)
-    assert took < 10
+    assert inflated_before_stop(bundle.warnings) <= 2 * Caps().limits.ratio_floor, "not the 4 GiB it claims"
 
 
 def test_a_sparse_lastlog_of_zeros_is_capped_and_the_members_after_it_are_still_read(tmp_path):
     data = gzip.compress(tar_bytes({"var/log/lastlog": b"\0" * (96 << 20), "var/log/syslog": GOOD}), 6)
-    bundle, members, took = read_all(write(tmp_path, data, "ovs-x-logs.tar.gz"))
+    bundle, members = read_all(write(tmp_path, data, "ovs-x-logs.tar.gz"))
     assert "inflates more than 200:1" in " ".join(members["var/log/lastlog"].warnings)
-    assert members["var/log/syslog"].data == GOOD.encode() and bundle.warnings == [] and took < 10
+    assert inflated_before_stop(members["var/log/lastlog"].warnings) <= 2 * Caps().limits.ratio_floor
+    assert members["var/log/syslog"].data == GOOD.encode() and bundle.warnings == []
 
 
 def test_a_zip_bomb_member_is_stopped_and_the_rest_is_read(tmp_path):
@@ -139,9 +146,10 @@ def test_a_zip_bomb_member_is_stopped_and_the_rest_is_read(tmp_path):
             for _ in range(16):
                 fh.write(b"\0" * (16 << 20))
         zf.writestr("var/log/syslog", GOOD)
-    _, members, took = read_all(write(tmp_path, buffer.getvalue(), "b.zip"))
+    _, members = read_all(write(tmp_path, buffer.getvalue(), "b.zip"))
     assert "inflates more than 200:1" in " ".join(members["var/log/bomb.log"].warnings)
-    assert members["var/log/syslog"].data == GOOD.encode() and took < 10
+    assert inflated_before_stop(members["var/log/bomb.log"].warnings) <= 2 * Caps().limits.ratio_floor
+    assert members["var/log/syslog"].data == GOOD.encode()
 
 
 def fast_tar_of_empty_members(count: int) -> bytes:
@@ -160,16 +168,15 @@ def fast_tar_of_empty_members(count: int) -> bytes:
 
 def test_a_200k_member_tar_is_cut_at_the_member_cap(tmp_path):
     path = write(tmp_path, fast_tar_of_empty_members(200_000))
-    bundle, members, took = read_all(path)
+    bundle, members = read_all(path)
     assert len(members) == Caps().max_members
     assert "more than 5000 members: the rest was not read" in bundle.warnings
-    assert took < 10
 
 
 def test_a_tar_cut_mid_member_keeps_what_was_read_and_says_where(tmp_path):
     data = tar_bytes({"var/log/a.log": GOOD * 10, "var/log/b.log": GOOD * 100})
     cut = data[: 512 * 3 + 2000 + 512 + 1000]  # header a, data a (2 blocks + ...), header b, part of b
-    bundle, members, _ = read_all(write(tmp_path, cut))
+    bundle, members = read_all(write(tmp_path, cut))
     assert members["var/log/a.log"].data == (GOOD * 10).encode()
     assert members["var/log/b.log"].data and (GOOD * 100).encode().startswith(members["var/log/b.log"].data)
     assert any("cut short at byte" in w for w in members["var/log/b.log"].warnings)
@@ -178,7 +185,7 @@ def test_a_tar_cut_mid_member_keeps_what_was_read_and_says_where(tmp_path):
 
 def test_a_tar_cut_between_members_is_reported_as_cut(tmp_path):
     data = tar_bytes({"var/log/a.log": GOOD})
-    bundle, members, _ = read_all(write(tmp_path, data[:1024]))
+    bundle, members = read_all(write(tmp_path, data[:1024]))
     assert list(members) == ["var/log/a.log"]
     assert any("without the end-of-archive marker" in w for w in bundle.warnings)
 
@@ -186,7 +193,7 @@ def test_a_tar_cut_between_members_is_reported_as_cut(tmp_path):
 def test_a_gzip_stream_cut_short_keeps_everything_before_the_cut(tmp_path):
     lines = "".join(PY.format(s=s % 60) for s in range(20000)).encode()
     data = gzip.compress(tar_bytes({"var/log/a.log": GOOD, "var/log/big.log": lines}))
-    bundle, members, _ = read_all(write(tmp_path, data[: len(data) // 2], "ovs-x-logs.tar.gz"))
+    bundle, members = read_all(write(tmp_path, data[: len(data) // 2], "ovs-x-logs.tar.gz"))
     assert members["var/log/a.log"].data == GOOD.encode()
     assert 0 < len(members["var/log/big.log"].data) < len(lines)
     assert any("big.log" in w and "members after it could not be read" in w for w in bundle.warnings)
@@ -194,7 +201,7 @@ def test_a_gzip_stream_cut_short_keeps_everything_before_the_cut(tmp_path):
 
 def test_a_cut_gzip_member_keeps_its_readable_lines(tmp_path):
     member = gzip.compress(("".join(PY.format(s=s % 60) for s in range(5000))).encode())
-    _, members, _ = read_all(write(tmp_path, tar_bytes({"var/log/ovs/lib.log.2.gz": member[: len(member) // 2]})))
+    _, members = read_all(write(tmp_path, tar_bytes({"var/log/ovs/lib.log.2.gz": member[: len(member) // 2]})))
     got = members["var/log/ovs/lib.log.2.gz"]
     assert got.data.startswith(PY.format(s=0).encode()) and "cut short" in " ".join(got.warnings)
 
@@ -212,20 +219,18 @@ def test_input_that_is_not_a_bundle_is_a_clean_user_error(tmp_path, content, fra
 
 
 def test_a_tar_with_no_members_is_read_and_says_so(tmp_path):
-    bundle, members, _ = read_all(write(tmp_path, tar_bytes({})))
+    bundle, members = read_all(write(tmp_path, tar_bytes({})))
     assert members == {} and bundle.warnings == ["the bundle holds no regular files"]
 
 
-def test_a_64mb_line_is_cut_to_the_line_cap_in_seconds(tmp_path, rules):
+def test_a_64mb_line_is_cut_to_the_line_cap_and_only_that_much_reaches_the_parser(tmp_path, rules):
     from analyzer.pipeline.analysis import analyze
 
     huge = GOOD.encode() + b"x" * (64 << 20) + b"\n" + GOOD.encode()
-    started = time.monotonic()
     analysis = analyze(write(tmp_path, tar_bytes({"var/log/ovs/lib.log": huge})), rules)  # gzipped: a ratio bomb
     member = analysis.members[0]
     assert member.lines == 3 and member.size < Caps().max_line_bytes + 4096
     assert any("longer than 1048576 bytes cut" in w for w in member.warnings)
-    assert time.monotonic() - started < 30
 
 
 def test_binary_junk_in_a_log_is_counted_not_fatal(tmp_path, rules):
@@ -259,7 +264,7 @@ def test_odd_member_names_are_kept_readable_or_skipped(tmp_path):
             info = tarfile.TarInfo(name)
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content.encode()))
-    bundle, members, _ = read_all(write(tmp_path, buffer.getvalue()))
+    bundle, members = read_all(write(tmp_path, buffer.getvalue()))
     assert sorted(members) == sorted(["var/log/" + "d/" * 200 + "deep.log", "var/log/ünï cødé.log", "var/log/win.log",
                                       "var/log/\ufffd.log"])
     assert any("2 members with unsafe names skipped" in w for w in bundle.warnings)
@@ -354,7 +359,7 @@ def test_a_header_claiming_gigabytes_in_a_small_tar_costs_no_more_memory_than_th
     path = write(tmp_path, bytes(packed))
     caps = Caps(stream_bytes=Caps().max_member_bytes)
     tracemalloc.start()
-    _, members, _ = read_all(path, caps)
+    _, members = read_all(path, caps)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert any("cut short" in w for w in members["var/log/syslog"].warnings)
