@@ -207,6 +207,6 @@ def test_only_election_announcements_are_clock_anchors_not_periodic_lease_renewa
             "09FydVMSuGL4Fp3k is master, lease expires in 10.0s\n")
     events = parse(text, source=path).events
     part = ClusterEvidence().collect(Member(path, text.encode(), 0.0, len(text)), events)
-    anchors = part.filter(part["kind"] == "anchor")
+    anchors = part.filter(part["event"] == "election")
     assert anchors["value"].to_list() == ["09FydVMSuGL4Fp3k is master"]
-    assert set(part.filter(part["kind"] == "arakoon_self")["value"]) == {"09FydVMSuGL4Fp3k"}
+    assert set(part.filter(part["fact"] == "arakoon_self")["value"]) == {"09FydVMSuGL4Fp3k"}
