@@ -74,7 +74,7 @@ class Extractor:
     key: str
     producers: tuple[str, ...]
     column: str
-    literal: str
+    literals: tuple[str, ...]
     regex: str
     every_match: bool
     groups: tuple[str, ...]
@@ -119,28 +119,48 @@ def _extractor(path: Path, item: dict[str, Any]) -> Extractor:
     every_match = bool(item.get("all", False))
     if every_match and len(groups) != 1:
         raise UserError(f"{path}: {where}: `all` takes a regex of one group")
+    literal = item.get("literal")
+    literals = tuple(str(x) for x in literal) if isinstance(literal, list) else (str(literal),) if literal else ()
+    if not literals:
+        raise UserError(f"{path}: {where} needs a literal: text every line it reads contains")
     return Extractor(id=str(item["id"]), kind=kind, clock=clock, key=key, producers=tuple(item.get("producers") or ()),
-                     column=str(item.get("column", "message")), literal=str(item["literal"]), regex=str(item["regex"]),
+                     column=str(item.get("column", "message")), literals=literals, regex=str(item["regex"]),
                      every_match=every_match, groups=groups, examples=examples_of(path, where, item.get("examples")))
 
 
 def extract(events: pl.DataFrame, knowledge: ClusterKnowledge) -> pl.DataFrame:
-    """Every name and clock event the extractors find in `events` (rows of `_SCHEMA`), before caps."""
-    lazy = events.lazy().select("producer", "message", "raw", *_CONTEXT)
-    queries = [_found(lazy, ex) for ex in knowledge.extractors]
-    frames = [f for f in pl.collect_all(queries, engine="in-memory") if f.height]
+    """Every name and clock event the extractors find in `events` (rows of `_SCHEMA`), before caps.
+
+    One pass per column finds the few records holding any extractor's literal (one automaton for
+    all literals of that column); each extractor then reads only those of them it is for, and most
+    members have none at all.
+    """
+    frame = events.select("producer", *{ex.column for ex in knowledge.extractors}, *_CONTEXT)
+    candidates = {column: _candidates(frame, column, [ex for ex in knowledge.extractors if ex.column == column])
+                  for column in {ex.column for ex in knowledge.extractors}}
+    frames = [found for ex in knowledge.extractors if candidates[ex.column].height
+              and (found := _found(candidates[ex.column], ex)).height]
     if not frames:
         return pl.DataFrame(schema=_SCHEMA)
-    found = pl.concat(frames)
-    return found.filter(pl.col("event").is_not_null() | _sharable(knowledge))
+    return pl.concat(frames).filter(pl.col("event").is_not_null() | _sharable(knowledge))
 
 
-def _found(lazy: pl.LazyFrame, ex: Extractor) -> pl.LazyFrame:
+def _candidates(frame: pl.DataFrame, column: str, extractors: list[Extractor]) -> pl.DataFrame:
+    """The records whose `column` holds a literal of `extractors` (of their producers, when all name some)."""
+    if all(ex.producers for ex in extractors):
+        frame = frame.filter(pl.col("producer").is_in(sorted({p for ex in extractors for p in ex.producers})))
+    literals = sorted({literal for ex in extractors for literal in ex.literals})
+    return frame.filter(pl.col(column).str.contains_any(literals).fill_null(False))
+
+
+def _found(candidates: pl.DataFrame, ex: Extractor) -> pl.DataFrame:
     """What one extractor finds: one row per name (fact) and per clock event."""
     text = pl.col(ex.column)
-    lines = lazy.filter(text.str.contains(ex.literal, literal=True).fill_null(False))
+    lines = candidates.filter(text.str.contains_any(list(ex.literals)).fill_null(False))
     if ex.producers:
         lines = lines.filter(pl.col("producer").is_in(ex.producers))
+    if lines.height == 0:
+        return pl.DataFrame(schema=_SCHEMA)
     if ex.every_match:
         group = ex.groups[0]
         matched = lines.select(text.str.extract_all(ex.regex).alias("match"), *_CONTEXT).explode("match") \
