@@ -27,7 +27,8 @@ Standard library only.
 
 Usage: python samples/make_sample.py OUT [--seed N] [--host H] [--scenario S]
                                          [--start ISO8601] [--manifest]
-       python samples/make_sample.py OUT_DIR --cluster N [--seed N]   (N nodes of one cluster, known clock skews)
+       python samples/make_sample.py OUT_DIR --cluster N [--seed N] [--shared KINDS]
+                                         (N nodes of one cluster, known clock skews)
 """
 from __future__ import annotations
 
@@ -1799,12 +1800,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--manifest", action="store_true", help="print the manifest as JSON on stdout")
     ap.add_argument("--cluster", type=int, metavar="N", default=0,
                     help="write N bundles of one cluster into the OUT folder (node i's clock off by known seconds)")
+    ap.add_argument("--shared", default=",".join(DEFAULT_SHARED), metavar="KINDS",
+                    help=f"with --cluster: the evidence the nodes share, of {', '.join(SHARED_KINDS)}")
     a = ap.parse_args(argv)
     if a.cluster:
         hosts = [f"ovs-node{i + 1}" for i in range(a.cluster)]
         scenarios = ["incident"] * min(2, a.cluster) + ["healthy"] * max(a.cluster - 2, 0)
         skews = [0.0, 2.5, -1.25, 4.0, -3.5, 1.75][: a.cluster] + [0.5] * max(a.cluster - 6, 0)
-        manifests = write_cluster(a.out, hosts=hosts, scenarios=scenarios, skews=skews, seed=a.seed)
+        manifests = write_cluster(a.out, hosts=hosts, scenarios=scenarios, skews=skews, seed=a.seed,
+                                  shared=[k for k in a.shared.split(",") if k])
         for manifest in manifests:
             print(f"wrote {a.out / manifest['archive']}: clock {manifest['skew_seconds']:+.2f} s")
         return 0
