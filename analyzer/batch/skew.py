@@ -162,23 +162,33 @@ def causal_bounds(frame: pl.DataFrame, kinds: tuple[tuple[str, str], ...]) -> pl
 def _intervals(bounds: pl.DataFrame, hosts: list[str], reference: str) -> dict[str, Estimate]:
     """Each host's tightest interval against the reference from every pair at once.
 
-    The pairs are edges `cause -> effect` of weight `bound` in a graph of difference constraints;
+    The pairs are edges `cause -> effect` of weight `bound` in a graph of difference constraints:
     the shortest path reference -> h bounds `offset(h) - offset(reference)` from above, the
-    shortest path h -> reference from below (hosts are few: Floyd-Warshall over them).
+    shortest path h -> reference (reference -> h on the reversed edges) from below.
     """
-    index = {h: i for i, h in enumerate(hosts)}
-    dist = [[0.0 if i == j else math.inf for j in range(len(hosts))] for i in range(len(hosts))]
     tightest = bounds.group_by("cause_host", "effect_host").agg(pl.col("bound").min() + SLACK_SECONDS)
-    for cause, effect, bound in tightest.iter_rows():
-        dist[index[cause]][index[effect]] = min(dist[index[cause]][index[effect]], bound)
-    for k in range(len(hosts)):
-        for i in range(len(hosts)):
-            for j in range(len(hosts)):
-                dist[i][j] = min(dist[i][j], dist[i][k] + dist[k][j])
+    edges = {(cause, effect): bound for cause, effect, bound in tightest.iter_rows()}
+    above = _shortest(edges, hosts, reference)
+    below = _shortest({(b, a): w for (a, b), w in edges.items()}, hosts, reference)
     used = bounds.select(pl.concat_list("cause_host", "effect_host").alias("h")).explode("h")["h"].value_counts()
     pairs = dict(used.iter_rows())
-    r = index[reference]
-    return {h: _interval(-dist[index[h]][r], dist[r][index[h]], pairs.get(h, 0)) for h in hosts}
+    return {h: _interval(-below[h], above[h], pairs.get(h, 0)) for h in hosts}
+
+
+def _shortest(edges: dict[tuple[str, str], float], hosts: list[str], source: str) -> dict[str, float]:
+    """Bellman-Ford from `source` (bounds may be negative). Edges exist only between nodes that talk,
+    so it settles in a few rounds; bounds that contradict each other (a negative cycle) never
+    settle, stop after one round per host and show as an interval whose lower end passes its upper."""
+    dist = dict.fromkeys(hosts, math.inf)
+    dist[source] = 0.0
+    for _ in hosts:
+        changed = False
+        for (a, b), weight in edges.items():
+            if dist[a] + weight < dist[b]:
+                dist[b], changed = dist[a] + weight, True
+        if not changed:
+            break
+    return dist
 
 
 def _interval(lower: float, upper: float, pairs: int) -> Estimate:
@@ -228,6 +238,9 @@ def _from_causal(host: str, causal: dict[str, Estimate], together: Estimate, by_
     label = " and ".join(SHORT[m] for m in used)
     pairs = sum(e.pairs for e in used.values())
     lower, upper = together.lower_seconds, together.upper_seconds
+    if lower is None and upper is None:
+        return Skew(host, None, pairs, None, "none", "no event shared with the reference node, even through others",
+                    by_method=by_method)
     if lower is None or upper is None:
         return Skew(host, None, pairs, None, "none", f"{label}: bounded from one side only", lower, upper,
                     f"{label} bound the offset from one side only ({_span(lower, upper)}): events flowed one way",

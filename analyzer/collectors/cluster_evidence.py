@@ -232,8 +232,8 @@ class ClusterEvidence(Collector):
 
         clock = facts.filter(pl.col("event").is_not_null())
         full = {LISTS[fact] for fact, n in names.group_by("fact").len().iter_rows() if n >= MAX_NAMES}
+        full |= {"anchors" for _, n in clock.group_by("event").len().iter_rows() if n >= MAX_EVENTS}
         if clock.height:
-            full |= {"anchors"} if clock.group_by("event").len()["len"].max() >= MAX_EVENTS else set()  # type: ignore[operator]
             clock = view.to_utc(clock.with_columns(pl.col("host").fill_null(pl.lit(view.node, pl.String))))
             clock = clock.filter(pl.col("ts").is_not_null()).unique(["event", "value", "ts"], keep="first") \
                 .sort("ts", "event", "source", "line")

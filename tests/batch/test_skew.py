@@ -130,3 +130,24 @@ def test_celery_and_dtl_bounds_that_do_not_overlap_lower_the_confidence_and_say_
     assert b.confidence == "medium" and "do not overlap" in b.note
     assert "Celery tasks" in b.note and "DTL connections" in b.note
     assert b.offset_seconds == pytest.approx(20.0, abs=0.01), "the narrowest method alone"
+
+
+def test_bounds_that_contradict_each_other_say_a_clock_may_have_stepped():
+    anchors: dict = {"a": [], "b": []}
+    for i in range(4):
+        task(anchors, "a", "b", 60.0 * i, {"a": 0.0, "b": 0.0})
+        task(anchors, "b", "a", 600.0 + 60.0 * i, {"a": 0.0, "b": 10.0})  # b's clock jumped 10 s ahead
+    b = skews_of(anchors)["b"]
+    assert "contradict each other" in b.note and "stepped" in b.note
+    assert b.confidence == "low" and b.lower_seconds > b.upper_seconds
+
+
+def test_nodes_that_only_talk_among_themselves_are_not_measured_against_the_reference():
+    skew = {"a": 0.0, "b": 1.0, "c": 2.0, "d": 3.0}
+    anchors: dict = {h: [] for h in skew}
+    for i in range(4):
+        for one, other in (("a", "b"), ("b", "a"), ("a", "b"), ("c", "d"), ("d", "c")):
+            task(anchors, one, other, 60.0 * i + len(anchors[one]), skew)
+    found = skews_of(anchors)
+    assert found["reference"] == "a" and found["b"].offset_seconds == pytest.approx(1.0, abs=0.05)
+    assert (found["c"].offset_seconds, found["c"].confidence, found["c"].lower_seconds) == (None, "none", None)
