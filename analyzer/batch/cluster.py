@@ -32,13 +32,11 @@ from analyzer.isotime import parse_iso
 
 #: Problems starting on different nodes closer than this belong to one incident.
 INCIDENT_GAP = timedelta(minutes=5)
-
-
 #: Names that link every bundle mentioning them: random per cluster, so no other cluster has them.
 SHARED_NAMES = ("arakoon_nodes", "task_ids", "cluster_ids")
 #: Names one bundle mentions as a peer's, and the list of those another bundle states as its own.
 PEER_NAMES = {"peer_addresses": "own_addresses", "peer_hosts": "own_hosts"}
-#: How `recognised_by` counts each kind: (one, many).
+#: How `recognised_by` counts each kind, in its order: (one, many).
 LABELS = {"arakoon_nodes": ("Arakoon node id", "Arakoon node ids"), "task_ids": ("Celery task id", "Celery task ids"),
           "cluster_ids": ("framework cluster id", "framework cluster ids"),
           "peer_addresses": ("peer address", "peer addresses"), "peer_hosts": ("peer host name", "peer host names")}
@@ -90,13 +88,16 @@ def group(outcomes: list[Outcome], forced: str | None = None) -> list[Group]:
         if len(hosts) < 2:  # one node (maybe two bundles of it) is no cluster
             continue
         name = "+".join(hosts) if len(hosts) <= 4 else f"{hosts[0]}+{len(hosts) - 1}-more"
-        shared = dict(sorted(Counter(kind for kind, _ in named[top]).items(), key=lambda k: _KINDS.index(k[0])))
+        shared = dict(sorted(Counter(kind for kind, _ in named[top]).items(), key=lambda k: list(LABELS).index(k[0])))
         clusters = sorted({c for o in found for c in o.evidence.get("arakoon_clusters", [])})
         groups.append(Group(name, found, _recognised_by(shared, clusters), shared))
-    return _unique_names(sorted(groups, key=lambda g: (g.name, g.outcomes[0].row["bundle"])))
+    return _unique_names(sorted(groups, key=_order))
 
 
-_KINDS = (*SHARED_NAMES, *PEER_NAMES)
+def _order(found: Group) -> tuple[str, str, str]:
+    """By name, then by the first bundle (its name, and its path: cloned labs name bundles alike)."""
+    first = found.outcomes[0].row
+    return found.name, first["bundle"], first.get("path") or ""
 
 
 def _links(ok: list[Outcome]) -> list[tuple[int, int, str, str]]:
