@@ -134,3 +134,13 @@ def test_known_clock_offsets_are_recovered_within_a_second_by_one_method_alone(t
     statement = json.loads((triaged[0] / found["report"]).with_name("findings.json").read_text())[
         "sections"]["cluster"]["skew_statement"]
     assert f"from {method}" in statement and "bounds" in statement, statement
+
+
+def test_each_bundle_report_summarises_its_cluster_evidence_instead_of_dumping_the_lists(triaged):
+    folder = next((triaged[0] / "bundles").glob("*ovs-c1*"))
+    page = (folder / "report.html").read_text()
+    section = page[page.index('id="section-cluster_evidence"'):]
+    section = section[:section.index("</section>")]
+    task_ids = json.loads((folder / "findings.json").read_text())["sections"]["cluster_evidence"]["task_ids"]
+    assert "Celery task ids (200, the lowest kept)" in section and "task_received" in section
+    assert sum(t in section for t in task_ids) == 8, "a few names, not the whole list (findings.json has it)"
