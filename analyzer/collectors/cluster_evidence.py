@@ -55,8 +55,9 @@ LISTS = {"arakoon_cluster": "arakoon_clusters", "arakoon_node": "arakoon_nodes",
          "task_id": "task_ids", "cluster_id": "cluster_ids", "own_address": "own_addresses",
          "peer_address": "peer_addresses", "own_host": "own_hosts", "peer_host": "peer_hosts"}
 MAX_NAMES = 200
-#: Clock events kept per kind. Elections are the earliest ones (a node logs a few per minute at
-#: most); the others the ones of the lowest keys (task ids, volume ids), like the names.
+#: Clock events kept per kind. Elections are the latest ones (their keys are a few node names; a
+#: cluster's bundles are collected together, so their logs end together but start wherever
+#: rotation left them); the others the ones of the lowest keys (task ids, volume ids), like the names.
 MAX_EVENTS = 300
 _BY_TIME = ("election",)
 _SCHEMA = {"fact": pl.String, "value": pl.String, "event": pl.String, "host": pl.String,
@@ -194,12 +195,12 @@ def _sharable(knowledge: ClusterKnowledge) -> pl.Expr:
 
 def capped(facts: pl.DataFrame) -> pl.DataFrame:
     """Each name once and at most `MAX_NAMES` of each kind (the lowest); each clock event once and at
-    most `MAX_EVENTS` of each kind (elections: the earliest; others: the lowest keys)."""
+    most `MAX_EVENTS` of each kind (elections: the latest; others: the lowest keys)."""
     names = facts.filter(pl.col("event").is_null()).unique(["fact", "value"], keep="first") \
         .sort("fact", "value").group_by("fact", maintain_order=True).head(MAX_NAMES)
     clock = facts.filter(pl.col("event").is_not_null()).unique(["event", "value", "host", "ts_local"], keep="first")
     by_time = pl.col("event").is_in(_BY_TIME)
-    clock = pl.concat([clock.filter(by_time).sort("ts_local", "source", "line"),
+    clock = pl.concat([clock.filter(by_time).sort("ts_local", "source", "line", descending=[True, False, False]),
                        clock.filter(~by_time).sort("value", "ts_local", "source", "line")]) \
         .group_by("event", maintain_order=True).head(MAX_EVENTS)
     return pl.concat([names, clock], how="diagonal_relaxed").select(list(_SCHEMA))

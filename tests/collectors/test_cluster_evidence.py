@@ -145,3 +145,12 @@ def test_a_broken_extractor_is_one_clear_error(tmp_path):
                     "examples: [{line: x, expect: {}}]}\n")
     with pytest.raises(UserError, match=r"extractor 'bad'.*unknown group"):
         cluster_knowledge(path)
+
+
+def test_of_many_elections_the_latest_are_kept_where_the_bundles_of_one_collection_overlap(make_bundle, rules):
+    lines = "".join(ARAKOON.format(m=i % 60, s=0, us=i, seq=i, msg="xY1zW2vU3t4s5R6q is master").replace(
+        "08:", f"{8 + i // 60:02d}:", 1) for i in range(MAX_EVENTS + 100))
+    found = evidence(make_bundle, rules, {"var/log/arakoon/ovsdb/Qw3Er4Ty5Ui6Op7A.log": lines})
+    times = [a["ts"] for a in found["anchors"] if a["kind"] == "election"]
+    assert len(times) == MAX_EVENTS and "anchors" in found["capped"]
+    assert min(times) == "2017-03-14T08:40:00.000100Z", "the first 100 (the oldest) are the ones left out"
