@@ -27,7 +27,8 @@ Standard library only.
 
 Usage: python samples/make_sample.py OUT [--seed N] [--host H] [--scenario S]
                                          [--start ISO8601] [--manifest]
-       python samples/make_sample.py OUT_DIR --cluster N [--seed N]   (N nodes of one cluster, known clock skews)
+       python samples/make_sample.py OUT_DIR --cluster N [--seed N] [--shared KINDS]
+                                         (N nodes of one cluster, known clock skews)
 """
 from __future__ import annotations
 
@@ -382,6 +383,10 @@ class Node:
         after = {"node": 0.0, "arakoon": 0.318002, "watcher": 1.600413, "api": 3.0012, "dtl": 6.09021,
                  "alba": 9.001307, "vd": 17.000412, "worker": 22.331}
         self.svc_start = {k: up + timedelta(seconds=v) for k, v in after.items()}
+
+    def shares(self, kind: str) -> bool:
+        """Does this node's cluster sample carry evidence `kind` (`SHARED_KINDS`)?"""
+        return self.cluster is not None and kind in self.cluster.shared
 
     def heartbeat_pid(self, t: datetime) -> int:
         """pid of the `ovs monitor heartbeat` cron run of t's minute (pids wrap below pid_max 32768);
@@ -779,6 +784,8 @@ class Builder:
             t = n.t_vd_back
             m.add(t, lambda t=t: self.banner(procs["vd_new"], t, "volumedriverfs", self.vd_args()),
                   quirk="version_banner")
+        if n.shares("dtl"):
+            self.dtl_owner(m, procs)
         if not n.incident:
             return
         vd = procs["vd"]
@@ -818,6 +825,8 @@ class Builder:
         args = ["--path", f"/mnt/ssd1/{n.vpool}_dtl", "--address", n.ip, "--port", "26203",
                 "--logsink", f"/var/log/ovs/volumedriver/dtl_{n.vpool}.log"]
         m.add(t0, lambda a=args: self.banner(p, t0, "dtl_server", a), quirk="version_banner")
+        if n.shares("dtl"):
+            self.dtl_target(m, p, t0 + timedelta(microseconds=4177))
         for t in spread(rng, t0 + timedelta(seconds=1), n.end, 560):
             logger, sev, func, text = pick(rng, DTL_MSG)[1:]
             msg = text.format(**n.fields(rng))
@@ -849,10 +858,10 @@ class Builder:
             "compile_time: 06/02/2017 14:21:37 UTC ",
             f"version: {n.versions['arakoon']}",
             "NOFILE: 8192",
-            f"cfg = {{ node_name = \"{n.mid}\"; ips = [\"{n.ip}\"]; client_port = 26400; "
-            "messaging_port = 26401; home = \"/opt/OpenvStorage/db/arakoon/ovsdb/db\" }",
-            f"other: {n.peer_mids[0]}",
-            f"other: {n.peer_mids[1]}",
+            *([f"cfg = {{ node_name = \"{n.mid}\"; ips = [\"{n.ip}\"]; client_port = 26400; "
+               "messaging_port = 26401; home = \"/opt/OpenvStorage/db/arakoon/ovsdb/db\" }",
+               f"other: {n.peer_mids[0]}",
+               f"other: {n.peer_mids[1]}"] if n.cluster is None or n.shares("arakoon_startup") else []),
             "quorum_function gives 2 for 3",
             "DAEMONIZATION=false",
             "open_tlog_collection_and_store ~autofix:true",
@@ -881,7 +890,7 @@ class Builder:
             back = n.cluster.mids[1] if n.cluster else n.peer_mids[0]  # nodes of one cluster agree
             m.add(t, lambda t=t: [p.ocaml(t, "arakoon", "info", f"{back} is master")],
                   extra=("ARAKOON_MASTER_CHURN",))
-        if n.cluster:
+        if n.cluster and n.shares("elections"):
             for t, master in n.cluster.elections_seen_by(n):
                 if n.running("arakoon", t):
                     m.add(t, lambda t=t, s=f"{master} is master": [p.ocaml(t, "arakoon", "info", s)],
@@ -923,6 +932,67 @@ class Builder:
         tq = n.t_requalified
         long_id = f"{rng.getrandbits(128):032x}"
         m.add(tq, lambda t=tq, s=f"Requalified osd 5 {long_id}": [p.ocaml(t, "alba/proxy", "info", s)])
+
+    # -- traffic between the nodes of a cluster sample ------------------------------------
+    def shared_tasks(self, workers: Member) -> None:
+        """The cluster's Celery tasks as this node logs them: as the beat's lock holder, each send
+        (celery 3.1 beat `maybe_due`: INFO `Scheduler: Sending due task`, then DEBUG `<task> sent.
+        id-><uuid>`, as `celery beat -l debug` of framework 2.13 logs it); as a worker, each receive
+        and success. Each node writes on its own clock: its window start carries its skew."""
+        n = self.node
+        beat = self.member("var/log/upstart/ovs-scheduled-tasks.log")
+        for task in n.cluster.tasks:
+            sent = n.start + task.at
+            if task.sender == n.index and n.running("worker", sent):
+                beat.add(sent, celery_line(sent, "INFO", "MainProcess",
+                                           f"Scheduler: Sending due task {task.name} ({task.name})"))
+                done = sent + timedelta(microseconds=310)
+                beat.add(done, celery_line(done, "DEBUG", "MainProcess", f"{task.name} sent. id->{task.task_id}"))
+            got = sent + task.latency
+            ran = got + timedelta(seconds=task.runtime)
+            if task.receiver == n.index and n.running("worker", got) and n.running("worker", ran):
+                named = f"{task.name}[{task.task_id}]"
+                workers.add(got, celery_line(got, "INFO", "MainProcess", f"Received task: {named}"))
+                workers.add(ran, celery_line(ran, "INFO", "MainProcess",
+                                             f"Task {named} succeeded in {task.runtime:.2f}s: None"))
+
+    def dtl_owner(self, m: Member, procs: dict[str, Proc]) -> None:
+        """This node's volumes given a DTL on another node (volumedriver `Volume::setFailOverCacheConfig_`):
+        the connect naming the DTL's address, then `finding out volume state` once the DTL server
+        answered the clear."""
+        n = self.node
+        for setup in n.cluster.dtl:
+            t = n.start + setup.at
+            answered = t + 4 * setup.hop + timedelta(microseconds=37)
+            if setup.owner != n.index or not (n.running("vd", t) and n.running("vd", answered)):
+                continue
+            vd = procs[n.vd_pid_at(t)]
+            foc = f"foc://{n.cluster.ips[setup.target]}:{DTL_PORT},Asynchronous"
+            connect = ("Volume", "info", "setFailOverCacheConfig_",
+                       f"{setup.volume}: Setting the failover cache to {foc}")
+            cache = ("FailOverCacheAsyncBridge", "info", "newCache", "newCache")
+            state = ("Volume", "info", "setFailOverCacheConfig_", f"{setup.volume}: finding out volume state")
+            for ti, rec in ((t, connect), (t + timedelta(microseconds=41), cache), (answered, state)):
+                m.add(ti, lambda ti=ti, a=rec, vd=vd: [vd.vd(ti, "volumedriverfs", *a)])
+
+    def dtl_target(self, m: Member, p: Proc, started: datetime) -> None:
+        """The DTL server's side: its start line (the address it binds to, FailOverCacheServer::run),
+        then per volume given to it `Connected`, `Registering namespace` one hop after the
+        connect, `Clearing for namespace` three hops after (FailOverCacheProtocol)."""
+        n = self.node
+        m.add(started, lambda: [p.vd(started, "dtl_server", "MainHelper", "info", "run",
+                                     f'starting, server path:  "/mnt/ssd1/{n.vpool}_dtl", address to bind to:  '
+                                     f"{n.ip}, port: {DTL_PORT}, transport type: TCP, busy-loop usecs: 0, "
+                                     "file backend stream buffer size: 131072")])
+        for setup in n.cluster.dtl:
+            t = n.start + setup.at + setup.hop
+            if setup.target != n.index or not n.running("dtl", t):
+                continue
+            registered = t + timedelta(microseconds=60)
+            for ti, func, msg in ((t, "run", "Connected"),
+                                  (registered, "register_", f"Registering namespace {setup.volume}"),
+                                  (t + 2 * setup.hop, "Clear_", f"Clearing for namespace {setup.volume}")):
+                m.add(ti, lambda ti=ti, a=("FailOverCacheProtocol", "info", func, msg): [p.vd(ti, "dtl_server", *a)])
 
     # -- celery (upstart job log) --------------------------------------------------------
     def celery_banner(self) -> list[str]:
@@ -976,6 +1046,8 @@ class Builder:
                                   f"Task {task}[{tid}] succeeded in {took:.2f}s: None"))
         if n.incident:
             self.worker_story(m)
+        if n.shares("celery"):
+            self.shared_tasks(m)
         if n.incident:
             t = n.t_task_raised
             tid = make_uuid(self.rng("raised"))
@@ -1346,6 +1418,11 @@ class Builder:
                                   "Server startup complete; 0 plugins started."]):
             ti = t0 + timedelta(microseconds=250000 * i)
             m.add(ti, block(ti, text))
+        if n.shares("rabbitmq"):
+            peers = [h for i, h in enumerate(n.cluster.hosts) if i != n.index]
+            for i, peer in enumerate(peers):
+                ti = t0 + timedelta(seconds=1, microseconds=130000 + 250000 * i)
+                m.add(ti, block(ti, f"rabbit on node 'rabbit@{peer}' up"))
         for t in spread(rng, n.t_up, n.end, 110):
             port = rng.randrange(40000, 60000)
             src = rng.choice([n.ip, *n.peer_ips])
@@ -1517,10 +1594,53 @@ def archive_name(host: str, collected: datetime) -> str:
     return f"ovs-{host}-{stamp}-logs.tar.gz"
 
 
+#: Kinds of evidence the nodes of a multi-node sample share (`write_cluster(shared=...)`):
+#:   arakoon_startup  each Arakoon's start-up lines: `cfg = { node_name = "<self>"; ips = [...]; ...}`, `other: <peer>`
+#:   elections        `<node> is master`, logged by every node at the same true moment
+#:   celery           tasks the Celery beat of one node sends (`<task> sent. id-><uuid>`, beat at -l debug)
+#:                    and the worker of another receives and runs
+#:   dtl              volumes of one node given their DTL on another: the volumedriver's connect and
+#:                    `finding out volume state`, the DTL server's register and clear, and its start line
+#:   rabbitmq         `rabbit on node 'rabbit@<peer>' up` for every other node, as RabbitMQ logs its cluster
+SHARED_KINDS = ("arakoon_startup", "elections", "celery", "dtl", "rabbitmq")
+DEFAULT_SHARED = ("arakoon_startup", "elections")
+#: Cross-node traffic is planned in this part of the window (minutes after its start), where no
+#: scenario has a node or service down, so both ends of each exchange are logged.
+TRAFFIC_MINUTES = (6.0, 78.0)
+DTL_PORT = 26203
+
+
+@dataclass(frozen=True)
+class SharedTask:
+    """A task the Celery beat of node `sender` sends and the worker of node `receiver` runs."""
+
+    at: timedelta  # after the window start, on a true clock
+    sender: int
+    receiver: int
+    name: str
+    task_id: str
+    latency: timedelta  # from the send to the receive
+    runtime: float
+
+
+@dataclass(frozen=True)
+class DtlSetup:
+    """A volume of node `owner` given its DTL on node `target`: the volumedriver logs its connect,
+    the DTL server the register one hop later and the clear three hops later, the volumedriver
+    `finding out volume state` once the clear is answered."""
+
+    at: timedelta
+    owner: int
+    target: int
+    volume: str
+    hop: timedelta  # one way over the network
+
+
 @dataclass
 class ClusterPlan:
     """Nodes of one cluster: shared Arakoon node names (machine ids) and IPs, elections every node
-    logs at the same true moment, and each node's clock error (its logs say true time + skew)."""
+    logs at the same true moment, the Celery tasks and DTL connections between them (`shared`
+    says which evidence is written), and each node's clock error (its logs say true time + skew)."""
 
     hosts: Sequence[str]
     skews: Sequence[float]
@@ -1528,6 +1648,9 @@ class ClusterPlan:
     ips: list[str]
     #: (minutes after the window start, index of the node elected master)
     elections: Sequence[tuple[float, int]] = ((21.5, 0), (47.25, 1), (73.75, 0), (88.1, 2))
+    shared: Sequence[str] = DEFAULT_SHARED
+    tasks: list[SharedTask] = field(default_factory=list)
+    dtl: list[DtlSetup] = field(default_factory=list)
 
     def join(self, node: Node, index: int) -> None:
         node.cluster, node.index = self, index
@@ -1541,15 +1664,47 @@ class ClusterPlan:
         return [(node.start + timedelta(minutes=minutes, microseconds=1500 * node.index + 211), self.mids[master])
                 for minutes, master in self.elections]
 
+    def plan_traffic(self, rng: random.Random) -> None:
+        """Celery tasks and DTL set-ups between the nodes with a bundle, at random true moments.
+
+        The beat's lock (ovs.celery_beat.DistributedScheduler) passes from node to node, one part
+        of the traffic window each, so tasks flow every way; a task's worker is any node.
+        """
+        first, last = (timedelta(minutes=m) for m in TRAFFIC_MINUTES)
+        span = (last - first).total_seconds()
+        nodes = len(self.hosts)
+        if "celery" in self.shared:
+            for offset in sorted(rng.uniform(0, span) for _ in range(216)):
+                task, typical = pick(rng, TASKS)[1:]
+                self.tasks.append(SharedTask(
+                    at=first + timedelta(seconds=round(offset, 6)), sender=int(offset / span * nodes),
+                    receiver=rng.randrange(nodes), name=task, task_id=make_uuid(rng),
+                    latency=timedelta(microseconds=rng.randrange(2000, 40000)),
+                    runtime=typical * rng.uniform(0.5, 1.6)))
+        if "dtl" in self.shared and nodes > 1:
+            for offset in sorted(rng.uniform(0, span) for _ in range(60)):
+                owner = rng.randrange(nodes)
+                self.dtl.append(DtlSetup(
+                    at=first + timedelta(seconds=round(offset, 6)), owner=owner,
+                    target=rng.choice([i for i in range(nodes) if i != owner]), volume=make_uuid(rng),
+                    hop=timedelta(microseconds=rng.randrange(150, 900))))
+
 
 def write_cluster(out_dir: Path, *, hosts: Sequence[str] = ("ovs-node1", "ovs-node2", "ovs-node3"),
                   scenarios: Sequence[str] = ("incident", "incident", "healthy"),
-                  skews: Sequence[float] = (0.0, 2.5, -1.25), seed: int = 1) -> list[dict]:
-    """Write one bundle per node of one cluster into `out_dir`; node i's clock is `skews[i]` seconds off."""
+                  skews: Sequence[float] = (0.0, 2.5, -1.25), seed: int = 1,
+                  shared: Sequence[str] = DEFAULT_SHARED) -> list[dict]:
+    """Write one bundle per node of one cluster into `out_dir`; node i's clock is `skews[i]` seconds off
+    (every line it writes). `shared` picks the evidence the nodes share (`SHARED_KINDS`); two
+    clusters with seeds 100 apart have the same IP addresses."""
+    unknown = sorted(set(shared) - set(SHARED_KINDS))
+    if unknown:
+        raise ValueError(f"unknown shared evidence {unknown}; choose from {', '.join(SHARED_KINDS)}")
     rng = rng_for(seed, ",".join(hosts), "cluster")
     nodes = max(3, len(hosts))  # an Arakoon cluster of 3 at least: a node may be one whose bundle is missing
     plan = ClusterPlan(hosts=hosts, skews=skews, mids=[make_machine_id(rng) for _ in range(nodes)],
-                       ips=[f"10.{100 + seed % 100}.1.{i + 1}" for i in range(nodes)])
+                       ips=[f"10.{100 + seed % 100}.1.{i + 1}" for i in range(nodes)], shared=tuple(shared))
+    plan.plan_traffic(rng_for(seed, ",".join(hosts), "traffic"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifests = []
@@ -1645,12 +1800,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--manifest", action="store_true", help="print the manifest as JSON on stdout")
     ap.add_argument("--cluster", type=int, metavar="N", default=0,
                     help="write N bundles of one cluster into the OUT folder (node i's clock off by known seconds)")
+    ap.add_argument("--shared", default=",".join(DEFAULT_SHARED), metavar="KINDS",
+                    help=f"with --cluster: the evidence the nodes share, of {', '.join(SHARED_KINDS)}")
     a = ap.parse_args(argv)
     if a.cluster:
         hosts = [f"ovs-node{i + 1}" for i in range(a.cluster)]
         scenarios = ["incident"] * min(2, a.cluster) + ["healthy"] * max(a.cluster - 2, 0)
         skews = [0.0, 2.5, -1.25, 4.0, -3.5, 1.75][: a.cluster] + [0.5] * max(a.cluster - 6, 0)
-        manifests = write_cluster(a.out, hosts=hosts, scenarios=scenarios, skews=skews, seed=a.seed)
+        manifests = write_cluster(a.out, hosts=hosts, scenarios=scenarios, skews=skews, seed=a.seed,
+                                  shared=[k for k in a.shared.split(",") if k])
         for manifest in manifests:
             print(f"wrote {a.out / manifest['archive']}: clock {manifest['skew_seconds']:+.2f} s")
         return 0

@@ -1,6 +1,6 @@
 """One report for the bundles of one cluster: every node on one time axis, findings side by side.
 
-Bundles are grouped by the Arakoon node names their `cluster_evidence` section shares (see
+Bundles are grouped by the names their `cluster_evidence` sections share (see `group` and
 `analyzer.collectors.cluster_evidence`), or all together under `--cluster NAME`. A cluster report is the
 ordinary report page (`report.render_html` via `report.write_documents`) fed with a merged
 findings document: all nodes' findings, one timeline lane per node and producer, plus a
@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import polars as pl
 
 from analyzer import __version__
 from analyzer.batch.jobs import Outcome
-from analyzer.batch.skew import Skew, estimate, shift
+from analyzer.batch.skew import SHORT, Skew, estimate, shift
 from analyzer.detection.causes import chains_document, root_causes, start_here
 from analyzer.detection.findings import SCHEMA_ID
 from analyzer.detection.loader import pack_links
@@ -33,6 +34,14 @@ from analyzer.outputs.redact import Redactor
 
 #: Problems starting on different nodes closer than this belong to one incident.
 INCIDENT_GAP = timedelta(minutes=5)
+#: Names that link every bundle mentioning them: random per cluster, so no other cluster has them.
+SHARED_NAMES = ("arakoon_nodes", "task_ids", "cluster_ids")
+#: Names one bundle mentions as a peer's, and the list of those another bundle states as its own.
+PEER_NAMES = {"peer_addresses": "own_addresses", "peer_hosts": "own_hosts"}
+#: How `recognised_by` counts each kind, in its order: (one, many).
+LABELS = {"arakoon_nodes": ("Arakoon node id", "Arakoon node ids"), "task_ids": ("Celery task id", "Celery task ids"),
+          "cluster_ids": ("framework cluster id", "framework cluster ids"),
+          "peer_addresses": ("peer address", "peer addresses"), "peer_hosts": ("peer host name", "peer host names")}
 
 
 @dataclass
@@ -42,10 +51,19 @@ class Group:
     name: str
     outcomes: list[Outcome]
     recognised_by: str
+    #: How many names of each kind (an evidence list of `cluster_evidence`) linked its bundles.
+    shared: dict[str, int] = field(default_factory=dict)
 
 
 def group(outcomes: list[Outcome], forced: str | None = None) -> list[Group]:
-    """Clusters of two nodes or more (all analyzed bundles under one name if `forced`)."""
+    """Clusters of two nodes or more (all analyzed bundles under one name if `forced`).
+
+    Two bundles are one cluster when they name the same random id (`SHARED_NAMES`), or when one
+    names a peer address or host that the other, and no other bundle, states as its own
+    (`PEER_NAMES`): lab clusters cloned from one template reuse host names and addresses, so a
+    name two bundles own is ambiguous and links nothing. A bundle linked to one of a cluster is
+    in it (links are transitive). Two bundles of one host are one node, not a cluster.
+    """
     ok = [o for o in outcomes if o.row["status"] == "ok"]
     if forced:
         return [Group(forced, ok, "named with --cluster")] if ok else []
@@ -57,25 +75,74 @@ def group(outcomes: list[Outcome], forced: str | None = None) -> list[Group]:
             i = parent[i]
         return i
 
-    owner: dict[str, int] = {}
-    for i, outcome in enumerate(ok):
-        for name in outcome.evidence.get("arakoon_nodes", []):
-            if name in owner:
-                parent[root(i)] = root(owner[name])
-            else:
-                owner[name] = i
+    links = _links(ok)
+    for i, j, _, _ in links:
+        parent[root(i)] = root(j)
     members: dict[int, list[Outcome]] = {}
     for i, outcome in enumerate(ok):
         members.setdefault(root(i), []).append(outcome)
+    named: dict[int, set[tuple[str, str]]] = {}
+    for i, _, kind, name in links:
+        named.setdefault(root(i), set()).add((kind, name))
     groups = []
-    for found in members.values():
+    for top, found in members.items():
         hosts = sorted({o.row["host"] or o.row["bundle"] for o in found})
         if len(hosts) < 2:  # one node (maybe two bundles of it) is no cluster
             continue
         name = "+".join(hosts) if len(hosts) <= 4 else f"{hosts[0]}+{len(hosts) - 1}-more"
+        shared = dict(sorted(Counter(kind for kind, _ in named[top]).items(), key=lambda k: list(LABELS).index(k[0])))
         clusters = sorted({c for o in found for c in o.evidence.get("arakoon_clusters", [])})
-        groups.append(Group(name, found, f"shared Arakoon node names ({', '.join(clusters) or 'arakoon'} cluster)"))
-    return sorted(groups, key=lambda g: g.name)
+        groups.append(Group(name, found, _recognised_by(shared, clusters), shared))
+    return _unique_names(sorted(groups, key=_order))
+
+
+def _order(found: Group) -> tuple[str, str, str]:
+    """By name, then by the first bundle (its name, and its path: cloned labs name bundles alike)."""
+    first = found.outcomes[0].row
+    return found.name, first["bundle"], first.get("path") or ""
+
+
+def _links(ok: list[Outcome]) -> list[tuple[int, int, str, str]]:
+    """(bundle, bundle, evidence kind, name) for every name that links two bundles (see `group`)."""
+    links = []
+    for kind in SHARED_NAMES:
+        first: dict[str, int] = {}
+        for i, outcome in enumerate(ok):
+            for name in outcome.evidence.get(kind, []):
+                if (j := first.setdefault(name, i)) != i:
+                    links.append((i, j, kind, name))
+    for kind, owned in PEER_NAMES.items():
+        owners: dict[str, set[int]] = {}
+        for i, outcome in enumerate(ok):
+            for name in outcome.evidence.get(owned, []):
+                owners.setdefault(name, set()).add(i)
+        for i, outcome in enumerate(ok):
+            for name in outcome.evidence.get(kind, []):
+                holders = owners.get(name, set())
+                if len(holders) == 1 and (j := min(holders)) != i:
+                    links.append((i, j, kind, name))
+    return links
+
+
+def _recognised_by(shared: dict[str, int], arakoon_clusters: list[str]) -> str:
+    """`shared names in the logs: 3 Arakoon node ids (ovsdb), 41 Celery task ids, 2 peer addresses`."""
+    parts = []
+    for kind, count in shared.items():
+        text = f"{count} {LABELS[kind][count != 1]}"
+        if kind == "arakoon_nodes" and arakoon_clusters:
+            text += f" ({', '.join(arakoon_clusters)})"
+        parts.append(text)
+    return "shared names in the logs: " + ", ".join(parts)
+
+
+def _unique_names(groups: list[Group]) -> list[Group]:
+    """Two clusters of the same host names (cloned labs) get `-2`, `-3`...: each its own report folder."""
+    seen: Counter[str] = Counter()
+    for found in groups:
+        seen[found.name] += 1
+        if seen[found.name] > 1:
+            found.name = f"{found.name}-{seen[found.name]}"
+    return groups
 
 
 def slug(name: str) -> str:
@@ -171,16 +238,30 @@ def incidents(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _skew_statement(reference: str | None, skews: list[Skew], align: bool) -> str:
+    """The cluster section's one paragraph on clocks: the largest offset, how it was measured and how
+    tightly, what was applied, and every disagreement between methods."""
     if reference is None:
         return "No node logged a cluster-wide event: clock skew could not be estimated."
     measured = [s for s in skews if s.host != reference and s.offset_seconds is not None]
+    notes = "".join(f" {s.host}: {s.note}." for s in skews if s.note)
     if not measured:
-        return f"No event was seen both on {reference} and another node: clock skew could not be estimated."
+        return f"No event was seen both on {reference} and another node: clock skew could not be estimated.{notes}"
     worst = max(measured, key=lambda s: abs(s.offset_seconds or 0.0))
     applied = ("applied: every time is on the clock of " + reference) if align else \
         "not applied (use --align-clocks to move every node onto the reference clock)"
+    how = _how(worst)
     return (f"Largest clock difference: {worst.host} {worst.offset_seconds:+.3f} s against {reference} "
-            f"({worst.confidence} confidence, {worst.pairs} shared events); {applied}.")
+            f"({worst.confidence} confidence, {worst.pairs} shared events{how}); {applied}.{notes}")
+
+
+def _how(skew: Skew) -> str:
+    """`, from Celery tasks, bounds +37.240 .. +37.262 s`: the method the offset came from (elections when
+    they gave one), and the interval the node's clock is known to lie in."""
+    elected = [e for e in skew.by_method if e.method == "elections" and e.offset_seconds is not None]
+    methods = " and ".join(SHORT.get(e.method, e.method) for e in elected or skew.by_method) or "shared events"
+    if skew.lower_seconds is None or skew.upper_seconds is None:
+        return f", from {methods}"
+    return f", from {methods}, bounds {skew.lower_seconds:+.3f} .. {skew.upper_seconds:+.3f} s"
 
 
 def _node_row(outcome: Outcome, doc: dict[str, Any], bundles_root: Path, out: Path) -> dict[str, Any]:

@@ -50,7 +50,8 @@ def test_bundles_are_grouped_by_the_arakoon_nodes_they_share(aligned):
     assert rows["ovs-node9-20170314102205-logs.tar.gz"]["status"] == "error"
     assert rows["ovs-node9-20170314102205-logs.tar.gz"]["cluster"] is None
     assert {r["cluster"] for r in rows.values() if r["status"] == "ok"} == set(clusters)
-    assert all(c["recognised_by"].startswith("shared Arakoon node names") for c in triage["clusters"])
+    assert all(c["recognised_by"].startswith("shared names in the logs: 3 Arakoon node ids (ovsdb)")
+               for c in triage["clusters"]), [c["recognised_by"] for c in triage["clusters"]]
 
 
 @pytest.mark.parametrize("plan", [CLUSTER_A, CLUSTER_B], ids=["three-nodes", "two-nodes"])
@@ -207,6 +208,6 @@ def test_only_election_announcements_are_clock_anchors_not_periodic_lease_renewa
             "09FydVMSuGL4Fp3k is master, lease expires in 10.0s\n")
     events = parse(text, source=path).events
     part = ClusterEvidence().collect(Member(path, text.encode(), 0.0, len(text)), events)
-    anchors = part.filter(part["kind"] == "anchor")
+    anchors = part.filter(part["event"] == "election")
     assert anchors["value"].to_list() == ["09FydVMSuGL4Fp3k is master"]
-    assert set(part.filter(part["kind"] == "arakoon_self")["value"]) == {"09FydVMSuGL4Fp3k"}
+    assert set(part.filter(part["fact"] == "arakoon_self")["value"]) == {"09FydVMSuGL4Fp3k"}

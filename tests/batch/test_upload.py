@@ -65,7 +65,7 @@ def test_the_cluster_report_is_at_the_top_and_holds_every_nodes_findings(analyze
     assert [n["host"] for n in nodes] == list(HOSTS) and doc["bundle"]["hosts"] == list(HOSTS)
     own = [_doc((analyzed / n["report"]).parent) for n in nodes]
     assert len(doc["findings"]) == sum(len(d["findings"]) for d in own)
-    assert doc["sections"]["cluster"]["recognised_by"].startswith("shared Arakoon node names")
+    assert doc["sections"]["cluster"]["recognised_by"].startswith("shared names in the logs: 3 Arakoon node ids")
     assert doc["start_here"]["host"] in HOSTS and doc["root_causes"]
 
 
