@@ -20,7 +20,7 @@ from typing import Any
 
 import regex
 
-from analyzer.parsing.secrets import mask_secrets
+from analyzer.parsing.secrets import mask_key_lines, mask_secrets
 
 #: A dotted quad that is a version, not an address, by its context: a dpkg revision or suffix after it
 #: (`2.7.9.1-1`, `1.7.9.1~rc`), or a package and architecture or the word version before it.
@@ -126,5 +126,7 @@ def scrub(value: Any, redactor: Redactor | None = None) -> Any:
         return {scrub(k, redactor): scrub(v, None if redactor is None or k in TOOL_KEYS else redactor)
                 for k, v in value.items()}
     if isinstance(value, list | tuple):
+        if value and all(isinstance(v, str) for v in value):  # consecutive lines, which a private key may span
+            value = mask_key_lines(list(value))
         return [scrub(v, redactor) for v in value]
     return value

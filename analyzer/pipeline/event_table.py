@@ -133,10 +133,11 @@ def _parsed(member: Member, bundle: Bundle, formats: list[FormatSpec], stem: Pat
     """Parse a member into chunk files; a chunk is written (compressed) while the next is parsed."""
     files, hosts, offsets = [], [], []
     writing: Future[None] | None = None
+    in_key = False  # a private key's lines may run from one chunk into the next
     with stage("parse"):
         for number, chunk in enumerate(parse_bundle_chunks(member, bundle, formats)):
             # every record's text is written: its secrets are masked before it reaches the disk
-            events = mask_record_secrets(chunk.events)
+            events, in_key = mask_record_secrets(chunk.events, in_key)
             if events.height == 0:
                 continue
             hosts.append(events.group_by("host").agg(pl.len().cast(pl.UInt64).alias("count")))

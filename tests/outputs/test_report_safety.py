@@ -6,6 +6,7 @@ import html.parser
 import json
 import stat
 
+import polars as pl
 import pytest
 
 from analyzer.outputs.redact import Redactor, scrub
@@ -17,7 +18,7 @@ from analyzer.outputs.report import (
     timeline_model,
     write_outputs,
 )
-from analyzer.parsing.secrets import MASK, mask_secrets
+from analyzer.parsing.secrets import MASK, mask_key_lines, mask_record_secrets, mask_secrets
 from analyzer.pipeline.analysis import analyze
 from tests.conftest import SAMPLE, cli
 
@@ -47,6 +48,7 @@ OUTPUTS = ("report.html", "findings.json", "findings.csv", "summary.md")
 )
 def test_secrets_are_masked_and_the_rest_of_the_line_kept(line, masked):
     assert mask_secrets(line) == masked
+    assert mask_secrets(masked) == masked, "masked text is left as it is: a cluster report scrubs it again"
 
 
 @pytest.mark.parametrize("line", [
@@ -56,6 +58,28 @@ def test_secrets_are_masked_and_the_rest_of_the_line_kept(line, masked):
 ])
 def test_ordinary_log_text_is_left_alone(line):
     assert mask_secrets(line) == line
+
+
+@pytest.mark.parametrize(("lines", "masked"), [
+    (["x", "-----BEGIN RSA PRIVATE KEY-----", "body1", "body2", "-----END RSA PRIVATE KEY-----", "y"],
+     ["x", "-----BEGIN RSA PRIVATE KEY-----", MASK, MASK, "-----END RSA PRIVATE KEY-----", "y"]),
+    (["body1", "body2", "-----END RSA PRIVATE KEY-----", "y"], [MASK, MASK, "-----END RSA PRIVATE KEY-----", "y"]),
+    (["x", "-----BEGIN EC PRIVATE KEY-----", "body1"], ["x", "-----BEGIN EC PRIVATE KEY-----", MASK]),
+    (["x", "y"], ["x", "y"]),
+], ids=["whole", "begins-inside", "ends-inside", "none"])
+def test_the_lines_of_a_private_key_are_masked_by_their_place_alone(lines, masked):
+    """An evidence line's context is lines of the file, where a key's body stands in lines of its own."""
+    assert mask_key_lines(lines) == masked
+
+
+def test_a_key_read_as_records_is_masked_across_the_chunks_of_its_member():
+    raw = ["-----BEGIN RSA PRIVATE KEY-----", "body1", "body2", "-----END RSA PRIVATE KEY-----", "after"]
+    events = pl.DataFrame({"raw": raw, "message": raw})
+    first, in_key = mask_record_secrets(events.head(2))
+    second, in_key = mask_record_secrets(events.tail(3), in_key)
+    assert pl.concat([first, second])["raw"].to_list() == [
+        f"-----BEGIN RSA PRIVATE KEY----- {MASK}", MASK, MASK, "-----END RSA PRIVATE KEY-----", "after"]
+    assert in_key is False
 
 
 def test_pseudonyms_are_stable_and_known_hosts_are_replaced_inside_longer_names():
