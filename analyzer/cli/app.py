@@ -59,6 +59,11 @@ _EPILOGS = {
 }
 
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+RedactOption = Annotated[bool, typer.Option(
+    "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by pseudonyms, the same in every "
+                     "output of the run; the private map goes to OUT/redaction-map.json (never attach it; "
+                     "`unredact` reads it). Secrets are always masked.",
+)]
 app = typer.Typer(
     name="ovs-analyzer",
     help="Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs).",
@@ -120,10 +125,7 @@ def analyze(
     )] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
-    redact: Annotated[bool, typer.Option(
-        "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
-                         "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
-    )] = False,
+    redact: RedactOption = False,
     timings: TimingsOption = False,
     cap: CapOption = None,
 ) -> None:
@@ -133,7 +135,7 @@ def analyze(
     in OUT/<node bundle name>/.
     """
     from analyzer.cli.progress import bundle_progress
-    from analyzer.outputs.redact import Redactor
+    from analyzer.outputs.redact import Redactor, named_hosts, node_folders, seal
     from analyzer.outputs.report import write_outputs
     from analyzer.pipeline.nodes import analyze_nodes
     from analyzer.reading.bundle import Caps
@@ -150,10 +152,11 @@ def analyze(
         with bundle_progress(bundle) as progress:
             analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress)
         worsts = []
-        redactor = Redactor() if redact else None  # one run, one mapping: a host keeps its token in every node
-        for folder, analysis in analyses:
+        redactor = Redactor(hosts=named_hosts([bundle])) if redact else None  # one map for every node
+        targets = dict(zip(node_folders(out, analyses, redactor), (a for _, a in analyses), strict=True))
+        for target, analysis in targets.items():
             with stage("report"):
-                paths = write_outputs(analysis, out / folder if folder else out, settings, redactor=redactor)
+                paths = write_outputs(analysis, target, settings, redactor=redactor)
             worst = worst_severity(analysis.findings)
             worsts.append(worst)
             judged = "inconclusive: most rules had nothing to read" \
@@ -163,6 +166,14 @@ def analyze(
             _warn_about_reading(analysis.bundle.name, analysis.bundle.warnings)
             for kind, path in paths.items():
                 typer.echo(f"  {kind:<9} {path}")
+        if redactor is not None:
+
+            def rewrite(folder: Path) -> None:
+                if folder in targets:
+                    write_outputs(targets[folder], folder, settings, redactor=redactor)
+
+            with stage("redaction check"):
+                typer.echo(f"redaction map (private, never attach it): {seal(out, redactor, targets, rewrite)}")
     if timings:
         typer.echo(spent.table(), err=True)
     _exit_if_at_or_above(max((w for w in worsts if w), key=SEVERITIES.index, default=None), fail_on)
@@ -247,19 +258,35 @@ def diff_command(
     )] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
+    redact: RedactOption = False,
 ) -> None:
-    """Findings appeared, resolved and persisting between two bundles of the same node or cluster."""
+    """Findings appeared, resolved and persisting between two bundles of the same node or cluster.
+
+    With --redact, both sides share one map (written to the --out folder, which it needs): a node
+    keeps its pseudonym from the old side to the new, and from a side that is a redacted output, whose
+    run the diff continues.
+    """
     import json
 
     from analyzer.batch.diff import compare, load_side, markdown, worst_open
+    from analyzer.outputs.redact import continuing, scrub, seal
 
     _check_fail_on(fail_on)
+    if redact and out is None:
+        raise UserError("--redact needs --out DIR: the private map of the pseudonyms is written there")
     loaded = load_pack(rules or [], config)
-    result = compare(load_side(old, loaded), load_side(new, loaded))
+    sides = [load_side(old, loaded), load_side(new, loaded)]
+    redactor = continuing([old, new]) if redact else None
+    if redactor is not None:  # before comparing: findings match on hosts, a redacted side's are pseudonyms
+        redactor.learn(host for side in sides for host in side["hosts"])
+        sides = [scrub(side, redactor) for side in sides]
+    result = compare(*sides)
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if out is not None:
         output_folder(out)
         write_together({out / "diff.json": text, out / "diff.md": markdown(result)})
+    if out is not None and redactor is not None:
+        typer.echo(f"redaction map (private, never attach it): {seal(out, redactor)}", err=True)
     typer.echo(text if as_json else markdown(result), nl=False)
     worst = worst_open(result)
     _exit_if_at_or_above(worst, fail_on)
@@ -269,17 +296,26 @@ def diff_command(
 def parse(
     bundle: NodeBundleArgument,
     out: OutOption = Path("out"),
+    redact: RedactOption = False,
     timings: TimingsOption = False,
 ) -> None:
     """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md)."""
     from analyzer.cli.progress import bundle_progress
+    from analyzer.outputs.redact import Redactor, seal
     from analyzer.pipeline.event_table import write_events
-    from analyzer.timings import recording
+    from analyzer.timings import recording, stage
 
-    with recording() as spent, bundle_progress(bundle, doing="parsing") as progress:
-        written = write_events(bundle, output_folder(out, bundle), progress=progress)
+    redactor, private = Redactor() if redact else None, None
+    with recording() as spent:
+        with bundle_progress(bundle, doing="parsing") as progress:
+            written = write_events(bundle, output_folder(out, bundle), progress=progress, redactor=redactor)
+        if redactor is not None:
+            with stage("redaction check"):
+                private = seal(out, redactor)
     typer.echo(f"{bundle.name}: {written.records:,} records ({written.unparsed:,} unparsed, "
                f"{written.duplicates:,} journal copies) -> {written.path}")
+    if private is not None:
+        typer.echo(f"redaction map (private, never attach it): {private}")
     if timings:
         typer.echo(spent.table(), err=True)
 
@@ -376,6 +412,25 @@ def rules_test(
 
 app.command("tasks", cls=HelpCommand, epilog=_EPILOGS["plain"])(cli_views.tasks)
 app.command("services", cls=HelpCommand, epilog=_EPILOGS["plain"])(cli_views.services)
+
+
+@app.command(cls=HelpCommand, epilog=_EPILOGS["plain"])
+def unredact(
+    map_file: Annotated[Path, typer.Argument(metavar="MAP", help="The run's redaction-map.json.")],
+    file: Annotated[Path | None, typer.Argument(metavar="FILE",
+                                                help="Redacted text to restore (default: standard input).")] = None,
+) -> None:
+    """Print redacted text with every pseudonym of MAP turned back into the original, exactly."""
+    from analyzer.outputs.redact import read_map
+    from analyzer.outputs.redact import unredact as restore
+
+    tokens = read_map(map_file)
+    try:
+        data = file.read_bytes() if file is not None else sys.stdin.buffer.read()
+    except OSError as exc:
+        raise UserError(f"{file}: cannot be read ({exc.strerror or exc})") from None
+    sys.stdout.buffer.write(restore(data.decode("utf-8", errors="surrogateescape"), tokens)
+                            .encode("utf-8", errors="surrogateescape"))
 
 
 @app.command(cls=HelpCommand, epilog=_EPILOGS["plain"])
