@@ -220,6 +220,7 @@ def triage(
     )] = False,
     rules: RulesOption = None,
     config: ConfigOption = None,
+    redact: RedactOption = False,
 ) -> None:
     """Analyze many bundles in parallel: one report folder each, OUT/index.html, triage.json, triage.csv."""
     from analyzer.batch.triage import triage as run_triage
@@ -227,7 +228,7 @@ def triage(
     _check_fail_on(fail_on)
     batch = run_triage(inputs, output_folder(out), workers=jobs, executor=executor, scheduler=scheduler,
                        rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
-                       align_clocks=align_clocks)
+                       align_clocks=align_clocks, redact=redact)
     errors = sum(r["status"] == "error" for r in batch.rows)
     if errors == len(batch.rows):
         reasons = {row["error"] for row in batch.rows}
