@@ -30,7 +30,7 @@ from analyzer.detection.findings import SCHEMA_ID
 from analyzer.detection.loader import pack_links
 from analyzer.detection.rule import SEVERITIES
 from analyzer.isotime import parse_iso
-from analyzer.outputs.redact import Redactor
+from analyzer.outputs.redact import Redactor, redact_outputs
 
 #: Problems starting on different nodes closer than this belong to one incident.
 INCIDENT_GAP = timedelta(minutes=5)
@@ -153,11 +153,10 @@ def write_cluster_report(found: Group, out: Path, bundles_root: Path, align: boo
                          generated_at: str, redactor: Redactor | None = None) -> dict[str, Any]:
     """Write `out/report.html` (and the merged findings.json, csv, summary) and return its index entry.
 
-    The node reports are read back from `bundles_root` (already redacted when `redactor` is given);
-    what comes from the workers' outcomes (host names in lanes, node rows) is scrubbed here with the
-    same `redactor`, so a node keeps one pseudonym in all its reports.
+    The bundles' documents are already scrubbed, the nodes' evidence and counts are not: the report
+    is scrubbed as one bundle's is, with the run's `redactor` (the entry is not: the index is).
     """
-    from analyzer.outputs.report import scrubbed, timeline_from_counts, write_documents
+    from analyzer.outputs.report import timeline_from_counts, write_documents
 
     docs = [(o, json.loads((bundles_root / o.row["report"]).with_name("findings.json").read_text(encoding="utf-8")))
             for o in found.outcomes]
@@ -179,7 +178,7 @@ def write_cluster_report(found: Group, out: Path, bundles_root: Path, align: boo
         "skew_statement": _skew_statement(reference, skews, align),
         "incidents": incidents(findings),
     }}
-    write_documents(*scrubbed(doc, timeline_from_counts(counts, doc), redactor), out)
+    write_documents(*redact_outputs(doc, timeline_from_counts(counts, doc), redactor), out)
     return {"name": found.name, "hosts": doc["bundle"]["hosts"], "bundles": [o.row["bundle"] for o, _ in docs],
             "worst": doc["verdict"], "recognised_by": found.recognised_by, "reference": reference,
             "aligned": align, "skew": [s.to_dict() for s in skews],

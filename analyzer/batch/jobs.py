@@ -20,6 +20,7 @@ from analyzer.detection.findings import verdict
 from analyzer.detection.loader import load_pack
 from analyzer.detection.rule import SEVERITIES, Rule
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
+from analyzer.outputs.redact import Redactor, output_folders
 from analyzer.pipeline.analysis import Analysis
 
 TOP_FINDINGS = 5
@@ -35,6 +36,13 @@ class Job:
     config: Path | None
     settings: dict[str, Any]
     size: int
+    #: With --redact, the run's key: every worker gives a value the pseudonym the others give it.
+    redact_key: bytes | None = None
+    #: Host names known before any bundle is read (every bundle's file name's), replaced wherever they stand.
+    known_hosts: tuple[str, ...] = ()
+
+    def redactor(self) -> Redactor | None:
+        return Redactor(self.redact_key, self.known_hosts) if self.redact_key is not None else None
 
 
 @dataclass
@@ -46,11 +54,15 @@ class Outcome:
     evidence: dict[str, Any] = field(default_factory=dict)
     #: per-minute record counts (host, producer, level, minute, count): the cluster timeline's lanes
     counts: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: With --redact, the pseudonyms the worker gave (token -> original), for the run's one map.
+    redacted: dict[str, str] = field(default_factory=dict)
 
 
 def plan(paths: list[Path], out: Path, rule_dirs: tuple[Path, ...], config: Path | None,
-         settings: dict[str, Any]) -> list[Job]:
-    """One job per bundle, each with its own report folder `out/bundles/<name>` (names made unique)."""
+         settings: dict[str, Any], redactor: Redactor | None = None) -> list[Job]:
+    """One job per bundle, each with its own report folder `out/bundles/<name>` (names made unique;
+    with a `redactor`, the worker names it by pseudonyms once it knows the bundle's hosts)."""
+    key, hosts = (redactor.key, redactor.known) if redactor else (None, ())
     taken: set[str] = set()
     jobs = []
     for path in paths:
@@ -61,7 +73,7 @@ def plan(paths: list[Path], out: Path, rule_dirs: tuple[Path, ...], config: Path
             slug = f"{base}-{n}"
         taken.add(slug)
         jobs.append(Job(path=path, out_dir=out / "bundles" / slug, rule_dirs=rule_dirs, config=config,
-                        settings=settings, size=bundle_size(path)))
+                        settings=settings, size=bundle_size(path), redact_key=key, known_hosts=hosts))
     return jobs
 
 
@@ -75,7 +87,8 @@ def run_bundle(job: Job) -> list[Outcome]:
     """Analyze one input and write its report folder(s); any failure becomes an error row.
 
     A bundle of bundles (one archive of every node's bundle) gives one row and one report folder
-    per node, as `analyze` does.
+    per node, as `analyze` does. With --redact, every node's host names are learned before anything
+    is written, and the folders are named by pseudonyms: a folder's name is an output too.
     """
     from analyzer.collectors.cluster_evidence import ClusterEvidence
     from analyzer.outputs.report import write_outputs
@@ -86,13 +99,19 @@ def run_bundle(job: Job) -> list[Outcome]:
     try:
         nodes = analyze_nodes(job.path, rules_for(job.rule_dirs, job.config),
                               collectors=[*default_collectors(), ClusterEvidence()])
+        redactor = job.redactor()
+        # the bundle's own folder is named as its nodes' are: once every node's names are known
+        within = [(f"{job.out_dir.name}/{folder}" if folder else job.out_dir.name, a) for folder, a in nodes]
         outcomes = []
-        for folder, analysis in nodes:
-            out_dir = job.out_dir / folder if folder else job.out_dir
-            write_outputs(analysis, out_dir, job.settings)
+        folders = output_folders(job.out_dir.parent, within, redactor)
+        for (folder, analysis), out_dir in zip(nodes, folders, strict=True):
+            write_outputs(analysis, out_dir, job.settings, redactor=redactor)
             name = f"{job.path.name}/{analysis.bundle.name}" if folder else job.path.name
             outcomes.append(outcome(analysis, name=name, path=job.path, size=job.size, out_dir=out_dir,
                                     root=job.out_dir.parent.parent))
+        if redactor is not None:
+            for done in outcomes:
+                done.redacted = redactor.tokens
     except UserError as exc:
         return [failed(job, exc, time.perf_counter() - started)]
     except MemoryError:

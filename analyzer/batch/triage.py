@@ -6,6 +6,11 @@ one cluster can be recognised afterwards. A worker returns a small `Outcome` (th
 index, the cluster evidence and per-minute counts), never events,
 so the parent stays small whatever the bundles weigh. A bundle that cannot be read becomes a
 row with its error; the batch goes on.
+
+With `redact`, one map serves the whole run without the workers sharing anything: each `Job`
+carries the run's key and the host names of every bundle's file name, each worker returns the
+pseudonyms it gave, and the parent merges them, writes the index and cluster reports with every
+name known, then `seal`s the output folder (analyzer/outputs/redact.py).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,7 @@ from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import UserError
 from analyzer.isotime import generated_stamp
 from analyzer.outputs.atomic import write_together
+from analyzer.outputs.redact import Redactor, named_hosts, redact_outputs, scrub, seal
 
 SCHEMA_ID = "ovs-analyzer/triage/1"
 #: Rows sort by this, most urgent first. An unreadable bundle ranks just below `high`: the node
@@ -83,8 +90,8 @@ def _worker_lost(job: Job, exc: BaseException) -> list[Outcome]:
                                     "was it killed for lack of memory?"))]
 
 
-def write_batch(batch: Batch, out: Path, settings: dict[str, Any]) -> dict[str, Path]:
-    """Write OUT/triage.json, OUT/triage.csv and OUT/index.html."""
+def write_batch(batch: Batch, out: Path, settings: dict[str, Any], redactor: Redactor | None = None) -> dict[str, Path]:
+    """Write OUT/triage.json, OUT/triage.csv and OUT/index.html (all from one document, scrubbed once)."""
     from analyzer.outputs.pages import render_page
 
     out.mkdir(parents=True, exist_ok=True)
@@ -97,11 +104,13 @@ def write_batch(batch: Batch, out: Path, settings: dict[str, Any]) -> dict[str, 
         "clusters": batch.clusters,
         "bundles": batch.rows,
     }
+    if redactor is not None:
+        doc = scrub(doc, redactor)
     paths = {"index": out / "index.html", "json": out / "triage.json", "csv": out / "triage.csv"}
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    for row in batch.rows:
+    for row in doc["bundles"]:
         writer.writerow({**{k: row.get(k) for k in CSV_COLUMNS if k in row}, **row["counts"],
                          "top_findings": "; ".join(f"{f['severity']}:{f['rule_id']}" for f in row["findings"])})
     write_together({
@@ -129,8 +138,10 @@ def now() -> str:
 
 def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor: str = "local",
            scheduler: str | None = None, rule_dirs: tuple[Path, ...] = (), config: Path | None = None,
-           fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False) -> Batch:
-    """The whole `triage` command short of its exit code: discover, analyze each, rank, write."""
+           fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False,
+           redact: bool = False) -> Batch:
+    """The whole `triage` command short of its exit code: discover, analyze each, rank, write; with
+    `redact`, seal the output folder (see the module doc)."""
     from analyzer.batch.progress import progress_for
 
     paths = discover(inputs, exclude=out)
@@ -139,26 +150,46 @@ def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor
                         "*.tar.bz2, *.zip and unpacked bundle folders)")
     loaded = rules_for(rule_dirs, config)  # a bad --rules or --config stops here, before any work
     settings = {"fail_on": fail_on, "rules": len(loaded), "extra_rule_dirs": [str(p) for p in rule_dirs],
-                "config": str(config) if config else None}
-    jobs = plan(paths, out, rule_dirs, config, settings)
+                "config": str(config) if config else None, "redact": redact}
+    redactor = Redactor(hosts=named_hosts(paths)) if redact else None
+    jobs = plan(paths, out, rule_dirs, config, settings, redactor)
     with progress_for(len(jobs), sum(j.size for j in jobs)) as bar:
         outcomes = run_batch(jobs, executor, workers, scheduler,
                              lambda done, job: bar.advance([o.row for o in done], job.size))
+    if redactor is not None:
+        for outcome in outcomes:
+            redactor.merge(outcome.redacted)
     generated = now()
-    batch = Batch(outcomes=outcomes, clusters=cluster_reports(outcomes, out, cluster, align_clocks, generated),
+    batch = Batch(outcomes=outcomes,
+                  clusters=cluster_reports(outcomes, out, cluster, align_clocks, generated, redactor),
                   generated_at=generated)
     write_batch(batch, out, {**settings, "executor": executor, "jobs": workers, "cluster": cluster,
-                             "align_clocks": align_clocks})
+                             "align_clocks": align_clocks}, redactor)
+    if redactor is not None:
+        bundles = {(out / o.row["report"]).parent: o for o in outcomes if o.row["report"]}
+        clusters = [(out / c["report"]).parent for c in batch.clusters]
+        seal(out, redactor, [*bundles, *clusters], partial(_rewrite, bundles, redactor))
     return batch
 
 
-def cluster_reports(outcomes: list[Outcome], out: Path, name: str | None, align: bool,
-                    generated_at: str) -> list[dict[str, Any]]:
-    """Group the bundles into clusters, write `out/clusters/<name>/report.html` for each, mark the rows."""
+def _rewrite(outcomes: dict[Path, Outcome], redactor: Redactor, folder: Path) -> None:
+    """Write a bundle's outputs again from its findings document and counts, with every name the
+    run knows (`seal`: a worker could not know a peer another worker learned)."""
+    from analyzer.outputs.report import timeline_from_counts, write_documents
+
+    if folder in outcomes:
+        doc = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+        write_documents(*redact_outputs(doc, timeline_from_counts(outcomes[folder].counts, doc), redactor), folder)
+
+
+def cluster_reports(outcomes: list[Outcome], out: Path, name: str | None, align: bool, generated_at: str,
+                    redactor: Redactor | None = None) -> list[dict[str, Any]]:
+    """Group the bundles into clusters, write `out/clusters/<name>/report.html` for each, mark the rows
+    (the folder named by pseudonyms with a `redactor`)."""
     entries = []
     for found in group(outcomes, name):
-        folder = Path("clusters") / slug(found.name)
-        entry = write_cluster_report(found, out / folder, out, align, generated_at)
+        folder = Path("clusters") / slug(redactor(found.name) if redactor else found.name)
+        entry = write_cluster_report(found, out / folder, out, align, generated_at, redactor)
         entries.append({**entry, "report": (folder / "report.html").as_posix()})
         for outcome in found.outcomes:
             outcome.row["cluster"] = found.name

@@ -19,7 +19,7 @@ import sys
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,6 +63,11 @@ _EPILOGS = {
 }
 
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+RedactOption = Annotated[bool, typer.Option(
+    "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by pseudonyms, the same in every "
+                     "output of the run; the private map goes to OUT/redaction-map.json (never attach it; "
+                     "`unredact` reads it). Secrets are always masked.",
+)]
 app = typer.Typer(
     name="ovs-analyzer",
     help="Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs).",
@@ -124,10 +129,7 @@ def analyze(
     )] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
-    redact: Annotated[bool, typer.Option(
-        "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by stable pseudonyms; the "
-                         "private map goes to OUT/redaction-map.json (never attach it). Secrets are always masked.",
-    )] = False,
+    redact: RedactOption = False,
     align_clocks: AlignClocksOption = False,
     timings: TimingsOption = False,
     cap: CapOption = None,
@@ -141,7 +143,7 @@ def analyze(
     from analyzer.batch.upload import write_upload_report
     from analyzer.cli.progress import bundle_progress
     from analyzer.collectors.cluster_evidence import ClusterEvidence
-    from analyzer.outputs.redact import Redactor
+    from analyzer.outputs.redact import Redactor, named_hosts, output_folders, seal
     from analyzer.outputs.report import write_outputs
     from analyzer.pipeline.nodes import analyze_nodes
     from analyzer.pipeline.registry import default_collectors
@@ -160,12 +162,12 @@ def analyze(
             analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress,
                                      collectors=[*default_collectors(), ClusterEvidence()])
         worsts, told = [], []
-        redactor = Redactor() if redact else None  # one run, one mapping: a host keeps its token in every node
+        redactor = Redactor(hosts=named_hosts([bundle])) if redact else None  # one map for every node
         generated_at = datetime.now(UTC)
-        for folder, analysis in analyses:
+        targets = dict(zip(output_folders(out, analyses, redactor), (a for _, a in analyses), strict=True))
+        for target, analysis in targets.items():
             with stage("report"):
-                paths = write_outputs(analysis, out / folder if folder else out, settings, redactor=redactor,
-                                      generated_at=generated_at)
+                paths = write_outputs(analysis, target, settings, redactor=redactor, generated_at=generated_at)
             worst = worst_severity(analysis.findings)
             worsts.append(worst)
             judged = "inconclusive: most rules had nothing to read" \
@@ -173,16 +175,30 @@ def analyze(
             told.append(f"{analysis.bundle.name}: {counted(len(analysis.findings), 'finding')}, {judged}; "
                         f"{counted(analysis.lines, 'line')} in {counted(len(analysis.members), 'member')}")
             told += [f"  {kind:<9} {path}" for kind, path in paths.items()]
+
+        def write_cluster() -> dict[str, Any]:
+            return write_upload_report(bundle, [(t, a) for t, a in targets.items() if t != out], out,
+                                       align=align_clocks, generated_at=generated_stamp(generated_at),
+                                       redactor=redactor)
+
         if len(analyses) > 1:
             with stage("cluster report"):
-                entry = write_upload_report(bundle, [(out / folder, a) for folder, a in analyses if folder], out,
-                                            align=align_clocks, generated_at=generated_stamp(generated_at),
-                                            redactor=redactor)
+                entry = write_cluster()
             told.append(f"cluster {entry['name']}: {counted(len(entry['hosts']), 'node')}, worst {entry['worst']}, "
                         f"{counted(entry['incidents'], 'incident')} across nodes")
             told += [f"  {kind:<9} {out / name}" for kind, name in (
                 ("report", "report.html"), ("findings", "findings.json"), ("csv", "findings.csv"),
                 ("summary", "summary.md"))]
+        if redactor is not None:
+
+            def rewrite(folder: Path) -> None:
+                if folder in targets:
+                    write_outputs(targets[folder], folder, settings, redactor=redactor, generated_at=generated_at)
+                if len(analyses) > 1:  # the cluster report is made of the nodes' documents
+                    write_cluster()
+
+            with stage("redaction check"):
+                told.append(f"redaction map (private, never attach it): {seal(out, redactor, targets, rewrite)}")
     # printed once all is written: a reader that stops early (`| head`) costs no output file
     typer.echo("\n".join(told))
     for _, analysis in analyses:
@@ -231,6 +247,7 @@ def triage(
     align_clocks: AlignClocksOption = False,
     rules: RulesOption = None,
     config: ConfigOption = None,
+    redact: RedactOption = False,
 ) -> None:
     """Analyze many bundles in parallel: one report folder each, OUT/index.html, triage.json, triage.csv."""
     from analyzer.batch.triage import triage as run_triage
@@ -238,7 +255,7 @@ def triage(
     _check_fail_on(fail_on)
     batch = run_triage(inputs, output_folder(out), workers=jobs, executor=executor, scheduler=scheduler,
                        rule_dirs=tuple(rules or ()), config=config, fail_on=fail_on, cluster=cluster,
-                       align_clocks=align_clocks)
+                       align_clocks=align_clocks, redact=redact)
     errors = sum(r["status"] == "error" for r in batch.rows)
     if errors == len(batch.rows):
         reasons = {row["error"] for row in batch.rows}
@@ -269,19 +286,35 @@ def diff_command(
     )] = None,
     rules: RulesOption = None,
     config: ConfigOption = None,
+    redact: RedactOption = False,
 ) -> None:
-    """Findings appeared, resolved and persisting between two bundles of the same node or cluster."""
+    """Findings appeared, resolved and persisting between two bundles of the same node or cluster.
+
+    With --redact, both sides share one map (written to the --out folder, which it needs): a node
+    keeps its pseudonym from the old side to the new, and from a side that is a redacted output, whose
+    run the diff continues.
+    """
     import json
 
     from analyzer.batch.diff import compare, load_side, markdown, worst_open
+    from analyzer.outputs.redact import continuing, scrub, seal
 
     _check_fail_on(fail_on)
+    if redact and out is None:
+        raise UserError("--redact needs --out DIR: the private map of the pseudonyms is written there")
     loaded = load_pack(rules or [], config)
-    result = compare(load_side(old, loaded), load_side(new, loaded))
+    sides = [load_side(old, loaded), load_side(new, loaded)]
+    redactor = continuing([old, new]) if redact else None
+    if redactor is not None:  # before comparing: findings match on hosts, a redacted side's are pseudonyms
+        redactor.learn(host for side in sides for host in side["hosts"])
+        sides = [scrub(side, redactor) for side in sides]
+    result = compare(*sides)
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if out is not None:
         output_folder(out)
         write_together({out / "diff.json": text, out / "diff.md": markdown(result)})
+    if out is not None and redactor is not None:
+        typer.echo(f"redaction map (private, never attach it): {seal(out, redactor)}", err=True)
     typer.echo(text if as_json else markdown(result), nl=False)
     worst = worst_open(result)
     _exit_if_at_or_above(worst, fail_on)
@@ -291,6 +324,7 @@ def diff_command(
 def parse(
     bundle: BundleArgument,
     out: OutOption = Path("out"),
+    redact: RedactOption = False,
     timings: TimingsOption = False,
 ) -> None:
     """Parse every member into one event table: write OUT/events.parquet (schema in parsers/README.md).
@@ -298,15 +332,23 @@ def parse(
     A bundle of bundles gets one table per node, in OUT/<node bundle name>/events.parquet.
     """
     from analyzer.cli.progress import bundle_progress
+    from analyzer.outputs.redact import Redactor, seal
     from analyzer.pipeline.event_table import write_events
-    from analyzer.timings import recording
+    from analyzer.timings import recording, stage
 
-    with recording() as spent, bundle_progress(bundle, doing="parsing") as progress:
-        tables = write_events(bundle, output_folder(out, bundle), progress=progress)
+    redactor, private = Redactor() if redact else None, None
+    with recording() as spent:
+        with bundle_progress(bundle, doing="parsing") as progress:
+            tables = write_events(bundle, output_folder(out, bundle), progress=progress, redactor=redactor)
+        if redactor is not None:
+            with stage("redaction check"):
+                private = seal(out, redactor, [t.path.parent for t in tables])
     for written in tables:
         name = bundle.name if len(tables) == 1 else written.path.parent.name
         typer.echo(f"{name}: {written.records:,} records ({written.unparsed:,} unparsed, "
                    f"{written.duplicates:,} journal copies) -> {written.path}")
+    if private is not None:
+        typer.echo(f"redaction map (private, never attach it): {private}")
     if timings:
         typer.echo(spent.table(), err=True)
 
@@ -405,6 +447,25 @@ def rules_test(
 
 app.command("tasks", cls=HelpCommand, epilog=_EPILOGS["plain"])(cli_views.tasks)
 app.command("services", cls=HelpCommand, epilog=_EPILOGS["plain"])(cli_views.services)
+
+
+@app.command(cls=HelpCommand, epilog=_EPILOGS["plain"])
+def unredact(
+    map_file: Annotated[Path, typer.Argument(metavar="MAP", help="The run's redaction-map.json.")],
+    file: Annotated[Path | None, typer.Argument(metavar="FILE",
+                                                help="Redacted text to restore (default: standard input).")] = None,
+) -> None:
+    """Print redacted text with every pseudonym of MAP turned back into the original, exactly."""
+    from analyzer.outputs.redact import read_map
+    from analyzer.outputs.redact import unredact as restore
+
+    tokens = read_map(map_file)
+    try:
+        data = file.read_bytes() if file is not None else sys.stdin.buffer.read()
+    except OSError as exc:
+        raise UserError(f"{file}: cannot be read ({exc.strerror or exc})") from None
+    sys.stdout.buffer.write(restore(data.decode("utf-8", errors="surrogateescape"), tokens)
+                            .encode("utf-8", errors="surrogateescape"))
 
 
 @app.command(cls=HelpCommand, epilog=_EPILOGS["plain"])

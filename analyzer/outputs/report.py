@@ -32,21 +32,17 @@ from analyzer.detection.loader import links_for
 from analyzer.detection.rule import SEVERITIES
 from analyzer.isotime import epoch, generated_stamp, iso
 from analyzer.outputs.atomic import write_together
-from analyzer.outputs.redact import Redactor, scrub
+from analyzer.outputs.redact import Redactor, redact_outputs
 from analyzer.outputs.start_here import chain_roles, chain_steps
 from analyzer.pipeline.analysis import Analysis
 from analyzer.resources import shipped_dir
 
-REDACTION_MAP = "redaction-map.json"
 _BUCKETS = [timedelta(minutes=m) for m in (1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440, 10080)]
 _MAX_BUCKETS = 1500
 _LEVEL_BANDS = (("e", ("error", "critical")), ("w", ("warning",)))  # everything else is "o" (other)
 _GAP = timedelta(minutes=30)
 _BUSY = timedelta(minutes=5)
 _MAX_GAPS = 20
-_HOST_KEYS = frozenset({"host", "hosts", "host_hint", "hostname", "node", "nodes"})
-# Written by rule authors, not found in the bundle: never masked, so references stay links.
-_RULE_FIELDS = ("rule_id", "title", "component", "description", "remediation", "references", "hc_codes")
 _CSV_COLUMNS = ("severity", "rule_id", "title", "component", "count", "first_seen", "last_seen", "hosts",
                 "entities", "vpools", "hc_codes", "first_evidence", "remediation", "references")
 
@@ -55,27 +51,12 @@ def write_outputs(analysis: Analysis, out_dir: Path, settings: dict[str, Any],
                   generated_at: datetime | None = None, redactor: Redactor | None = None) -> dict[str, Path]:
     """Write all outputs into `out_dir` (created if needed) and return their paths.
 
-    With a `redactor`, identifiers are pseudonymized and its private map is written to
-    `out_dir/redaction-map.json`, which no output mentions.
+    With a `redactor`, identifiers are pseudonymized; the command writes the run's one private map
+    (`redact.seal`) once every output is written.
     """
     generated = generated_stamp(generated_at)
     doc = findings_document(analysis, generated, settings)
-    paths = write_documents(*scrubbed(doc, timeline_model(analysis, doc), redactor), out_dir)
-    if redactor is not None:
-        paths["redaction map (private, never attach)"] = redactor.write_map(out_dir / REDACTION_MAP)
-    return paths
-
-
-def scrubbed(doc: dict[str, Any], timeline: dict[str, Any],
-             redactor: Redactor | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The findings document and timeline model with secrets masked and, given a `redactor`, the
-    customer's identifiers pseudonymized; the rule authors' own text is put back untouched."""
-    if redactor is not None:
-        redactor.learn_hosts(host_names([doc, timeline]))
-    clean = scrub(doc, redactor)
-    for finding, original in zip(clean["findings"], doc["findings"], strict=True):
-        finding.update({key: original[key] for key in _RULE_FIELDS})
-    return clean, scrub(timeline, redactor)
+    return write_documents(*redact_outputs(doc, timeline_model(analysis, doc), redactor), out_dir)
 
 
 def write_documents(doc: dict[str, Any], timeline: dict[str, Any], out_dir: Path) -> dict[str, Path]:
@@ -282,22 +263,6 @@ def findings_csv(doc: dict[str, Any]) -> str:
                "first_evidence": f"{first['source']}:{first['line']}" if first else ""}
         writer.writerow([_csv_cell(row.get(column)) for column in _CSV_COLUMNS])
     return buffer.getvalue()
-
-
-def host_names(values: list[Any]) -> list[str]:
-    """Every string found under a host-like key (`host`, `hosts`, `node`, ...) anywhere in `values`."""
-    found: list[str] = []
-    stack = list(values)
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key in _HOST_KEYS:
-                    found.extend(v for v in (item if isinstance(item, list) else [item]) if isinstance(v, str))
-                stack.append(item)
-        elif isinstance(value, list):
-            stack.extend(value)
-    return sorted(set(found))
 
 
 def _csv_cell(value: Any) -> str:

@@ -7,12 +7,16 @@ folder, with the little the table as a whole decides: the hosts stated, the zone
 the journal's entries. Then all are streamed into one Parquet file, each chunk completed on its
 way with those (the node's name where a line states none, UTC times, rsyslog's copies of journal
 entries marked `duplicate`, entities); the part files are removed.
+
+With a redactor (`parse --redact`), the completion also pseudonymizes every text column but the
+tool's own (producer, format, wrapper, parse status), once every host name the table states is known.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -38,6 +42,8 @@ from analyzer.timings import stage, timed
 PARSER_THREADS = 2
 #: The folder of part files, inside the output folder, while `write_events` runs.
 PARTS = ".events-parts"
+#: Text columns the tool fills from its own words, never from a log: never redacted.
+_TOOL_COLUMNS = frozenset({"producer", "format", "wrapper", "parse_status"})
 
 
 class TableProgress(Protocol):
@@ -48,6 +54,19 @@ class TableProgress(Protocol):
 
     def step(self, description: str) -> None:
         """The work after the last member has begun."""
+
+
+class TableRedactor(Protocol):
+    """Pseudonymizes a table's identifiers (`outputs.redact.Redactor`, which this stage may not import)."""
+
+    def learn(self, names: Iterable[str | None]) -> None:
+        """Host names to replace wherever they stand."""
+
+    def records(self, events: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+        """`events` with `columns` redacted."""
+
+    def __call__(self, text: str) -> str:
+        """One text redacted (a folder's name)."""
 
 
 @dataclass(frozen=True)
@@ -73,17 +92,17 @@ class _MemberParts:
 
 
 def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None, caps: Caps = Caps(),
-                 progress: TableProgress | None = None) -> list[WrittenEvents]:
+                 progress: TableProgress | None = None, redactor: TableRedactor | None = None) -> list[WrittenEvents]:
     """Write `out/events.parquet`: every record of every text member, with `ts` in UTC and journal
-    copies marked `duplicate`, in archive order (the last copy of a member appearing twice).
-    `progress` hears of each member as it is read, then of the completion.
+    copies marked `duplicate`, in archive order (the last copy of a member appearing twice), redacted
+    with a `redactor`. `progress` hears of each member as it is read, then of the completion.
 
     A bundle of bundles gets one table per node, in `out/<node bundle name>/events.parquet` as
     `analyze` places its reports: a line stating no host takes its own node's name, never another's.
     Log files beside the node bundles make one more table, of the outer archive's name."""
     formats = formats if formats is not None else load_formats()
     outer = describe(path)
-    written = _write_table(outer, out, formats, caps, progress)
+    written = _write_table(outer, out, formats, caps, progress, redactor)
     if not outer.nested:
         return [written]
     nodes = nested_bundles(outer)
@@ -93,17 +112,20 @@ def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None,
         written.path.unlink()
     tables = []
     for node, folder in zip(nodes, node_folders(nodes), strict=True):
+        if redactor is not None:  # a folder's name is an output too: the node's name from its file name
+            redactor.learn([node.host_hint])
+            folder = redactor(folder)
         target = out / folder
         if node is outer:
             target.mkdir(parents=True, exist_ok=True)
             tables.append(replace(written, path=written.path.replace(target / "events.parquet")))
         else:
-            tables.append(_write_table(node, target, formats, caps, progress))
+            tables.append(_write_table(node, target, formats, caps, progress, redactor))
     return tables
 
 
 def _write_table(bundle: Bundle, out: Path, formats: list[FormatSpec], caps: Caps,
-                 progress: TableProgress | None) -> WrittenEvents:
+                 progress: TableProgress | None, redactor: TableRedactor | None) -> WrittenEvents:
     """One bundle's (or node's) `out/events.parquet`, whole or not at all."""
     parts = out / PARTS
     shutil.rmtree(parts, ignore_errors=True)  # a run that was killed left them
@@ -112,7 +134,7 @@ def _write_table(bundle: Bundle, out: Path, formats: list[FormatSpec], caps: Cap
         members = _parse_into(parts, bundle, formats, caps, progress)
         if progress is not None:
             progress.step("completing the table")
-        written = _complete(bundle, members, parts / "events.parquet")
+        written = _complete(bundle, members, parts / "events.parquet", redactor)
         # only a whole table takes the name: an interrupted or failed run leaves no half a file there
         return replace(written, path=written.path.replace(out / "events.parquet"))
     finally:
@@ -156,10 +178,11 @@ def _parsed(member: Member, bundle: Bundle, formats: list[FormatSpec], stem: Pat
     """Parse a member into chunk files; a chunk is written (compressed) while the next is parsed."""
     files, hosts, offsets = [], [], []
     writing: Future[None] | None = None
+    in_key = False  # a private key's lines may run from one chunk into the next
     with stage("parse"):
         for number, chunk in enumerate(parse_bundle_chunks(member, bundle, formats)):
             # every record's text is written: its secrets are masked before it reaches the disk
-            events = mask_record_secrets(chunk.events)
+            events, in_key = mask_record_secrets(chunk.events, in_key)
             if events.height == 0:
                 continue
             hosts.append(events.group_by("host").agg(pl.len().cast(pl.UInt64).alias("count")))
@@ -177,7 +200,8 @@ def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
-def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> WrittenEvents:
+def _complete(bundle: Bundle, members: list[_MemberParts], target: Path,
+              redactor: TableRedactor | None) -> WrittenEvents:
     """Give each chunk what the whole table decides, as Polars streams them all into `target`.
 
     Completing a chunk inside the stream, rather than into a second part file first, saves
@@ -192,7 +216,10 @@ def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> Writ
         for member in members:
             for file in member.files if member.source in JOURNAL_SOURCES else ():
                 copies.learn(member.source, pl.read_ipc(file, columns=ENTRY_COLUMNS))
-    completed = partial(_completed, node=node, samples=samples, copies=copies)
+        if redactor is not None:  # every name the table states, before its first record is redacted
+            stated = [m.hosts["host"] for m in members if m.hosts.height]
+            redactor.learn([node, bundle.host_hint, *(pl.concat(stated).unique().to_list() if stated else [])])
+    completed = partial(_completed, node=node, samples=samples, copies=copies, redactor=redactor)
     empty = completed(empty_events(), source="")
     with stage("write"):
         # the stream completes chunks on Polars' threads at once; `copies` builds its set of known
@@ -207,15 +234,20 @@ def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> Writ
 
 
 def _completed(events: pl.DataFrame, source: str, node: str | None, samples: pl.DataFrame,
-               copies: JournalCopies) -> pl.DataFrame:
+               copies: JournalCopies, redactor: TableRedactor | None) -> pl.DataFrame:
     """A chunk as the table holds it: copies marked (keyed as `analyze` keys them, on the hosts the
-    lines state), the node's name where a line states none, UTC times, entities, columns in order."""
+    lines state), the node's name where a line states none, UTC times, entities, columns in order,
+    identifiers redacted with a `redactor`."""
     copy = copies.of(source, events)
     if copy is not None:
         events = events.with_columns(pl.when(copy).then(pl.lit("duplicate")).otherwise(pl.col("parse_status"))
                                      .alias("parse_status"))
     events = events.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String)))
-    return _ordered(with_entities(fill_offsets(events, samples)))
+    events = _ordered(with_entities(fill_offsets(events, samples)))
+    if redactor is None:
+        return events
+    return redactor.records(events, [c for c, kind in events.schema.items()
+                                     if kind == pl.String and c not in _TOOL_COLUMNS])
 
 
 def _ordered(events: pl.DataFrame) -> pl.DataFrame:
