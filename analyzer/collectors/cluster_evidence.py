@@ -13,13 +13,13 @@ Arakoon master-election announcements are kept as clock anchors for `analyzer.ba
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from analyzer.collectors.protocol import BundleView, Collector
 from analyzer.isotime import iso
-from analyzer.reading.bundle import Member
 
 _ARAKOON_LOG = re.compile(r"^var/log/arakoon/(?P<cluster>[^/]+)/(?P<node>[^/]+?)\.log(?:\.\d+)?(?:\.gz)?$")
 _SELF = r'node_name = "([^"]+)"'
@@ -38,11 +38,12 @@ class ClusterEvidence(Collector):
 
     name = "cluster_evidence"
 
-    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
         facts: list[dict[str, Any]] = []
-        if found := _ARAKOON_LOG.match(member.path):
-            facts += [{"kind": kind, "value": found[group]} for kind, group in
-                      (("arakoon_cluster", "cluster"), ("arakoon_node", "node"), ("arakoon_self", "node"))]
+        for path in sources:
+            if found := _ARAKOON_LOG.match(path):
+                facts += [{"kind": kind, "value": found[group], "source": path} for kind, group in
+                          (("arakoon_cluster", "cluster"), ("arakoon_node", "node"), ("arakoon_self", "node"))]
         frames = [pl.DataFrame(facts, schema=_SCHEMA)] if facts else []
         if events.height and "producer" in events.columns:
             live = events.filter(pl.col("parse_status") != "duplicate") if "parse_status" in events.columns \
@@ -51,6 +52,7 @@ class ClusterEvidence(Collector):
             names = arakoon.select(
                 pl.lit("arakoon_node").alias("kind"),
                 pl.coalesce(pl.col("message").str.extract(_SELF), pl.col("message").str.extract(_PEER)).alias("value"),
+                "source",
             ).drop_nulls().unique()
             anchors = arakoon.filter(pl.col("message").str.contains(ANCHOR_PATTERN) & pl.col("ts_local").is_not_null())
             anchors = anchors.select(pl.lit("anchor").alias("kind"), pl.col("message").str.strip_chars().alias("value"),
