@@ -26,6 +26,7 @@ volumedriver going on after it (causal pairs: the second can not precede the fir
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -38,7 +39,6 @@ from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
-from analyzer.reading.bundle import Member
 
 _ARAKOON_LOG = re.compile(r"^var/log/arakoon/(?P<cluster>[^/]+)/(?P<node>[^/]+?)\.log(?:\.\d+)?(?:\.gz)?$")
 #: What the named groups of an extractor of each kind are, and the fact each gives.
@@ -214,8 +214,8 @@ class ClusterEvidence(Collector):
     def __init__(self, knowledge: ClusterKnowledge | None = None) -> None:
         self.knowledge = knowledge or cluster_knowledge()
 
-    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
-        frames = [_from_path(member.path)]
+    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
+        frames = [_from_path(path) for path in sources]
         if events.height and "producer" in events.columns:
             live = events.filter(pl.col("parse_status") != "duplicate") if "parse_status" in events.columns \
                 else events
@@ -259,7 +259,8 @@ class ClusterEvidence(Collector):
 def _from_path(path: str) -> pl.DataFrame:
     """The Arakoon cluster and node a log file is named after (the node is the bundle's own)."""
     found = _ARAKOON_LOG.match(path)
-    rows = [{"fact": "arakoon_cluster", "value": found["cluster"]}, {"fact": "arakoon_self", "value": found["node"]}] \
-        if found else []
-    return pl.DataFrame(rows, schema={"fact": pl.String, "value": pl.String}).select(
-        pl.col(c) if c in ("fact", "value") else pl.lit(None, t).alias(c) for c, t in _SCHEMA.items())
+    rows = [{"fact": "arakoon_cluster", "value": found["cluster"], "source": path},
+            {"fact": "arakoon_self", "value": found["node"], "source": path}] if found else []
+    given = ("fact", "value", "source")
+    return pl.DataFrame(rows, schema={c: pl.String for c in given}).select(
+        pl.col(c) if c in given else pl.lit(None, t).alias(c) for c, t in _SCHEMA.items())

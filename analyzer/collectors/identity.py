@@ -3,7 +3,7 @@ time covered per source, zones, and the sources its era should have but does not
 
 The knowledge (which packages matter, which services only masters run, which sources each
 release collects) is data in `identity.yaml`; this collector only applies it. Each member leaves
-a small long-format table of facts (`kind`, `key`, `value`, ...); `combine` folds them into the
+a small long-format table of facts (`kind`, `key`, `value`, `source`, ...); `combine` folds them into the
 `identity` section. `versions` is a plain package -> version dict so rule version ranges can be
 checked against it (`analyzer.detection.versions.assess`).
 """
@@ -11,6 +11,7 @@ checked against it (`analyzer.detection.versions.assess`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -22,7 +23,6 @@ from analyzer.datafiles import load_mapping
 from analyzer.detection.versions import is_version
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import knowledge_file
-from analyzer.reading.bundle import Member
 
 FACTS_SCHEMA = {"kind": pl.String, "key": pl.String, "value": pl.String, "source": pl.String,
                 "host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset": pl.Int16, "count": pl.Int64}
@@ -48,8 +48,8 @@ class IdentityCollector(Collector):
 
     name = "identity"
 
-    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
-        frames = [self._source(member), *self._from_events(member.path, events)]
+    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
+        frames = [self._sources(sources), *self._from_events(events)]
         frames = [f for f in frames if f.height]
         return _as_facts(pl.concat(frames, how="diagonal_relaxed")) if frames else None
 
@@ -79,18 +79,22 @@ class IdentityCollector(Collector):
         }
 
     @staticmethod
-    def _source(member: Member) -> pl.DataFrame:
-        rows = [{"kind": "source", "key": member.path}]
-        upstart = re.match(knowledge()["upstart_log"], member.path)
-        if upstart:
-            rows.append({"kind": "service", "key": upstart.group(1)})
-        for rule in knowledge()["master_evidence"] + knowledge()["framework_evidence"]:
-            if "path" in rule and re.search(rule["path"], member.path):
-                rows.append({"kind": _evidence_kind(rule), "key": rule["what"], "value": member.path})
-        return pl.DataFrame(rows, schema={"kind": pl.String, "key": pl.String, "value": pl.String})
+    def _sources(paths: Sequence[str]) -> pl.DataFrame:
+        """What the members' paths say."""
+        rows = []
+        for path in paths:
+            rows.append({"kind": "source", "key": path, "source": path})
+            upstart = re.match(knowledge()["upstart_log"], path)
+            if upstart:
+                rows.append({"kind": "service", "key": upstart.group(1), "source": path})
+            for rule in knowledge()["master_evidence"] + knowledge()["framework_evidence"]:
+                if "path" in rule and re.search(rule["path"], path):
+                    rows.append({"kind": _evidence_kind(rule), "key": rule["what"], "value": path, "source": path})
+        return pl.DataFrame(rows, schema={"kind": pl.String, "key": pl.String, "value": pl.String, "source": pl.String})
 
     @staticmethod
-    def _from_events(path: str, events: pl.DataFrame) -> list[pl.DataFrame]:
+    def _from_events(events: pl.DataFrame) -> list[pl.DataFrame]:
+        """What the members' records say, per member (`source`)."""
         if events.height == 0:
             return []
         data = knowledge()
@@ -98,55 +102,59 @@ class IdentityCollector(Collector):
         # (the parser types every column: casting a string column again would copy it)
         # one lazy query per fact kind, all collected at once: the shared filter and summary are
         # computed once, and a chunk pays one call's overhead, not twenty
-        events = events.lazy().select("host", "service", "vpool", "producer", "format", "message", "raw",
+        events = events.lazy().select("source", "host", "service", "vpool", "producer", "format", "message", "raw",
                                       "ts_local", "utc_offset", "line", "parse_status")
         ok = events.filter(pl.col("parse_status") == "ok")
         message = pl.col("message").fill_null("")
         eras = data["format_eras"]
-        # one pass counts records per host, producer, format and offset; hosts, formats, eras,
-        # offsets and time spans are all folded from its few rows
-        summary = ok.group_by("host", "producer", "format", "utc_offset").agg(
+        # one pass counts records per member, host, producer, format and offset; hosts, formats,
+        # eras, offsets and time spans are all folded from its few rows
+        summary = ok.group_by("source", "host", "producer", "format", "utc_offset").agg(
             pl.len().alias("count"), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"))
         frames = [
-            summary.group_by(pl.col("host").alias("key")).agg(pl.col("count").sum()).with_columns(kind=pl.lit("host")),
-            summary.select(pl.col("format").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("format")),
+            summary.group_by("source", pl.col("host").alias("key")).agg(pl.col("count").sum())
+            .with_columns(kind=pl.lit("host")),
+            summary.select("source", pl.col("format").alias("key")).drop_nulls().unique()
+            .with_columns(kind=pl.lit("format")),
             summary.filter(pl.col("format").is_in(list(eras))).group_by(
-                pl.col("format").replace_strict(eras, return_dtype=pl.String).alias("key")
+                "source", pl.col("format").replace_strict(eras, return_dtype=pl.String).alias("key")
             ).agg(pl.col("count").sum()).with_columns(kind=pl.lit("era")),
             summary.filter(pl.col("utc_offset").is_not_null())
-            .group_by(pl.col("utc_offset").cast(pl.String).alias("key")).agg(pl.col("count").sum())
+            .group_by("source", pl.col("utc_offset").cast(pl.String).alias("key")).agg(pl.col("count").sum())
             .with_columns(kind=pl.lit("offset")),
-            events.select(pl.col("vpool").alias("key")).drop_nulls().unique().with_columns(kind=pl.lit("vpool")),
+            events.select("source", pl.col("vpool").alias("key")).drop_nulls().unique()
+            .with_columns(kind=pl.lit("vpool")),
             summary.filter(pl.col("first").is_not_null())
-            .group_by(pl.col("producer").alias("key"), "host", "utc_offset")
+            .group_by("source", pl.col("producer").alias("key"), "host", "utc_offset")
             .agg(pl.col("first").min(), pl.col("last").max())
-            .unpivot(index=["key", "host", "utc_offset"], on=["first", "last"], variable_name="value",
+            .unpivot(index=["source", "key", "host", "utc_offset"], on=["first", "last"], variable_name="value",
                      value_name="ts_local")
             .with_columns(kind=pl.lit("span")),
         ]
         for pattern in data["service_patterns"]:
             lines = ok.filter(pl.col("message").str.contains(pattern["literal"], literal=True)) \
                 if "literal" in pattern else ok
-            frames.append(lines.select(message.str.extract(pattern["regex"], 1).alias("key")).drop_nulls().unique()
-                          .with_columns(kind=pl.lit("service")))
-        frames.append(ok.select(pl.col("service").alias("key")).drop_nulls().unique()
+            frames.append(lines.select("source", message.str.extract(pattern["regex"], 1).alias("key")).drop_nulls()
+                          .unique().with_columns(kind=pl.lit("service")))
+        frames.append(ok.select("source", pl.col("service").alias("key")).drop_nulls().unique()
                       .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
                       .with_columns(kind=pl.lit("service")))
         packages = ok.filter(pl.col("producer") == "dpkg").select(
-            message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host"
+            message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host", "source"
         ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
         frames.append(packages.with_columns(kind=pl.lit("package")))
         # the banner's literal picks the few records its multi-line regex has to read
         banner = ok.filter((pl.col("producer") == "volumedriver")
                            & pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
-                pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host"
+                pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host", "source"
             ).drop_nulls("value")
         frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
         for rule in data["master_evidence"] + data["framework_evidence"]:
-            if "raw" in rule:
-                first = ok.select(pl.col("line").filter(pl.col("raw").str.contains(rule["raw"])).head(1))
-                frames.append(first.select(pl.lit(rule["what"]).alias("key"),
-                                           pl.format("{}:{}", pl.lit(path), "line").alias("value"))
+            if "raw" in rule:  # each member's first record that shows it
+                first = ok.filter(pl.col("raw").str.contains(rule["raw"])).group_by("source") \
+                    .agg(pl.col("line").first())
+                frames.append(first.select("source", pl.lit(rule["what"]).alias("key"),
+                                           pl.format("{}:{}", "source", "line").alias("value"))
                               .with_columns(kind=pl.lit(_evidence_kind(rule))))
         return pl.collect_all(frames, engine="in-memory")
 
@@ -195,7 +203,8 @@ def _role(facts: pl.DataFrame) -> tuple[str, list[str]]:
     services = _keys(facts, "service")
     evidence: dict[str, list[str]] = {"master": [], "framework": []}
     for kind in evidence:
-        for what, where in facts.filter(pl.col("kind") == kind).select("key", "value").unique().sort("key").iter_rows():
+        for what, where in facts.filter(pl.col("kind") == kind).select("key", "value").unique() \
+                .sort("key", "value").iter_rows():  # a total order: the same bundle lists the same evidence
             evidence[kind].append(f"{what}: {where}")
     for rule in knowledge()["master_evidence"] + knowledge()["framework_evidence"]:
         if "service" in rule:

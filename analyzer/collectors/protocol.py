@@ -1,22 +1,23 @@
 """The extension point for everything a bundle analysis learns beside rule findings.
 
-A `Collector` sees each member's events once, while the member is in memory, and keeps only
-a small frame; after the last member, `combine` turns those frames into one JSON-ready
-section of findings.json (and of the report, through `report_templates/sections/<name>.html.j2`).
+A `Collector` sees each member's events once, while the member is in memory (small members a
+batch at a time), and keeps only a small frame; after the last member, `combine` turns those
+frames into one JSON-ready section of findings.json (and of the report, through
+`report_templates/sections/<name>.html.j2`).
 Task history, service states, bundle identity and unknown-error templates are collectors, so
 each lives in its own module and the pipeline stays a loop over members.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
 
 from analyzer.detection.rule import Rule
-from analyzer.reading.bundle import Bundle, Member
+from analyzer.reading.bundle import Bundle
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,16 @@ class Collector(Protocol):
 
     name: str
 
-    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
-        """Keep what this collector needs of one member (small), or None.
+    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
+        """Keep what this collector needs of the members `sources` names (small), or None.
 
-        A member larger than `analyzer.parsing.chunks.CHUNK_BYTES` comes in chunks of whole records: this
-        is called once per chunk and the member's frames are stacked, so keep rows or partial
-        aggregates that `combine` can add up, not conclusions about the whole member.
+        `events` hold their records, each member's in one run of rows in line order (column
+        `source`; a member may have none): a batch of small members, so that a bundle of thousands
+        pays a collector's fixed costs once a batch, or one chunk of whole records of a member larger
+        than `analyzer.parsing.chunks.CHUNK_BYTES` (called once per chunk, the frames stacked).
+        So keep rows or partial aggregates per member that `combine` can add up, not conclusions
+        about the batch, and keep each row's `source`: an archive may hold a member twice, and
+        the rows of its earlier copy are dropped before `combine`.
         """
         ...
 

@@ -12,6 +12,7 @@ trace, so "volumedriver crashed three times and gave up" and "no trace of rabbit
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ from analyzer.errors import UserError
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
 from analyzer.parsing.literals import contains_any_literal, literals_present
-from analyzer.reading.bundle import Member
 
 STATES = ("activating", "running", "restarting", "deactivating", "stopped", "crashed", "failed", "silent")
 TRANSITION_GROUPS = ("unit", "description", "detail")
@@ -158,25 +158,29 @@ def resolve_units(transitions: pl.DataFrame, knowledge: ServiceKnowledge, vpools
     return transitions.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null())
 
 
-def own_log_activity(member: Member, events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
-    """First/last line and count per minute and service whose own output this member holds, plus one
-    row (unit null) for the member as a whole: the node's activity that silence is judged against."""
-    by_path = next((named.unit for named in knowledge.own_logs for source in named.sources
-                    if _path_matches(source, member.path)), None)
-    unit = pl.lit(by_path, dtype=pl.String)
-    if by_path is None:
-        idents = {ident: named.unit for named in reversed(knowledge.own_logs) for ident in (*named.idents, named.unit)}
-        unit = pl.col("service").replace_strict(idents, default=None, return_dtype=pl.String)
+def own_log_activity(sources: Sequence[str], events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
+    """Per member: first/last line and count per minute and service whose own output it holds, plus
+    one row (unit null) for the member as a whole: the node's activity that silence is judged against.
+    A member whose path names a service's own log is all that service's; in others, the ident says."""
+    by_path = {path: unit for path in sources
+               if (unit := next((named.unit for named in knowledge.own_logs for source in named.sources
+                                 if _path_matches(source, path)), None)) is not None}
+    idents = {ident: named.unit for named in reversed(knowledge.own_logs) for ident in (*named.idents, named.unit)}
+    unit = pl.col("service").replace_strict(idents, default=None, return_dtype=pl.String)
+    if by_path:
+        unit = pl.coalesce(pl.col("source").replace_strict(by_path, default=None, return_dtype=pl.String), unit)
     # one pass over the lines folds them per minute and ident; units and the node's rows are
     # folded from those few rows
-    minutes = events.select("host", "service", "vpool", "utc_offset", "ts_local") \
+    minutes = events.select("source", "host", "service", "vpool", "utc_offset", "ts_local") \
         .filter(pl.col("ts_local").is_not_null()) \
-        .group_by("host", "service", "vpool", "utc_offset", pl.col("ts_local").dt.truncate("1m").alias("minute")) \
+        .group_by("source", "host", "service", "vpool", "utc_offset",
+                  pl.col("ts_local").dt.truncate("1m").alias("minute")) \
         .agg(pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"), pl.len().alias("lines"))
     spans = [pl.col("first").min(), pl.col("last").max(), pl.col("lines").sum().cast(pl.UInt32)]
     own = minutes.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null()) \
-        .group_by("host", "unit", "vpool", "utc_offset", "minute").agg(*spans).drop("minute")
-    node = minutes.group_by("host", "utc_offset").agg(*spans).with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
+        .group_by("source", "host", "unit", "vpool", "utc_offset", "minute").agg(*spans).drop("minute")
+    node = minutes.group_by("source", "host", "utc_offset").agg(*spans) \
+        .with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     return pl.concat([own, node], how="diagonal_relaxed")
 
 
@@ -188,11 +192,11 @@ class ServiceStates(Collector):
     def __init__(self, knowledge: ServiceKnowledge | None = None) -> None:
         self.knowledge = knowledge or load_service_knowledge()
 
-    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
         transitions = transition_events(events, self.knowledge).with_columns(pl.lit("transition").alias("kind")) \
             if events.height else pl.DataFrame()
-        activity = own_log_activity(member, events, self.knowledge).with_columns(pl.lit("activity").alias("kind"))
-        vpools = events.select(pl.col("vpool").drop_nulls().unique()).with_columns(pl.lit("vpool").alias("kind"))
+        activity = own_log_activity(sources, events, self.knowledge).with_columns(pl.lit("activity").alias("kind"))
+        vpools = events.select("source", "vpool").drop_nulls().unique().with_columns(pl.lit("vpool").alias("kind"))
         parts = [p for p in (transitions, activity, vpools) if p.height]
         return pl.concat(parts, how="diagonal_relaxed") if parts else None
 

@@ -16,6 +16,7 @@ it, so a failed task shows the error its own output carried.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,6 @@ from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
 from analyzer.parsing.literals import contains_any_literal, literals_present
 from analyzer.parsing.timezones import fill_offsets
-from analyzer.reading.bundle import Member
 
 STEPS = ("received", "started", "retried", "finished")
 TASK_GROUPS = ("task_id", "name", "runtime", "exc_class", "exc_message", "worker_pid")
@@ -340,7 +340,7 @@ class TaskHistory(Collector):
         """Hits of the `task` rules over the table of the last `combine`."""
         return rule_hits(self.table, rules)
 
-    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
         found = task_events(events, self.knowledge)
         return deciders(found, self.knowledge.outcomes) if found.height else None
 
@@ -363,18 +363,18 @@ class TaskHistory(Collector):
 
 
 def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
-    """The task events of one member that folding could still pick: the task table of a bundle is
+    """The task events of each member that folding could still pick: the task table of a bundle is
     the same with only these, and memory follows the number of tasks, not of lines (a busy node
     logs millions of task events, and holding them all until the end would cost gigabytes).
 
-    Of each task's events at one clock (same host and zone, so local order is UTC order), kept:
-    the first, the first and last that name it, its worker or pool process, the first received
-    and started, the last finished, every retry, the latest of its highest rank, the last logged
-    runtime and traceback frame, the first finished with an exception or message. Ties are all
-    kept. Events that name no task id are tied to one only after the last member: all kept.
+    Of each task's events in one member at one clock (same host and zone, so local order is UTC
+    order), kept: the first, the first and last that name it, its worker or pool process, the
+    first received and started, the last finished, every retry, the latest of its highest rank,
+    the last logged runtime and traceback frame, the first finished with an exception or
+    message. Ties are all kept. Events that name no task id are tied to one only after the last member: all kept.
     (rsyslog's copy of an event this drops from the journal may be kept from syslog: it says
     the same, so it folds the same; see `_first_copies`.)"""
-    clock = ("task_id", "host", "utc_offset")
+    clock = ("source", "task_id", "host", "utc_offset")
     ts = pl.col("ts_local")
     first = lambda when: ts == ts.filter(when).min().over(clock)  # noqa: E731
     last = lambda when: ts == ts.filter(when).max().over(clock)  # noqa: E731

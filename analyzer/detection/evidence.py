@@ -17,22 +17,32 @@ CANDIDATES_PER_END = 10
 def with_context(hits: pl.DataFrame, events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Add `context_before`/`context_after` (lists of physical lines) to evidence candidates.
 
-    `events` are in line order with one record per first line, as parse yields them, so a
-    candidate's record is found by binary search rather than by a join over every event.
+    `events` hold one or more members, each in one run of rows in line order with one record per
+    first line, as parse yields them, so a candidate's record is found by binary search (on the
+    member's place and the line) rather than by a join over every event, and its context stops at
+    the member's first and last record.
     """
     if hits.height == 0:
         return hits
-    rank = pl.int_range(pl.len()).over(keys, order_by="line")
-    size = pl.len().over(keys)
+    per_member = ["source", *keys]
+    rank = pl.int_range(pl.len()).over(per_member, order_by="line")
+    size = pl.len().over(per_member)
     candidate = (rank < CANDIDATES_PER_END) | (rank >= size - CANDIDATES_PER_END)
     indexed = hits.with_row_index("_hit")
-    chosen = indexed.filter(candidate.fill_null(False)).select("_hit", "line")
-    chosen = chosen.with_columns(events["line"].search_sorted(chosen["line"]).alias("i"))
-    n = events.height
+    runs = events["source"].rle().struct.unnest()  # the members in order, and their rows
+    ends = runs["len"].cast(pl.Int64).cum_sum()
+    place = pl.col("source").replace_strict(runs["value"], pl.int_range(runs.height, eager=True))
+    chosen = indexed.filter(candidate.fill_null(False)).select("_hit", "line", place.alias("member"))
+    chosen = chosen.with_columns(
+        _sort_key(events["source"].rle_id(), events["line"]).search_sorted(_sort_key(chosen["member"], chosen["line"]))
+        .alias("i"),
+        (ends - runs["len"]).gather(chosen["member"]).alias("start"),
+        ends.gather(chosen["member"]).alias("end"),
+    )
 
     def around(offsets: range) -> pl.Expr:
         lines = [
-            pl.when((pl.col("i") + k >= 0) & (pl.col("i") + k < n))
+            pl.when((pl.col("i") + k >= pl.col("start")) & (pl.col("i") + k < pl.col("end")))
             .then(pl.col("i") + k).otherwise(None).alias(f"at{k}")
             for k in offsets
         ]
@@ -58,3 +68,8 @@ def with_context(hits: pl.DataFrame, events: pl.DataFrame, keys: list[str]) -> p
         .sort("_hit")
         .drop("_hit")
     )
+
+
+def _sort_key(member: pl.Series, line: pl.Series) -> pl.Series:
+    """A record's place in a frame of several members: its member's place, then its line."""
+    return member.cast(pl.UInt64) * (1 << 32) + line.cast(pl.UInt64)

@@ -89,9 +89,10 @@ def _clock_jumps(events: pl.DataFrame, rule: Rule, keep: list[str]) -> pl.DataFr
 
     Only zoned records count (their UTC instant is known without learning an offset): the UTC
     instant of the others is null, so they neither match nor raise the latest instant seen.
+    `events` may hold several members, each in line order.
     """
     utc = pl.col("ts_local") - pl.duration(minutes=pl.col("utc_offset").cast(pl.Int64))
-    latest_before = utc.cum_max().forward_fill().shift(1)
+    latest_before = utc.cum_max().forward_fill().shift(1).over("source")
     back = (latest_before - utc) > pl.duration(seconds=rule.clock_backwards or 0)
     return events.filter(back.fill_null(False)).select(pl.lit(rule.id).alias("rule_id"), *keep)
 

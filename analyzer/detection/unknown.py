@@ -37,7 +37,8 @@ def template_expr(message: pl.Expr) -> pl.Expr:
 
 
 def unexplained_errors(events: pl.DataFrame, hits: pl.DataFrame, explaining: list[str]) -> pl.DataFrame:
-    """Per member: error-and-worse records that no rule in `explaining` matched, with their template.
+    """Error-and-worse records that no rule in `explaining` matched, with their template (`events`
+    and `hits` of one or more members).
 
     Only rules that name a failure by its text explain a record; a threshold rule ("too many
     errors") does not say what any one of them is.
@@ -45,8 +46,8 @@ def unexplained_errors(events: pl.DataFrame, hits: pl.DataFrame, explaining: lis
     errors = events.select("host", "source", "line", "ts_local", "utc_offset", "producer", "component", "raw",
                            "message", "level").filter(pl.col("level") >= "error")
     if hits.height:
-        explained = hits.filter(pl.col("rule_id").is_in(explaining)).select("line").unique()
-        errors = errors.join(explained, on="line", how="anti")
+        explained = hits.filter(pl.col("rule_id").is_in(explaining)).select("source", "line").unique()
+        errors = errors.join(explained, on=["source", "line"], how="anti")
     return errors.select(
         "host", "source", "line", "ts_local", "utc_offset", "producer", "component", "raw",
         template_expr(pl.col("message")).alias("template"),

@@ -37,8 +37,9 @@ class JournalCopies:
     record of such a member with the same key as a copy; the journal's own record stays the
     evidence. `analyze` keeps counts only: a copy is counted once. `parse` keeps every record and
     marks the copy's `parse_status` `duplicate`, having read every journal chunk first.
-    In `analyze` chunks are analyzed in archive order on one thread, so a journal dump read before `syslog`
-    (as `ovs collect logs` and sorted archives have it) is known when `syslog` comes. A
+    In `analyze` chunks and batches of small members are analyzed in archive order on one
+    thread, a journal dump first in its batch, so a journal dump read before `syslog` (as `ovs
+    collect logs` and sorted archives have it) is known when `syslog` comes. A
     syslog-family member read before any journal is remembered by the hash and count columns
     of its counted records (`defer`), and its copies are taken out of its counts once the
     whole archive was read (`late`).
@@ -55,19 +56,24 @@ class JournalCopies:
             self._hashes.append(_keys(events.filter(_ENTRY)))  # only entries a copy can repeat
             self._known = None
 
-    def of(self, source: str, events: pl.DataFrame) -> pl.Series | None:
-        """Which records of a syslog-family member repeat a journal entry read before (None: none can)."""
-        if not self._hashes or not _copies_journal(source):
+    def of(self, events: pl.DataFrame) -> pl.Series | None:
+        """Which records of syslog-family members repeat a journal entry read before (None: none
+        can). `events` may hold several members (their `source`): a journal among them must have
+        been learned before any member that comes after it, and none may come before it."""
+        copying = _copying(events) if self._hashes else []
+        if not copying:
             return None
-        return events.select(_ENTRY & _key_hash().is_in(self._known_hashes().implode())).to_series()
+        return events.select(_ENTRY & pl.col("source").is_in(copying)
+                             & _key_hash().is_in(self._known_hashes().implode())).to_series()
 
-    def defer(self, source: str, counted: pl.DataFrame, keys: list[pl.Expr]) -> None:
-        """Remember the counted records of a syslog-family member read before any journal: their
-        key hash and `keys`, the columns the timeline counts them by."""
-        if self._hashes or not _copies_journal(source):
+    def defer(self, counted: pl.DataFrame, keys: list[pl.Expr]) -> None:
+        """Remember the counted records of syslog-family members read before any journal: their
+        source, key hash and `keys`, the columns the timeline counts them by."""
+        copying = [] if self._hashes else _copying(counted)
+        if not copying:
             return
-        rows = counted.filter(_ENTRY & pl.col("ts_local").is_not_null()) \
-            .select(pl.lit(source).alias("source"), _key_hash().alias("_hash"), *keys)
+        rows = counted.filter(_ENTRY & pl.col("ts_local").is_not_null() & pl.col("source").is_in(copying)) \
+            .select("source", _key_hash().alias("_hash"), *keys)
         if rows.height:
             self._deferred.append(rows)
 
@@ -91,8 +97,9 @@ _ENTRY = (pl.col("parse_status") == "ok") & pl.col("service").is_not_null()
 ENTRY_COLUMNS = [*_COPY_KEY, "parse_status"]
 
 
-def _copies_journal(source: str) -> bool:
-    return re.search(_COPYING, source) is not None
+def _copying(events: pl.DataFrame) -> list[str]:
+    """The members of `events` that may repeat journal entries."""
+    return [s for s in events["source"].unique(maintain_order=True).to_list() if re.search(_COPYING, s)]
 
 
 def _key_hash() -> pl.Expr:

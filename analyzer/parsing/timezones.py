@@ -13,29 +13,33 @@ import polars as pl
 OFFSETS_SCHEMA = {"host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset": pl.Int16}
 
 
-def offset_samples(events: pl.DataFrame) -> pl.DataFrame:
-    """A small table of (host, local hour, offset) seen in zoned events, to learn from."""
-    return samples_of(offset_tallies(events))
+def offset_samples(events: pl.DataFrame, apart: tuple[str, ...] = ()) -> pl.DataFrame:
+    """A small table of (host, local hour, offset) seen in zoned events, to learn from; apart per
+    value of the `apart` columns (`("source",)`: each member's own samples)."""
+    return samples_of(offset_tallies(events, apart), apart)
 
 
-def offset_tallies(events: pl.DataFrame) -> pl.DataFrame:
-    """Zoned events per host, local hour and offset: what `samples_of` picks from. Tallies of a
-    table's parts add up to the whole table's, so a table written a part at a time learns the same."""
+def offset_tallies(events: pl.DataFrame, apart: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Zoned events per host, local hour and offset (apart per value of the `apart` columns): what
+    `samples_of` picks from. Tallies of a table's parts add up to the whole table's, so a table
+    written a part at a time learns the same."""
     return (
-        events.select("host", "ts_local", "utc_offset")  # filtering the whole table would copy every column
+        events.select(*apart, "host", "ts_local", "utc_offset")  # filtering the whole table would copy every column
         .filter(pl.col("utc_offset").is_not_null() & pl.col("ts_local").is_not_null())
-        .group_by("host", pl.col("ts_local").dt.truncate("1h"), "utc_offset")
+        .group_by(*apart, "host", pl.col("ts_local").dt.truncate("1h"), "utc_offset")
         .agg(pl.len().cast(pl.UInt64).alias("count"))
     )
 
 
-def samples_of(tallies: pl.DataFrame) -> pl.DataFrame:
-    """Each host's most frequent offset per local hour (the smaller one on a tie)."""
+def samples_of(tallies: pl.DataFrame, apart: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Each host's most frequent offset per local hour (the smaller one on a tie), apart per value
+    of the `apart` columns, which are kept before the others."""
+    keys = [*apart, "host", "ts_local"]
     return (
-        tallies.group_by("host", "ts_local", "utc_offset").agg(pl.col("count").sum())
+        tallies.group_by(*keys, "utc_offset").agg(pl.col("count").sum())
         .sort("count", "utc_offset", descending=[True, False])
-        .group_by("host", "ts_local", maintain_order=True).first()
-        .select(list(OFFSETS_SCHEMA))
+        .group_by(keys, maintain_order=True).first()
+        .select(*apart, *OFFSETS_SCHEMA)
         .cast(OFFSETS_SCHEMA)  # type: ignore[arg-type]
     )
 
@@ -57,11 +61,13 @@ def fill_offsets(frame: pl.DataFrame, samples: pl.DataFrame, default_offset: int
                          is_naive.alias("_naive")).filter("_naive").drop("_naive")
     learned: pl.Expr = pl.lit(None, dtype=pl.Int16)
     if naive.height and samples.height:
-        fallback = int(samples["utc_offset"].mode().first())  # type: ignore[arg-type]
+        fallback = int(samples["utc_offset"].mode().min())  # type: ignore[arg-type]
+        # one offset per host and hour (the smaller where members' samples disagree), so which
+        # sample is nearest never depends on the order the samples come in
+        hourly = samples.group_by("host", "ts_local").agg(pl.col("utc_offset").min().alias("_near"))
         near = (
             naive.sort("ts_local")
-            .join_asof(samples.sort("ts_local").rename({"utc_offset": "_near"}),
-                       on="ts_local", by="host", strategy="nearest", check_sortedness=False)
+            .join_asof(hourly.sort("ts_local"), on="ts_local", by="host", strategy="nearest", check_sortedness=False)
             .select("_row", pl.col("_near").fill_null(fallback))
         )
         learned = pl.lit(pl.repeat(None, frame.height, dtype=pl.Int16, eager=True).scatter(near["_row"], near["_near"]))

@@ -1,9 +1,12 @@
 """The analysis of one bundle: members -> events -> hits and aggregates -> findings.
 
-Members are processed one at a time and only small things are kept per member (rule hits,
-per-minute counts, offset samples, an inventory row), so memory is bounded by the largest
-member, not the bundle. A later copy of a duplicated member replaces the earlier one's
-results, as `ovs collect logs` bug #1146 requires.
+Members are read and parsed one at a time. The rules, aggregates and collectors then run on
+batches: the events of many small members at once (every result keyed by `source`), so a
+bundle of thousands of tiny members pays their fixed costs once a batch, not once a member,
+and each chunk of a large member on its own. Only small things are kept per batch (rule hits,
+per-minute counts, offset samples, inventory rows), so memory is bounded by a batch or chunk,
+not the bundle. A later copy of a duplicated member replaces the earlier one's results, as
+`ovs collect logs` bug #1146 requires.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +32,9 @@ from analyzer.detection.unknown import templates_section, unexplained_errors
 from analyzer.frames import detached
 from analyzer.isotime import iso
 from analyzer.lanes import Lane
-from analyzer.parsing.chunks import parse_chunks
+from analyzer.parsing.chunks import CHUNK_BYTES, CHUNK_LINES, parse_chunks
 from analyzer.parsing.context import ParseContext
-from analyzer.parsing.copies import JournalCopies, drop_copied_hits
+from analyzer.parsing.copies import JOURNAL_SOURCES, JournalCopies, drop_copied_hits
 from analyzer.parsing.formats import FormatSpec, load_formats
 from analyzer.parsing.journal_header import read_header
 from analyzer.parsing.member import ParsedMember
@@ -93,16 +97,33 @@ class Analysis:
         return sum(m.unparsed for m in self.members)
 
 
+#: A batch of small members goes to the analysis lane once it holds this many members (so the lane
+#: works beside the parser on a bundle of tiny members), or about a chunk's lines or bytes.
+BATCH_MEMBERS = 256
+
+
 @dataclass
-class _MemberResult:
+class _Piece:
+    """A parsed member, or one chunk of a large one, on its way to the lane, with its inventory row
+    so far."""
+
     report: MemberReport
+    parsed: ParsedMember
+
+
+@dataclass
+class _BatchResult:
+    """What the lane keeps of a batch: one inventory row per piece, and frames of rows keyed by
+    `source`, each member's rows together and in archive order."""
+
+    reports: list[MemberReport]
     hits: pl.DataFrame
     counts: pl.DataFrame
     offsets: pl.DataFrame
     spans: pl.DataFrame
     activity: pl.DataFrame
     unknown: pl.DataFrame
-    parts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    parts: dict[str, pl.DataFrame]
 
 
 def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | None = None,
@@ -117,19 +138,23 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
     copies = JournalCopies()  # used on the lane only, in archive order
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovs-sha256") as hasher, Lane() as lane:
         sha256 = hasher.submit(file_sha256, bundle.path)
+        batches = _Batches(lane, partial(_analyze_batch, rules=rules, formats=formats, collectors=collectors,
+                                         copies=copies))
         for member in timed(iter_members(bundle, caps), "read"):
             if member.path in pending:
                 bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
-            pending[member.path] = _submit_member(member, bundle, rules, formats, collectors, lane, copies)
+                batches.drop(member.path, pending[member.path].places)
+            pending[member.path] = _submit_member(member, bundle, formats, batches)
             if progress is not None:
                 progress(member)
             del member  # its bytes go before the next member is read
         with stage("wait for analysis"):
-            results = [member.result() for member in pending.values()]
+            results = batches.results()
         digest = sha256.result()
     with stage("combine"):
-        _uncount_late_copies(results, copies.late(_COUNT_KEYS))
-        return replace(_combine(bundle, results, rules, collectors, formats), sha256=digest)
+        reports = [member.report(results) for member in pending.values()]
+        return replace(_combine(bundle, reports, batches.kept(results), copies.late(_COUNT_KEYS), rules, collectors,
+                                formats), sha256=digest)
 
 
 def parse_bundle_chunks(member: Member, bundle: Bundle, formats: list[FormatSpec]) -> Iterator[ParsedMember]:
@@ -154,30 +179,104 @@ def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
     )
 
 
-def _submit_member(member: Member, bundle: Bundle, rules: list[Rule], formats: list[FormatSpec],
-                   collectors: list[Collector], lane: Lane, copies: JournalCopies) -> _PendingMember:
+def _submit_member(member: Member, bundle: Bundle, formats: list[FormatSpec], batches: _Batches) -> _PendingMember:
     """Parse a member a chunk of whole records at a time (large members come in several chunks)
-    and hand each chunk to the analysis lane; the pieces are merged once all are analyzed."""
-    pieces = [lane.submit(_analyze_chunk, parsed, member, rules, formats, collectors, copies)
+    and hand each chunk to the batches for the analysis lane."""
+    places = [batches.add(_Piece(_report(member, parsed), parsed))
               for parsed in timed(parse_bundle_chunks(member, bundle, formats), "parse")]
-    return _PendingMember(member.path, pieces, formats, member.warnings, member.stream)
+    return _PendingMember(member.path, places, formats, member.warnings, member.stream)
+
+
+def _report(member: Member, parsed: ParsedMember) -> MemberReport:
+    """A piece's inventory row as parsing leaves it (the lane counts its unparsed records and copies)."""
+    return MemberReport(
+        path=member.path, stored_size=member.stored_size, size=member.size, lines=parsed.lines,
+        records=parsed.events.height, unparsed=0, binary=parsed.binary, invalid_utf8=parsed.invalid_utf8,
+        glued=parsed.glued, formats=parsed.formats, warnings=list(member.warnings),
+    )
+
+
+#: Where a piece's inventory row is: its batch, and its place in the batch.
+_Place = tuple[int, int]
+
+
+class _Batches:
+    """Pieces gathered into batches and handed to the lane in archive order.
+
+    A batch holds up to `BATCH_MEMBERS` members, each once, and about a chunk's lines and bytes
+    (`CHUNK_LINES`, `CHUNK_BYTES`; a member's size counts), so memory stays that of a chunk: a
+    chunk of a large member mostly fills a batch of its own. A journal dump starts a batch, so
+    every member after it in the batch is looked at for copies of its entries, and none before
+    it (`JournalCopies.of`)."""
+
+    def __init__(self, lane: Lane, work: Callable[[list[_Piece]], _BatchResult]) -> None:
+        self._lane, self._work = lane, work
+        self._pieces: list[_Piece] = []
+        self._paths: set[str] = set()
+        self._lines = self._bytes = 0
+        self._submitted: list[Future[_BatchResult]] = []
+        #: Per batch, the members whose later copy replaced them: their rows are dropped.
+        self._dropped: dict[int, set[str]] = {}
+
+    def add(self, piece: _Piece) -> _Place:
+        """Put `piece` in a batch (handing the one gathered so far over first if `piece` does not
+        fit in it); where its inventory row will be."""
+        report = piece.report
+        if self._pieces and (report.path in self._paths or report.path in JOURNAL_SOURCES
+                             or self._lines + report.lines > CHUNK_LINES or self._bytes + report.size > CHUNK_BYTES):
+            self.flush()
+        place = (len(self._submitted), len(self._pieces))
+        self._pieces.append(piece)
+        self._paths.add(report.path)
+        self._lines, self._bytes = self._lines + report.lines, self._bytes + report.size
+        if len(self._pieces) >= BATCH_MEMBERS or self._lines >= CHUNK_LINES or self._bytes >= CHUNK_BYTES:
+            self.flush()
+        return place
+
+    def flush(self) -> None:
+        """Hand the batch gathered so far to the lane."""
+        if self._pieces:
+            self._submitted.append(self._lane.submit(self._work, self._pieces))
+            self._pieces, self._paths, self._lines, self._bytes = [], set(), 0, 0
+
+    def drop(self, path: str, places: list[_Place]) -> None:
+        """Forget what the batches at `places` learn of member `path`: a later copy replaces it."""
+        for batch, _ in places:
+            self._dropped.setdefault(batch, set()).add(path)
+
+    def results(self) -> list[_BatchResult]:
+        """Every batch's result, once the last batch was handed over and analyzed."""
+        self.flush()
+        return [batch.result() for batch in self._submitted]
+
+    def kept(self, results: list[_BatchResult]) -> list[_BatchResult]:
+        """`results` without the rows of members a later copy replaced."""
+        for batch, paths in self._dropped.items():
+            result, gone = results[batch], pl.col("source").is_in(list(paths))
+            result.hits, result.counts, result.offsets, result.spans, result.activity, result.unknown = (
+                frame.filter(~gone) if frame.height else frame
+                for frame in (result.hits, result.counts, result.offsets, result.spans, result.activity,
+                              result.unknown))
+            result.parts = {name: part.filter(~gone) if "source" in part.columns else part
+                            for name, part in result.parts.items()}
+        return results
 
 
 @dataclass
 class _PendingMember:
-    """A member whose chunks are being analyzed on the lane."""
+    """A member whose pieces are being analyzed on the lane."""
 
     path: str
-    pieces: list[Future[_MemberResult]]
+    places: list[_Place]
     formats: list[FormatSpec]
     warnings: Sequence[str]
     #: A streamed member's size and warnings are final only once it was read (never its text: it is gone).
     stream: TextStream | None = None
 
-    def result(self) -> _MemberResult:
-        pieces = [piece.result() for piece in self.pieces]
-        result = pieces[0] if len(pieces) == 1 else _merged(pieces)
-        report = result.report
+    def report(self, results: list[_BatchResult]) -> MemberReport:
+        """The member's inventory row, its pieces' rows summed."""
+        pieces = [results[batch].reports[at] for batch, at in self.places]
+        report = pieces[0] if len(pieces) == 1 else _merged(pieces)
         if self.stream is not None:
             report.size, report.stored_size, report.warnings = (self.stream.size, self.stream.stored_size,
                                                                 list(self.warnings))
@@ -190,81 +289,69 @@ class _PendingMember:
         if report.glued:
             report.warnings.append(f"{report.glued} record(s) glued to the end of a line (a copy-paste) read as "
                                    "records of their own, on that line's number")
-        return result
+        return report
 
 
-def _uncount_late_copies(results: list[_MemberResult], late: pl.DataFrame) -> None:
-    """Take rsyslog's copies out of the counts of a member read before the journal they copy
-    (`JournalCopies.defer`), and say how many records of each member were copies."""
-    for result in results:
-        report = result.report
-        mine = late.filter(pl.col("source") == report.path).drop("source") if late.height else late
-        if mine.height:
-            counts = result.counts.join(mine.rename({"count": "_late"}), on=_COUNT_KEYS, how="left", nulls_equal=True)
-            result.counts = counts.with_columns(pl.col("count") - pl.col("_late").fill_null(0)) \
-                .filter(pl.col("count") > 0).drop("_late")
-            report.journal_copies += int(mine["count"].sum())
-        if report.journal_copies:
-            report.warnings.append(f"{report.journal_copies} record(s) repeat journal entries: "
-                                   "counted once in the timeline")
+def _merged(pieces: list[MemberReport]) -> MemberReport:
+    """One member's inventory row from its chunks': sums, and records per format added up."""
+    formats: dict[str, int] = {}
+    for piece in pieces:
+        for name, count in piece.formats.items():
+            formats[name] = formats.get(name, 0) + count
+    return replace(pieces[0], formats=formats, **{
+        key: sum(getattr(p, key) for p in pieces)
+        for key in ("lines", "records", "unparsed", "invalid_utf8", "journal_copies", "glued")
+    })
 
 
-def _analyze_chunk(parsed: ParsedMember, member: Member, rules: list[Rule], formats: list[FormatSpec],
-                   collectors: list[Collector], copies: JournalCopies) -> _MemberResult:
-    events = parsed.events
-    copies.learn(member.path, events)
-    copy = copies.of(member.path, events)
-    report = MemberReport(
-        path=member.path, stored_size=member.stored_size, size=member.size, lines=parsed.lines,
-        records=events.height, unparsed=parsed.unparsed, binary=parsed.binary,
-        invalid_utf8=parsed.invalid_utf8, glued=parsed.glued, formats=parsed.formats, warnings=list(member.warnings),
-        journal_copies=int(copy.sum()) if copy is not None else 0,
-    )
+def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[FormatSpec],
+                   collectors: list[Collector], copies: JournalCopies) -> _BatchResult:
+    """Copies, aggregates, rules and collectors over the records of a batch of members at once."""
+    sources = [piece.report.path for piece in pieces]
+    events = pl.concat([piece.parsed.events for piece in pieces], rechunk=True) if len(pieces) > 1 \
+        else pieces[0].parsed.events
+    for piece in pieces:
+        copies.learn(piece.report.path, piece.parsed.events)
+    copy = copies.of(events)
+    reports = [piece.report for piece in pieces]
+    unparsed = _per_member(events, pl.col("parse_status") == "unparsed")
+    copied = _per_member(events, pl.lit(copy)) if copy is not None else {}
+    for report in reports:
+        report.unparsed, report.journal_copies = unparsed.get(report.path, 0), copied.get(report.path, 0)
     with stage("aggregates"):
         history = [f.id for f in formats if not f.timeline]
         counted = events if copy is None else events.filter(~copy)  # the journal's copy was counted
         activity = counted.filter(~pl.col("format").is_in(history).fill_null(False))
         counts = minute_counts(activity)
-        copies.defer(member.path, activity, _COUNTED)
-        offsets, spans, activity_spans = offset_samples(events), _spans(events), _spans(activity)
+        copies.defer(activity, _COUNTED)
+        offsets = offset_samples(events, apart=("source",))
+        spans, activity_spans = _spans(events), _spans(activity)
     with stage("rules"):
         hits = find_hits(events, rules)
         if hits.height:
             hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
     with stage("collectors"):
-        parts = {c.name: part for c in collectors if (part := c.collect(member, events)) is not None}
+        parts = {c.name: part for c in collectors if (part := c.collect(sources, events)) is not None}
         unknown = unexplained_errors(events, hits, _explaining(rules))
-    return _MemberResult(report=report, hits=detached(hits), counts=detached(counts), offsets=detached(offsets),
-                         spans=detached(spans), activity=detached(activity_spans), unknown=detached(unknown),
-                         parts={name: detached(part) for name, part in parts.items()})
+    order = {source: i for i, source in enumerate(sources)}
+    kept = partial(_kept, order=order)
+    return _BatchResult(reports=reports, hits=kept(hits), counts=kept(counts), offsets=kept(offsets),
+                        spans=kept(spans), activity=kept(activity_spans), unknown=kept(unknown),
+                        parts={name: kept(part) for name, part in parts.items()})
 
 
-def _merged(pieces: list[_MemberResult]) -> _MemberResult:
-    """One member's result from its chunks': sums, re-grouped counts and spans, stacked rows."""
-    formats: dict[str, int] = {}
-    for piece in pieces:
-        for name, count in piece.report.formats.items():
-            formats[name] = formats.get(name, 0) + count
-    report = replace(
-        pieces[0].report, formats=formats, **{
-            key: sum(getattr(p.report, key) for p in pieces)
-            for key in ("lines", "records", "unparsed", "invalid_utf8", "journal_copies", "glued")
-        },
-    )
+def _per_member(events: pl.DataFrame, picked: pl.Expr) -> dict[str, int]:
+    """How many records of each member `picked` picks (only the members it picks any of)."""
+    return dict(events.select(pl.col("source").filter(picked)).group_by("source").len().iter_rows())
 
-    def stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
-        filled = [f for f in frames if f.height]
-        return pl.concat(filled, how="diagonal_relaxed") if filled else frames[0]
 
-    counts = stacked([p.counts for p in pieces])
-    counts = counts.group_by(_COUNT_KEYS).agg(pl.col("count").sum().cast(counts.schema["count"]))
-    names = {name for p in pieces for name in p.parts}
-    return _MemberResult(
-        report=report, hits=stacked([p.hits for p in pieces]), counts=counts,
-        offsets=stacked([p.offsets for p in pieces]), spans=_respan(stacked([p.spans for p in pieces])),
-        activity=_respan(stacked([p.activity for p in pieces])), unknown=stacked([p.unknown for p in pieces]),
-        parts={name: stacked([p.parts[name] for p in pieces if name in p.parts]) for name in sorted(names)},
-    )
+def _kept(frame: pl.DataFrame, order: dict[str, int]) -> pl.DataFrame:
+    """A batch's frame as it is kept: each member's rows together, in archive order and in the order
+    the member alone gives them (what comes later does not depend on how members were batched),
+    owning its bytes."""
+    if "source" in frame.columns and len(order) > 1:
+        frame = frame.sort(pl.col("source").replace_strict(order, return_dtype=pl.UInt32), maintain_order=True)
+    return detached(frame)
 
 
 def _explaining(rules: list[Rule]) -> list[str]:
@@ -272,34 +359,32 @@ def _explaining(rules: list[Rule]) -> list[str]:
 
 
 def _spans(events: pl.DataFrame) -> pl.DataFrame:
-    """First and last local time per offset: enough to give a member's span in UTC later."""
-    return events.group_by("utc_offset").agg(
+    """First and last local time per member and offset: enough to give a member's span in UTC later."""
+    return events.group_by("source", "utc_offset").agg(
         pl.col("host").first(), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last")
     )
 
 
-def _respan(spans: pl.DataFrame) -> pl.DataFrame:
-    """Chunks' spans of one member as one span per offset."""
-    return spans.group_by("utc_offset").agg(pl.col("host").first(), pl.col("first").min(), pl.col("last").max())
+def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchResult], late: pl.DataFrame,
+             rules: list[Rule], collectors: list[Collector], formats: list[FormatSpec]) -> Analysis:
+    counts = _uncount_late_copies(_stacked([r.counts for r in results]), late, reports)
+    node = dominant_host([counts.select("host", "count")] if counts.height else []) or bundle.host_hint
 
-
-def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
-             collectors: list[Collector], formats: list[FormatSpec]) -> Analysis:
-    node = _dominant_host(results) or bundle.host_hint
-    for result in results:
-        result.hits, result.counts, result.offsets, result.spans, result.activity = (
-            frame.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String))) if "host" in frame.columns
+    def of_node(frame: pl.DataFrame) -> pl.DataFrame:
+        """A line without a host field was written by this node."""
+        return frame.with_columns(pl.col("host").fill_null(pl.lit(node, dtype=pl.String))) if "host" in frame.columns \
             else frame
-            for frame in (result.hits, result.counts, result.offsets, result.spans, result.activity)
-        )
-    offsets = pl.concat([r.offsets for r in results]) if results else pl.DataFrame(schema=OFFSETS_SCHEMA)
-    hit_frames = [r.hits for r in results if r.hits.height]
-    hits = (fill_offsets(drop_copied_hits(pl.concat(hit_frames, how="diagonal_relaxed")), offsets) if hit_frames
-            else pl.DataFrame())
-    counts, learned = counts_in_utc([r.counts for r in results], offsets)
-    for result in results:
-        result.report.first_seen, result.report.last_seen = _utc_span(result.spans, offsets)
-    active = [_utc_span(r.activity, offsets) for r in results]
+
+    counts = of_node(counts)
+    samples = _stacked([r.offsets for r in results])
+    offsets = of_node(samples.select(*OFFSETS_SCHEMA)) if samples.height else pl.DataFrame(schema=OFFSETS_SCHEMA)
+    hits = _stacked([r.hits for r in results])
+    hits = fill_offsets(drop_copied_hits(of_node(hits)), offsets) if hits.height else pl.DataFrame()
+    counts, learned = counts_in_utc([counts], offsets)
+    spans = _utc_spans(of_node(_stacked([r.spans for r in results])), offsets)
+    for report in reports:
+        report.first_seen, report.last_seen = spans.get(report.path, (None, None))
+    active = _utc_spans(of_node(_stacked([r.activity for r in results])), offsets).values()
     hosts = sorted(counts["host"].drop_nulls().unique().to_list()) if counts.height else []
     if not hosts and node:
         hosts = [node]
@@ -318,32 +403,55 @@ def _combine(bundle: Bundle, results: list[_MemberResult], rules: list[Rule],
     coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)
     findings, coverage["rule_versions"] = judge_versions(findings, rules,
                                                          sections.get("identity", {}).get("versions", {}))
-    firsts = [first for first, _ in active if first]
-    lasts = [last for _, last in active if last]
     return Analysis(
         bundle=bundle,
-        members=[r.report for r in results],
+        members=reports,
         findings=findings,
         rules=rules,
         counts=counts,
         hosts=hosts,
-        first_seen=min(firsts, default=None),
-        last_seen=max(lasts, default=None),
+        first_seen=min((first for first, _ in active if first), default=None),
+        last_seen=max((last for _, last in active if last), default=None),
         learned_offsets=learned,
         coverage=coverage,
         sections=sections,
     )
 
 
-def _dominant_host(results: list[_MemberResult]) -> str | None:
-    """The host most events state; a line without a host field was written by this node."""
-    return dominant_host([r.counts.select("host", "count") for r in results if r.counts.height])
+def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The batches' frames as one (an empty frame when none has rows)."""
+    filled = [f for f in frames if f.height]
+    return pl.concat(filled, how="diagonal_relaxed") if filled else pl.DataFrame()
 
 
-def _utc_span(spans: pl.DataFrame, offsets: pl.DataFrame) -> tuple[str | None, str | None]:
-    spans = spans.filter(pl.col("first").is_not_null())
+def _uncount_late_copies(counts: pl.DataFrame, late: pl.DataFrame, reports: list[MemberReport]) -> pl.DataFrame:
+    """Take rsyslog's copies out of the counts of members read before the journal they copy
+    (`JournalCopies.defer`), and say how many records of each member were copies."""
+    copied: dict[str, int] = {}
+    if late.height and counts.height:
+        keys = ["source", *_COUNT_KEYS]
+        # a large member's chunks may count the same minute: summed first, so a copy is taken out once
+        counts = counts.group_by(keys).agg(pl.col("count").sum().cast(counts.schema["count"]))
+        counts = counts.join(late.rename({"count": "_late"}), on=keys, how="left", nulls_equal=True) \
+            .with_columns(pl.col("count") - pl.col("_late").fill_null(0)).filter(pl.col("count") > 0).drop("_late")
+        copied = dict(late.group_by("source").agg(pl.col("count").sum()).iter_rows())
+    for report in reports:
+        report.journal_copies += copied.get(report.path, 0)
+        if report.journal_copies:
+            report.warnings.append(f"{report.journal_copies} record(s) repeat journal entries: "
+                                   "counted once in the timeline")
+    return counts
+
+
+def _utc_spans(spans: pl.DataFrame, offsets: pl.DataFrame) -> dict[str, tuple[str | None, str | None]]:
+    """Each member's first and last instant in UTC, from its spans per offset (`_spans`; a large
+    member's chunks give one each)."""
     if spans.height == 0:
-        return None, None
-    first = fill_offsets(spans.select("host", pl.col("first").alias("ts_local"), "utc_offset"), offsets)
-    last = fill_offsets(spans.select("host", pl.col("last").alias("ts_local"), "utc_offset"), offsets)
-    return iso(first["ts"].min()), iso(last["ts"].max())  # type: ignore[arg-type]
+        return {}
+    spans = spans.group_by("source", "utc_offset").agg(pl.col("host").first(), pl.col("first").min(),
+                                                       pl.col("last").max()).filter(pl.col("first").is_not_null())
+    first = fill_offsets(spans.select("source", "host", pl.col("first").alias("ts_local"), "utc_offset"), offsets)
+    last = fill_offsets(spans.select("source", "host", pl.col("last").alias("ts_local"), "utc_offset"), offsets)
+    ends = first.group_by("source").agg(pl.col("ts").min().alias("first")).join(
+        last.group_by("source").agg(pl.col("ts").max().alias("last")), on="source")
+    return {source: (iso(first), iso(last)) for source, first, last in ends.iter_rows()}

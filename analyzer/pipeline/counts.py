@@ -17,11 +17,12 @@ _COUNT_KEYS = [e.meta.output_name() for e in _COUNTED]
 
 
 def minute_counts(events: pl.DataFrame) -> pl.DataFrame:
-    """Records per host, producer, level and local minute: the timeline's and absence rules' food.
+    """Records per member, host, producer, level and local minute: the timeline's and absence
+    rules' food. Kept per member (`source`) so a member's counts can be told apart in a batch.
 
     Lazy, so the filter copies only the columns counted, not the whole event table.
     """
-    return events.lazy().filter(pl.col("ts_local").is_not_null()).group_by(_COUNTED).len("count").collect()
+    return events.lazy().filter(pl.col("ts_local").is_not_null()).group_by("source", *_COUNTED).len("count").collect()
 
 
 def counts_in_utc(frames: list[pl.DataFrame], offsets: pl.DataFrame) -> tuple[pl.DataFrame, int]:

@@ -55,26 +55,77 @@ class _Edges:
     digest: bytes
 
 
+class _Copies:
+    """The copies of one rotation set read so far, in the order read, indexed by their first and
+    last lines: the head of a copy can repeat the tail of an older one only if that one's last
+    line is among its first lines (and its tail the head of a newer one only if that one's first
+    line is among its last lines), so a set of thousands of copies compares each new one with
+    those few, not with all."""
+
+    def __init__(self) -> None:
+        self.edges: dict[str, _Edges] = {}
+        self._read: dict[str, int] = {}  # path -> when it was read (a copy read again moves last)
+        self._count = 0
+        self._by_digest: dict[bytes, list[str]] = {}
+        self._by_last_line: dict[int, set[str]] = {}
+        self._by_first_line: dict[int, set[str]] = {}
+
+    def add(self, path: str, edges: _Edges) -> None:
+        self.remove(path)
+        self.edges[path], self._read[path], self._count = edges, self._count, self._count + 1
+        self._by_digest.setdefault(edges.digest, []).append(path)
+        if edges.head:
+            self._by_first_line.setdefault(edges.head[0], set()).add(path)
+        if edges.tail:
+            self._by_last_line.setdefault(edges.tail[-1], set()).add(path)
+
+    def remove(self, path: str) -> None:
+        edges = self.edges.pop(path, None)
+        if edges is None:
+            return
+        del self._read[path]
+        self._by_digest[edges.digest].remove(path)
+        if edges.head:
+            self._by_first_line[edges.head[0]].discard(path)
+        if edges.tail:
+            self._by_last_line[edges.tail[-1]].discard(path)
+
+    def same_as(self, digest: bytes) -> str | None:
+        """The first copy read of this content, if any."""
+        return next(iter(self._by_digest.get(digest, ())), None)
+
+    def overlapping(self, edges: _Edges) -> list[str]:
+        """In the order read, the copies `edges` may overlap: those whose last line is among its
+        first lines, and those whose first line is among its last lines."""
+        found: set[str] = set()
+        for line in set(edges.head):
+            found |= self._by_last_line.get(line, set())
+        for line in set(edges.tail):
+            found |= self._by_first_line.get(line, set())
+        return sorted(found, key=self._read.__getitem__)
+
+
 @dataclass
 class OverlapTrimmer:
     """Drop from each copy the lines its already-read neighbours in the set hold too."""
 
-    seen: dict[str, dict[str, _Edges]] = field(default_factory=dict)
+    seen: dict[str, _Copies] = field(default_factory=dict)
 
     def trim(self, path: str, data: bytes) -> tuple[bytes, int, str | None]:
         """Return (data without repeated lines, lines dropped from the head, note or None)."""
         rotation = rotation_of(path)
-        copies = self.seen.setdefault(rotation.base, {})
-        copies.pop(path, None)
+        copies = self.seen.setdefault(rotation.base, _Copies())
+        copies.remove(path)
         digest = _fingerprint(len(data), data, data)
-        for other_path, other in copies.items():
-            if other.digest == digest and data:
-                copies[path] = _Edges(rotation.order, [], [], digest)
-                return b"", 0, f"same content as {other_path}: counted once"
+        same = copies.same_as(digest) if data else None
+        if same is not None:
+            copies.add(path, _Edges(rotation.order, [], [], digest))
+            return b"", 0, f"same content as {same}: counted once"
         head_dropped = 0
         tail_dropped = 0
         edges = _edges(rotation.order, data, data, digest)
-        for other_path, other in copies.items():
+        for other_path in copies.overlapping(edges):  # no other copy shares an edge line with it
+            other = copies.edges[other_path]
             if other.order < rotation.order:
                 k = _overlap(other.tail, edges.head)
                 if k > head_dropped:
@@ -83,7 +134,7 @@ class OverlapTrimmer:
                 k = _overlap(edges.tail, other.head)
                 if k > tail_dropped:
                     tail_dropped, tail_from = k, other_path
-        copies[path] = edges
+        copies.add(path, edges)
         notes = []
         if head_dropped:
             data = _drop_head(data, head_dropped)
@@ -95,14 +146,15 @@ class OverlapTrimmer:
 
     def alone(self, path: str) -> bool:
         """No other copy of `path`'s rotation set was read yet: nothing to trim it against."""
-        return not any(other != path for other in self.seen.get(rotation_of(path).base, {}))
+        copies = self.seen.get(rotation_of(path).base)
+        return copies is None or not any(other != path for other in copies.edges)
 
     def remember(self, path: str, head: bytes, tail: bytes, size: int) -> None:
         """Keep the edges of a copy read as a stream (`head` and `tail`: at least `EDGE_BYTES_NEEDED`
         of its first and last bytes), for the copies read after it."""
         rotation = rotation_of(path)
-        self.seen.setdefault(rotation.base, {})[path] = _edges(rotation.order, head, tail,
-                                                               _fingerprint(size, head, tail))
+        self.seen.setdefault(rotation.base, _Copies()).add(
+            path, _edges(rotation.order, head, tail, _fingerprint(size, head, tail)))
 
 
 #: Bytes of a copy's head and tail that `remember` needs (the compared bytes and a final newline).

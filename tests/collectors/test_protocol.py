@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -10,7 +11,6 @@ import polars as pl
 from analyzer.collectors.protocol import BundleView, Collector
 from analyzer.outputs.report import write_outputs
 from analyzer.pipeline.analysis import analyze
-from analyzer.reading.bundle import Member
 
 
 class ErrorsPerHour(Collector):
@@ -18,7 +18,7 @@ class ErrorsPerHour(Collector):
 
     name = "errors_per_hour"
 
-    def collect(self, member: Member, events: pl.DataFrame) -> pl.DataFrame | None:
+    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
         errors = events.filter(pl.col("level") >= "error").select("host", "ts_local", "utc_offset")
         return errors if errors.height else None
 

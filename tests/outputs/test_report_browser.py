@@ -50,7 +50,7 @@ class ServiceLanes(Collector):
 
     name = "state_lanes"
 
-    def collect(self, member, events):
+    def collect(self, sources, events):
         return None
 
     def combine(self, parts, view):

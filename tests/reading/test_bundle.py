@@ -10,10 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.pipeline.analysis import analyze
 from analyzer.reading.bundle import Bundle, Caps, describe, iter_members, nested_bundles
-from analyzer.reading.rotation import rotation_of
+from analyzer.reading.rotation import OverlapTrimmer, rotation_of
 from tests.conftest import build_tar, tar_bytes
 
 PY = "2017-03-14 10:22:{s:02d} 04700 +0100 - ovs-node1 - 1/2 - lib/vdisk - {s} - INFO - line {s}\n"
@@ -116,6 +118,56 @@ def test_lines_a_rotated_copy_shares_with_its_neighbour_count_once(tmp_path, rul
     assert by_path["var/log/ovs/lib.log.2.gz"].lines == 0, "its two lines open lib.log.1 too"
     assert sum(m.lines for m in analysis.members) == 10
     assert any("repeat the end of var/log/ovs/lib.log.1" in w for w in by_path["var/log/ovs/lib.log"].warnings)
+
+
+def _trimmed_against_every_copy(copies: list[tuple[str, bytes]]) -> list[tuple[bytes, int, str | None]]:
+    """The trimmer's answers when each copy is compared with every copy of its set read before it."""
+    from analyzer.reading import rotation
+
+    seen: dict[str, dict[str, rotation._Edges]] = {}
+    answers = []
+    for path, data in copies:
+        order = rotation_of(path).order
+        others = seen.setdefault(rotation_of(path).base, {})
+        others.pop(path, None)
+        digest = rotation._fingerprint(len(data), data, data)
+        same = next((p for p, e in others.items() if e.digest == digest and data), None)
+        if same:
+            others[path] = rotation._Edges(order, [], [], digest)
+            answers.append((b"", 0, f"same content as {same}: counted once"))
+            continue
+        edges = rotation._edges(order, data, data, digest)
+        head = max(((rotation._overlap(e.tail, edges.head), p) for p, e in others.items() if e.order < order),
+                   key=lambda kp: kp[0], default=(0, ""))
+        tail = max(((rotation._overlap(edges.tail, e.head), p) for p, e in others.items() if e.order > order),
+                   key=lambda kp: kp[0], default=(0, ""))
+        others[path] = edges
+        data = rotation._drop_tail(rotation._drop_head(data, head[0]), tail[0])
+        notes = [f"first {head[0]} line(s) repeat the end of {head[1]}"] * bool(head[0]) + \
+            [f"last {tail[0]} line(s) repeat the start of {tail[1]}"] * bool(tail[0])
+        answers.append((data, head[0], "; ".join(notes) + ": counted once" if notes else None))
+    return answers
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["var/log/syslog", "var/log/syslog.1", "var/log/syslog.2.gz",
+                                           "var/log/syslog.3.gz", "var/log/syslog.10.gz"]),
+                          st.lists(st.sampled_from(["a", "b", "c", ""]), max_size=6)), max_size=8))
+def test_the_trimmer_finds_what_comparing_every_copy_with_every_other_finds(copies):
+    copies = [(path, "".join(f"{line}\n" for line in lines).encode()) for path, lines in copies]
+    trimmer = OverlapTrimmer()
+    assert [trimmer.trim(path, data) for path, data in copies] == _trimmed_against_every_copy(copies)
+
+
+def test_a_set_of_thousands_of_copies_compares_each_copy_with_few_others(monkeypatch):
+    from analyzer.reading import rotation
+
+    compared = []
+    monkeypatch.setattr(rotation, "_overlap", lambda *edges: compared.append(1) or 0)
+    trimmer = OverlapTrimmer()
+    for n in range(2000):
+        trimmer.trim(f"var/log/ovs/lib.log.{n}", PY.format(s=n % 60).replace("line", f"copy {n}").encode())
+    assert len(compared) < 100, "each copy shares no edge line with another: none is worth comparing"
 
 
 def test_line_numbers_stay_those_of_the_stored_file_after_the_head_is_dropped(tmp_path):
