@@ -82,24 +82,40 @@ mod _core {
             Ok(Matcher { formats, ids, levels })
         }
 
-        /// Read every line of `frame` (a one-column frame of strings, one chunk) and return the
-        /// Arrow stream capsule of the fields table, and the carry after these lines.
+        /// Read every line of `frame` (a one-column frame of strings: the lines of one or more
+        /// members, one after the other) and return the Arrow stream capsule of the fields table,
+        /// and the carry after these lines. `members`: each member's number of lines, year and
+        /// collection time, in order (each is read as a file of its own); `carry`, what the chunk
+        /// before handed on, is for one member only (a chunk of a large one).
         fn match_lines<'py>(
             &self,
             py: Python<'py>,
             frame: &Bound<'py, PyAny>,
-            year: i32,
-            collected_at: Option<i64>,
+            members: Vec<(usize, i32, Option<i64>)>,
             carry: Option<CarryState>,
         ) -> PyResult<(Bound<'py, PyCapsule>, Option<CarryState>)> {
             let lines = import_lines(frame)?;
+            if members.iter().map(|m| m.0).sum::<usize>() != lines.len() {
+                return Err(PyValueError::new_err(
+                    "the members' line counts must add up to the lines",
+                ));
+            }
+            if carry.is_some() && members.len() != 1 {
+                return Err(PyValueError::new_err("a carry goes with the lines of one member"));
+            }
             let mut carry = carry.map(|(years, stepped_back)| Carry { years, stepped_back });
-            let dates = Dates { year, collected_at };
+            let members: Vec<(usize, Dates)> = members
+                .into_iter()
+                .map(|(count, year, collected_at)| (count, Dates { year, collected_at }))
+                .collect();
             // A panic is a bug of the core: it reaches Python as one RuntimeError, never unwinds into it.
             let batch = py.detach(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let texts: Vec<Option<&str>> = (0..lines.len()).map(|i| lines.get(i)).collect();
-                    let rows = self.formats.match_lines(&texts, dates, carry.as_mut());
+                    let rows = match (&members[..], carry.as_mut()) {
+                        ([(_, dates)], carry) => self.formats.match_lines(&texts, *dates, carry),
+                        (members, _) => self.formats.match_members(&texts, members),
+                    };
                     fields_batch(&lines, &rows, &self.ids, &self.formats.producers, &self.levels)
                 }))
             });

@@ -263,6 +263,21 @@ impl Formats {
         rows
     }
 
+    /// The reading of the lines of several members one after the other (`members`: how many
+    /// lines each holds, and its dates), each read as a file of its own: formats tried in the
+    /// order its own sample suggests, year roll-overs within it only. A count past the end of
+    /// `lines` stops at the end.
+    pub fn match_members(&self, lines: &[Option<&str>], members: &[(usize, Dates)]) -> Vec<Row> {
+        let mut rows = Vec::with_capacity(lines.len());
+        let mut start: usize = 0;
+        for &(count, dates) in members {
+            let end = start.saturating_add(count).min(lines.len());
+            rows.extend(self.match_lines(&lines[start..end], dates, None));
+            start = end;
+        }
+        rows
+    }
+
     fn match_plain(&self, lines: &[Option<&str>], dates: Dates, carry: Option<&mut Carry>, wrappers: bool) -> Vec<Row> {
         let candidates: Vec<usize> = (0..self.formats.len())
             .filter(|&i| wrappers || !self.formats[i].wraps)
@@ -729,5 +744,32 @@ mod tests {
         };
         assert_eq!((year(&rows[0]), year(&rows[1])), ("2016".into(), "2017".into()));
         assert!(carry.stepped_back.contains("syslog"));
+    }
+
+    #[test]
+    fn members_read_together_read_as_each_alone() {
+        let formats = Formats::compile(vec![syslog(), app()], levels()).unwrap();
+        let first = ["Dec 31 23:59:58 n1 a: x", "Jan  1 00:00:02 n1 a: y"];
+        let second = ["Dec 30 10:00:00 n1 b: z", "2017-03-14 10:22:05 +0100 error - boom"];
+        let in_2016 = Dates {
+            year: 2016,
+            collected_at: None,
+        };
+        let together: Vec<&str> = first.iter().chain(&second).copied().collect();
+        let rows = formats.match_members(&lines(&together), &[(2, IN_2017), (2, in_2016)]);
+        let alone: Vec<Row> = [(&first, IN_2017), (&second, in_2016)]
+            .iter()
+            .flat_map(|(texts, dates)| formats.match_lines(&lines(&texts[..]), *dates, None))
+            .collect();
+        let seen = |rows: &[Row]| rows.iter().map(|r| (r.format, r.ts, r.offset)).collect::<Vec<_>>();
+        assert_eq!(seen(&rows), seen(&alone));
+        let year = chrono::DateTime::from_timestamp_micros(rows[2].ts.unwrap())
+            .unwrap()
+            .format("%Y")
+            .to_string();
+        assert_eq!(
+            year, "2016",
+            "the second member's December is in its own year, not after the first's January"
+        );
     }
 }

@@ -43,7 +43,7 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     if isinstance(text, bytes):
-        if (len(text) <= chunk_bytes and text.count(b"\n") <= CHUNK_LINES) or looks_binary(text):
+        if one_chunk(text, chunk_bytes):
             yield parse_member(source, text, formats, ctx)
             return
         batches = _Batches(_whole_text_batches(text, chunk_bytes))
@@ -80,6 +80,11 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
         if last_piece:
             return
         first_line, invalid, size = first_line + parsed.lines, 0, chunk_bytes
+
+
+def one_chunk(text: bytes, chunk_bytes: int | None = None) -> bool:
+    """Whether `parse_chunks` parses this whole member as one chunk (a binary file always is)."""
+    return (len(text) <= (chunk_bytes or CHUNK_BYTES) and text.count(b"\n") <= CHUNK_LINES) or looks_binary(text)
 
 
 #: One batch of a member's lines: the lines, about how many bytes they held, invalid UTF-8 replaced in them.

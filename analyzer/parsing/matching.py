@@ -10,6 +10,7 @@ Polars frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,25 +30,40 @@ _EPOCH = datetime(1970, 1, 1)
 
 
 def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext) -> pl.DataFrame:
+    """`match_members` of the lines of one member."""
+    return match_members(lines, formats, [(lines.len(), ctx)])
+
+
+def match_members(lines: pl.Series, formats: list[FormatSpec], members: Sequence[tuple[int, ParseContext]]
+                  ) -> pl.DataFrame:
     """Per line (`idx`, in line order): the normalized header fields of the first format that
     explains it, else nulls; a wrapper line (journald, syslog) that carries a whole line of another
     format takes that line's time, zone, level, message and producer, and names itself `wrapper`.
 
+    `lines` are those of one or more members one after the other (`members`: how many lines each
+    holds, and what the bundle knows of it); each is read as a file of its own, in one call.
     Year-less stamps take the bundle's year, roll over at Dec -> Jan and step back a year when they
-    land well after the collection; in a chunked member `ctx.carry` hands this on to the next chunk.
-    A null line (a wrapper entry that carries nothing) is explained by no format.
+    land well after the collection; in a chunked member `ctx.carry` hands this on to the next chunk
+    (a carry goes with one member only). A null line (a wrapper entry that carries nothing) is
+    explained by no format.
     """
+    carry = members[0][1].carry if len(members) == 1 else None
+    state = (carry.years, carry.stepped_back) if carry is not None else None
+    frame = pl.DataFrame({"text": lines.rechunk()})
+    capsule, state = _matcher(formats).match_lines(frame, [(count, *_dates(ctx)) for count, ctx in members], state)
+    if carry is not None and state is not None:
+        carry.years, carry.stepped_back = state
+    return pl.DataFrame(_ArrowStream(capsule)).with_columns(pl.col("level").cast(LEVEL_TYPE))
+
+
+def _dates(ctx: ParseContext) -> tuple[int, int | None]:
+    """The year a year-less stamp of the member takes, and when the bundle was collected (microseconds
+    since the epoch) when that year is a guess from it."""
     year = ctx.year or (ctx.collected_at.year if ctx.collected_at else 1970)
     collected = None
     if ctx.collected_at is not None and ctx.year is None:
         collected = (ctx.collected_at - _EPOCH) // timedelta(microseconds=1)
-    carry = ctx.carry
-    state = (carry.years, carry.stepped_back) if carry is not None else None
-    frame = pl.DataFrame({"text": lines.rechunk()})
-    capsule, state = _matcher(formats).match_lines(frame, year, collected, state)
-    if carry is not None and state is not None:
-        carry.years, carry.stepped_back = state
-    return pl.DataFrame(_ArrowStream(capsule)).with_columns(pl.col("level").cast(LEVEL_TYPE))
+    return year, collected
 
 
 class _ArrowStream:

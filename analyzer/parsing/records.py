@@ -15,7 +15,8 @@ def assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Forma
 
     A line no format explains continues the record before it when that record's format says
     records may span lines (tracebacks, banners, a journal entry's indented lines, a customer's
-    hard wraps) and the line does not itself start with a time stamp.
+    hard wraps) and the line does not itself start with a time stamp. The first line of a member
+    (`member`: the lines may be those of several) continues nothing.
     """
     frame = fields.with_columns(
         lines.alias("text"),
@@ -24,7 +25,9 @@ def assemble_records(lines: pl.Series, fields: pl.DataFrame, formats: list[Forma
     )
     if "wrapper" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("wrapper"))
-    continues = pl.when(pl.col("is_header")).then(pl.col("multiline")).forward_fill().fill_null(False)
+    first_of_member = pl.col("member").ne_missing(pl.col("member").shift(1))
+    continues = pl.when(pl.col("is_header")).then(pl.col("multiline")).when(first_of_member).then(False) \
+        .forward_fill().fill_null(False)
     if not frame["is_header"].all():
         continues = continues & ~pl.col("text").str.contains(STAMPED).fill_null(False)
     if "cut_tail" in frame.columns:
@@ -67,9 +70,9 @@ def fold_journal_tracebacks(events: pl.DataFrame) -> pl.DataFrame:
 
     A service's stderr reaches the journal line by line, each with the same `ident[pid]`, so a
     Python traceback would be a dozen records none of which says what failed. Entries of the
-    same host, ident and pid within two seconds fold into the entry before them when they are
-    the `Traceback (most recent call last):` line, an indented frame line, or the exception line
-    right after a frame; only runs that contain a traceback line fold. The folded record keeps
+    same member, host, ident and pid within two seconds fold into the entry before them when
+    they are the `Traceback (most recent call last):` line, an indented frame line, or the
+    exception line right after a frame; only runs that contain a traceback line fold. The folded record keeps
     its first entry's fields and line number and all entries' raw text.
     """
     if events.height < 2 or not events["format"].is_in(_LINE_PER_ENTRY).any():
@@ -81,7 +84,7 @@ def fold_journal_tracebacks(events: pl.DataFrame) -> pl.DataFrame:
     an_entry = pl.col("format").is_in(_LINE_PER_ENTRY) | pl.col("wrapper").is_in(_LINE_PER_ENTRY)
     same_entry_stream = (
         pl.col("format").is_in(_LINE_PER_ENTRY) & pl.col("wrapper").is_null() & pl.col("pid").is_not_null()
-        & an_entry.shift(1)
+        & an_entry.shift(1) & (pl.col("member") == pl.col("member").shift(1))
         & (pl.col("host") == pl.col("host").shift(1)) & (pl.col("service") == pl.col("service").shift(1))
         & (pl.col("pid") == pl.col("pid").shift(1))
         & ((pl.col("ts_local") - pl.col("ts_local").shift(1)).abs() <= pl.duration(seconds=2))

@@ -1,12 +1,13 @@
 """The analysis of one bundle: members -> events -> hits and aggregates -> findings.
 
-Members are read and parsed one at a time. The rules, aggregates and collectors then run on
-batches: the events of many small members at once (every result keyed by `source`), so a
-bundle of thousands of tiny members pays their fixed costs once a batch, not once a member,
-and each chunk of a large member on its own. Only small things are kept per batch (rule hits,
-per-minute counts, offset samples, inventory rows), so memory is bounded by a batch or chunk,
-not the bundle. A later copy of a duplicated member replaces the earlier one's results, as
-`ovs collect logs` bug #1146 requires.
+Members are read one at a time. Small ones are gathered into batches, each parsed in one pass
+(`parse_members`) and analyzed in one pass: rules, aggregates and collectors run on the events
+of all its members at once (every result keyed by `source`), so a bundle of thousands of tiny
+members pays their fixed costs once a batch, not once a member. A large member is parsed and
+analyzed a chunk at a time. Only small things are kept per batch (rule hits, per-minute counts,
+offset samples, inventory rows), so memory is bounded by a batch or chunk, not the bundle. A
+later copy of a duplicated member replaces the earlier one's results, as `ovs collect logs` bug
+#1146 requires.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ from analyzer.detection.unknown import templates_section, unexplained_errors
 from analyzer.frames import detached
 from analyzer.isotime import iso
 from analyzer.lanes import Lane
-from analyzer.parsing.chunks import CHUNK_BYTES, CHUNK_LINES, parse_chunks
+from analyzer.parsing.chunks import CHUNK_BYTES, CHUNK_LINES, one_chunk, parse_chunks
 from analyzer.parsing.context import ParseContext
 from analyzer.parsing.copies import JOURNAL_SOURCES, JournalCopies, drop_copied_hits
 from analyzer.parsing.formats import FormatSpec, load_formats
 from analyzer.parsing.journal_header import read_header
-from analyzer.parsing.member import ParsedMember
+from analyzer.parsing.member import ParsedMember, parse_members
 from analyzer.parsing.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
 from analyzer.pipeline.counts import _COUNT_KEYS, _COUNTED, counts_in_utc, dominant_host, end_of_logs, minute_counts
 from analyzer.pipeline.registry import default_collectors
@@ -97,8 +98,9 @@ class Analysis:
         return sum(m.unparsed for m in self.members)
 
 
-#: A batch of small members goes to the analysis lane once it holds this many members (so the lane
-#: works beside the parser on a bundle of tiny members), or about a chunk's lines or bytes.
+#: A batch of small members is parsed and handed to the analysis lane once it holds this many
+#: members (so the lane works beside the parser on a bundle of tiny members), or about a chunk's
+#: lines or bytes.
 BATCH_MEMBERS = 256
 
 
@@ -130,7 +132,7 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
             caps: Caps = Caps(), collectors: list[Collector] | None = None,
             progress: Callable[[Member], None] | None = None) -> Analysis:
     """Analyze one bundle file or folder (or a node `Bundle` of a bundle of bundles);
-    `progress` hears of each member once it is parsed."""
+    `progress` hears of each member once it is parsed (a small one with its batch)."""
     formats = formats if formats is not None else load_formats()
     collectors = default_collectors() if collectors is None else collectors
     bundle = path if isinstance(path, Bundle) else describe(path)
@@ -139,15 +141,14 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovs-sha256") as hasher, Lane() as lane:
         sha256 = hasher.submit(file_sha256, bundle.path)
         batches = _Batches(lane, partial(_analyze_batch, rules=rules, formats=formats, collectors=collectors,
-                                         copies=copies))
+                                         copies=copies), bundle, formats, progress)
         for member in timed(iter_members(bundle, caps), "read"):
             if member.path in pending:
                 bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
                 batches.drop(member.path, pending[member.path].places)
-            pending[member.path] = _submit_member(member, bundle, formats, batches)
-            if progress is not None:
-                progress(member)
-            del member  # its bytes go before the next member is read
+            pending[member.path] = _PendingMember(member.path, batches.add(member), formats, member.warnings,
+                                                  member.stream)
+            del member  # its bytes go once it is parsed
         with stage("wait for analysis"):
             results = batches.results()
         digest = sha256.result()
@@ -162,6 +163,12 @@ def parse_bundle_chunks(member: Member, bundle: Bundle, formats: list[FormatSpec
     (host, collection time, journal year) and numbered as lines of the member in the bundle."""
     chunks = parse_chunks(member.path, member.text(), formats, _parse_context(member, bundle))
     return (_numbered(parsed, member) for parsed in chunks)
+
+
+def parse_bundle_members(members: list[Member], bundle: Bundle, formats: list[FormatSpec]) -> list[ParsedMember]:
+    """Whole members parsed in one pass (`parse_members`), as `parse_bundle_chunks` parses each."""
+    parsed = parse_members([(m.path, m.data, _parse_context(m, bundle)) for m in members], formats)
+    return [_numbered(p, m) for p, m in zip(parsed, members, strict=True)]
 
 
 def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
@@ -179,14 +186,6 @@ def _parse_context(member: Member, bundle: Bundle) -> ParseContext:
     )
 
 
-def _submit_member(member: Member, bundle: Bundle, formats: list[FormatSpec], batches: _Batches) -> _PendingMember:
-    """Parse a member a chunk of whole records at a time (large members come in several chunks)
-    and hand each chunk to the batches for the analysis lane."""
-    places = [batches.add(_Piece(_report(member, parsed), parsed))
-              for parsed in timed(parse_bundle_chunks(member, bundle, formats), "parse")]
-    return _PendingMember(member.path, places, formats, member.warnings, member.stream)
-
-
 def _report(member: Member, parsed: ParsedMember) -> MemberReport:
     """A piece's inventory row as parsing leaves it (the lane counts its unparsed records and copies)."""
     return MemberReport(
@@ -201,43 +200,64 @@ _Place = tuple[int, int]
 
 
 class _Batches:
-    """Pieces gathered into batches and handed to the lane in archive order.
+    """Members gathered into batches, parsed and handed to the lane in archive order.
 
-    A batch holds up to `BATCH_MEMBERS` members, each once, and about a chunk's lines and bytes
-    (`CHUNK_LINES`, `CHUNK_BYTES`; a member's size counts), so memory stays that of a chunk: a
-    chunk of a large member mostly fills a batch of its own. A journal dump starts a batch, so
-    every member after it in the batch is looked at for copies of its entries, and none before
-    it (`JournalCopies.of`)."""
+    A batch holds whole members, each once, up to `BATCH_MEMBERS` of them and about a chunk's
+    lines and bytes (`CHUNK_LINES`, `CHUNK_BYTES`), so memory stays that of a chunk; a member
+    parsed in chunks goes a chunk at a time, each a batch of its own. A journal dump starts a
+    batch, so every member after it in the batch is looked at for copies of its entries, and
+    none before it (`JournalCopies.of`)."""
 
-    def __init__(self, lane: Lane, work: Callable[[list[_Piece]], _BatchResult]) -> None:
-        self._lane, self._work = lane, work
-        self._pieces: list[_Piece] = []
+    def __init__(self, lane: Lane, work: Callable[[list[_Piece]], _BatchResult], bundle: Bundle,
+                 formats: list[FormatSpec], progress: Callable[[Member], None] | None) -> None:
+        self._lane, self._work, self._bundle, self._formats, self._progress = lane, work, bundle, formats, progress
+        self._members: list[Member] = []
         self._paths: set[str] = set()
         self._lines = self._bytes = 0
         self._submitted: list[Future[_BatchResult]] = []
         #: Per batch, the members whose later copy replaced them: their rows are dropped.
         self._dropped: dict[int, set[str]] = {}
 
-    def add(self, piece: _Piece) -> _Place:
-        """Put `piece` in a batch (handing the one gathered so far over first if `piece` does not
-        fit in it); where its inventory row will be."""
-        report = piece.report
-        if self._pieces and (report.path in self._paths or report.path in JOURNAL_SOURCES
-                             or self._lines + report.lines > CHUNK_LINES or self._bytes + report.size > CHUNK_BYTES):
+    def add(self, member: Member) -> list[_Place]:
+        """Gather `member` into a batch (handing the one gathered so far over first if it does not
+        fit), or parse a large one and hand over its chunks; where its inventory rows will be."""
+        if member.stream is not None or not one_chunk(member.data):
             self.flush()
-        place = (len(self._submitted), len(self._pieces))
-        self._pieces.append(piece)
-        self._paths.add(report.path)
-        self._lines, self._bytes = self._lines + report.lines, self._bytes + report.size
-        if len(self._pieces) >= BATCH_MEMBERS or self._lines >= CHUNK_LINES or self._bytes >= CHUNK_BYTES:
+            places = []
+            for parsed in timed(parse_bundle_chunks(member, self._bundle, self._formats), "parse"):
+                places.append(self._submit([_Piece(_report(member, parsed), parsed)]))
+            self._parsed([member])
+            return places
+        lines = member.data.count(b"\n")
+        if self._members and (member.path in self._paths or member.path in JOURNAL_SOURCES
+                              or self._lines + lines > CHUNK_LINES or self._bytes + member.size > CHUNK_BYTES):
             self.flush()
-        return place
+        place = (len(self._submitted), len(self._members))
+        self._members.append(member)
+        self._paths.add(member.path)
+        self._lines, self._bytes = self._lines + lines, self._bytes + member.size
+        if len(self._members) >= BATCH_MEMBERS:
+            self.flush()
+        return [place]
 
     def flush(self) -> None:
-        """Hand the batch gathered so far to the lane."""
-        if self._pieces:
-            self._submitted.append(self._lane.submit(self._work, self._pieces))
-            self._pieces, self._paths, self._lines, self._bytes = [], set(), 0, 0
+        """Parse the batch gathered so far and hand it to the lane."""
+        if not self._members:
+            return
+        with stage("parse"):
+            parsed = parse_bundle_members(self._members, self._bundle, self._formats)
+        self._submit([_Piece(_report(m, p), p) for m, p in zip(self._members, parsed, strict=True)])
+        self._parsed(self._members)
+        self._members, self._paths, self._lines, self._bytes = [], set(), 0, 0
+
+    def _submit(self, pieces: list[_Piece]) -> _Place:
+        self._submitted.append(self._lane.submit(self._work, pieces))
+        return len(self._submitted) - 1, 0
+
+    def _parsed(self, members: list[Member]) -> None:
+        if self._progress is not None:
+            for member in members:
+                self._progress(member)
 
     def drop(self, path: str, places: list[_Place]) -> None:
         """Forget what the batches at `places` learn of member `path`: a later copy replaces it."""
