@@ -160,7 +160,7 @@ def analyze(
                     "redact": redact}
         with bundle_progress(bundle) as progress:
             analyses = analyze_nodes(bundle, loaded, Caps.from_options(cap or []), progress=progress,
-                                     collectors=[*default_collectors(), ClusterEvidence()])
+                                     node_collectors=[*default_collectors(), ClusterEvidence()])
         worsts, told = [], []
         redactor = Redactor(hosts=named_hosts([bundle])) if redact else None  # one map for every node
         generated_at = datetime.now(UTC)

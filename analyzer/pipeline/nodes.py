@@ -20,8 +20,15 @@ from analyzer.reading.bundle import Bundle, Caps, Member, nested_bundles
 
 def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
                   progress: Callable[[Member], None] | None = None,
-                  collectors: list[Collector] | None = None) -> list[tuple[str | None, Analysis]]:
-    """[(output sub-folder or None for the input itself, analysis)]; raises UserError if nothing is readable."""
+                  collectors: list[Collector] | None = None,
+                  node_collectors: list[Collector] | None = None) -> list[tuple[str | None, Analysis]]:
+    """[(output sub-folder or None for the input itself, analysis)]; raises UserError if nothing is readable.
+
+    `node_collectors` (default: `collectors`) are those of the node bundles inside a bundle of
+    bundles: `analyze` wants the cluster view's evidence from them, which one bundle alone would pay
+    for every line of and never use.
+    """
+    node_collectors = collectors if node_collectors is None else node_collectors
     outer = analyze(path, rules, caps=caps, progress=progress, collectors=collectors)
     nodes = nested_bundles(outer.bundle)
     results: list[tuple[str | None, Analysis]] = []
@@ -36,7 +43,7 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
             results.append((folder, outer))
             continue
         try:
-            results.append((folder, analyze(node, rules, caps=caps, progress=progress, collectors=collectors)))
+            results.append((folder, analyze(node, rules, caps=caps, progress=progress, collectors=node_collectors)))
         except UserError as exc:
             lost.append(f"nested bundle {node.inner or node.path}: {exc}")
     if nodes and outer.members and not loose_logs:

@@ -147,3 +147,18 @@ def test_the_cluster_report_opens_in_a_browser_with_every_node_and_its_link(anal
         assert seen["errors"] == [] and all(r.startswith("file:") for r in seen["requests"])
     finally:
         page.close()
+
+
+def test_only_the_nodes_of_an_upload_pay_for_the_cluster_evidence(upload, rules):
+    """A single bundle has no cluster to recognise: its lines are not scanned for names it would never use."""
+    from analyzer.collectors.cluster_evidence import ClusterEvidence
+    from analyzer.pipeline.nodes import analyze_nodes
+    from analyzer.pipeline.registry import default_collectors
+    from tests.conftest import SAMPLE
+
+    def sections(path: Path) -> list[set[str]]:
+        nodes = analyze_nodes(path, rules, node_collectors=[*default_collectors(), ClusterEvidence()])
+        return [set(analysis.sections) for _, analysis in nodes]
+
+    assert all("cluster_evidence" in names for names in sections(upload))
+    assert ["cluster_evidence" in names for names in sections(SAMPLE)] == [False]
