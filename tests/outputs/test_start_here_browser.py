@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from analyzer.outputs.report import write_outputs
 from analyzer.pipeline.analysis import analyze
@@ -39,7 +40,8 @@ def test_the_panel_names_the_cause_draws_its_chain_and_says_what_to_do_first(bro
     panel.locator(".chain-steps li a").nth(1).click()
     effect = top["effects"][0]["index"]
     assert page.url.endswith(f"#f{effect}")
-    assert page.locator(f"#f{effect} details").get_attribute("open") is not None, "the finding opened"
+    # the page opens it on the hash change, an event after the click: wait for it as a reader would
+    expect(page.locator(f"#f{effect} details").first, "the finding opened").to_have_attribute("open", "")
     page.close()
 
 
