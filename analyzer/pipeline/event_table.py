@@ -193,11 +193,12 @@ def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> Writ
             for file in member.files if member.source in JOURNAL_SOURCES else ():
                 copies.learn(member.source, pl.read_ipc(file, columns=ENTRY_COLUMNS))
     completed = partial(_completed, node=node, samples=samples, copies=copies)
-    empty = completed(empty_events())
+    empty = completed(empty_events(), source="")
     with stage("write"):
         # the stream completes chunks on Polars' threads at once; `copies` builds its set of known
         # entries at its first look-up, and two threads doing so build the same set
-        chunks = [pl.scan_ipc(file).map_batches(completed, schema=empty.schema, streamable=True)
+        chunks = [pl.scan_ipc(file).map_batches(partial(completed, source=member.source), schema=empty.schema,
+                                                streamable=True)
                   for member in members for file in member.files]
         pl.concat(chunks or [empty.lazy()]).sink_parquet(target)
         status = dict(pl.scan_parquet(target).group_by("parse_status").len().collect().iter_rows())
@@ -205,10 +206,11 @@ def _complete(bundle: Bundle, members: list[_MemberParts], target: Path) -> Writ
                          duplicates=status.get("duplicate", 0))
 
 
-def _completed(events: pl.DataFrame, node: str | None, samples: pl.DataFrame, copies: JournalCopies) -> pl.DataFrame:
+def _completed(events: pl.DataFrame, source: str, node: str | None, samples: pl.DataFrame,
+               copies: JournalCopies) -> pl.DataFrame:
     """A chunk as the table holds it: copies marked (keyed as `analyze` keys them, on the hosts the
     lines state), the node's name where a line states none, UTC times, entities, columns in order."""
-    copy = copies.of(events)
+    copy = copies.of(events, [source])
     if copy is not None:
         events = events.with_columns(pl.when(copy).then(pl.lit("duplicate")).otherwise(pl.col("parse_status"))
                                      .alias("parse_status"))
