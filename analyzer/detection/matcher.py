@@ -89,10 +89,13 @@ def _clock_jumps(events: pl.DataFrame, rule: Rule, keep: list[str]) -> pl.DataFr
 
     Only zoned records count (their UTC instant is known without learning an offset): the UTC
     instant of the others is null, so they neither match nor raise the latest instant seen.
-    `events` may hold several members, each in line order.
+    `events` may hold several members, each one run of rows in line order (so the first and the
+    last row name the same member only when there is one).
     """
     utc = pl.col("ts_local") - pl.duration(minutes=pl.col("utc_offset").cast(pl.Int64))
-    latest_before = utc.cum_max().forward_fill().shift(1).over("source")
+    latest_before = utc.cum_max().forward_fill().shift(1)
+    if events["source"][0] != events["source"][-1]:
+        latest_before = latest_before.over("source")
     back = (latest_before - utc) > pl.duration(seconds=rule.clock_backwards or 0)
     return events.filter(back.fill_null(False)).select(pl.lit(rule.id).alias("rule_id"), *keep)
 

@@ -9,6 +9,7 @@ then the most specific file) is the evidence.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -56,23 +57,23 @@ class JournalCopies:
             self._hashes.append(_keys(events.filter(_ENTRY)))  # only entries a copy can repeat
             self._known = None
 
-    def of(self, events: pl.DataFrame) -> pl.Series | None:
+    def of(self, events: pl.DataFrame, sources: Sequence[str]) -> pl.Series | None:
         """Which records of syslog-family members repeat a journal entry read before (None: none
-        can). `events` may hold several members (their `source`): a journal among them must have
-        been learned before any member that comes after it, and none may come before it."""
-        copying = _copying(events) if self._hashes else []
-        if not copying:
+        can). `events` hold the records of the members `sources` names: a journal among them must
+        have been learned before any member that comes after it, and none may come before it."""
+        copying = _copying(sources) if self._hashes else None
+        if copying is None:
             return None
-        return events.select(_ENTRY & pl.col("source").is_in(copying)
-                             & _key_hash().is_in(self._known_hashes().implode())).to_series()
+        return events.select(_ENTRY & copying & _key_hash().is_in(self._known_hashes().implode())).to_series()
 
-    def defer(self, counted: pl.DataFrame, keys: list[pl.Expr]) -> None:
-        """Remember the counted records of syslog-family members read before any journal: their
-        source, key hash and `keys`, the columns the timeline counts them by."""
-        copying = [] if self._hashes else _copying(counted)
-        if not copying:
+    def defer(self, counted: pl.DataFrame, sources: Sequence[str], keys: list[pl.Expr]) -> None:
+        """Remember the counted records of syslog-family members read before any journal (`counted`
+        hold records of the members `sources` names): their source, key hash and `keys`, the
+        columns the timeline counts them by."""
+        copying = None if self._hashes else _copying(sources)
+        if copying is None:
             return
-        rows = counted.filter(_ENTRY & pl.col("ts_local").is_not_null() & pl.col("source").is_in(copying)) \
+        rows = counted.filter(_ENTRY & pl.col("ts_local").is_not_null() & copying) \
             .select("source", _key_hash().alias("_hash"), *keys)
         if rows.height:
             self._deferred.append(rows)
@@ -97,9 +98,13 @@ _ENTRY = (pl.col("parse_status") == "ok") & pl.col("service").is_not_null()
 ENTRY_COLUMNS = [*_COPY_KEY, "parse_status"]
 
 
-def _copying(events: pl.DataFrame) -> list[str]:
-    """The members of `events` that may repeat journal entries."""
-    return [s for s in events["source"].unique(maintain_order=True).to_list() if re.search(_COPYING, s)]
+def _copying(sources: Sequence[str]) -> pl.Expr | None:
+    """Which records belong to the members of `sources` that may repeat journal entries (None:
+    none does)."""
+    copying = [s for s in sources if re.search(_COPYING, s)]
+    if not copying:
+        return None
+    return pl.lit(True) if len(copying) == len(sources) else pl.col("source").is_in(copying)
 
 
 def _key_hash() -> pl.Expr:

@@ -110,7 +110,7 @@ def parse_members(members: Sequence[MemberText], formats: list[FormatSpec]) -> l
 def format_counts(events: pl.DataFrame) -> dict[str, int]:
     """Records per format, in the order the formats first appear: the inventory and findings.json
     list them in this order, and the same bundle must give the same bytes."""
-    return _format_counts(events.with_columns(pl.lit(0, dtype=pl.UInt32).alias("member")), 1)[0]
+    return _format_counts(events, 1)[0]
 
 
 def parse_lines(source: str, lines: pl.Series, invalid: int, formats: list[FormatSpec], ctx: ParseContext,
@@ -146,16 +146,16 @@ def _parse(sources: list[str], lines: pl.Series, counts: list[int], invalid: lis
     hosts = _stated_hosts(events, len(counts))
     if carry is not None:
         hosts[0] = carry.host = hosts[0] or carry.host
-    starts = pl.Series(accumulate(counts, initial=0), dtype=pl.Int64)
     stated_zone = pl.when(pl.col("ts_local").is_not_null()).then(
-        pl.Series([ctx.naive_offset for ctx in contexts], dtype=pl.Int16).gather(at))
+        _spread([ctx.naive_offset for ctx in contexts], at, pl.Int16()))
     glued = events.group_by("member").agg(GLUED_RECORD.sum()) if unglued is not None else None
     events = events.with_columns(
-        pl.Series(sources, dtype=pl.String).gather(at).alias("source"),
-        pl.col("host").fill_null(pl.Series(hosts, dtype=pl.String).gather(at)),
-        pl.Series([_vpool_of(s) for s in sources], dtype=pl.String).gather(at).alias("vpool"),
+        _spread(sources, at, pl.String()).alias("source"),
+        pl.col("host").fill_null(_spread(hosts, at, pl.String())),
+        _spread([_vpool_of(s) for s in sources], at, pl.String()).alias("vpool"),
         pl.col("utc_offset").fill_null(stated_zone),
-        pl.col("line").cast(pl.Int64) - starts.gather(at) + first_line,  # each member's own line numbers
+        # each member's own line numbers
+        pl.col("line").cast(pl.Int64) - _spread(list(accumulate(counts[:-1], initial=0)), at, pl.Int64()) + first_line,
     )
     bounds = at.search_sorted(pl.Series(range(len(counts) + 1), dtype=pl.UInt32)).to_list()
     formats_of = _format_counts(events, len(counts))
@@ -168,6 +168,12 @@ def _parse(sources: list[str], lines: pl.Series, counts: list[int], invalid: lis
                      invalid_utf8=invalid[m], formats=formats_of[m], glued=int(glued_of.get(m, 0)))
         for m, source in enumerate(sources)
     ]
+
+
+def _spread(values: Sequence[object], at: pl.Series, dtype: pl.DataType) -> pl.Expr:
+    """Each row's value of its member (`at`: the row's member, `values`: one per member); one
+    literal when there is one member (a chunk of a large one: nothing to gather per line)."""
+    return pl.lit(values[0], dtype=dtype) if len(values) == 1 else pl.lit(pl.Series(values, dtype=dtype).gather(at))
 
 
 def _per_member(member: pl.Series, members: int) -> list[int]:
@@ -185,11 +191,12 @@ def _stated_hosts(events: pl.DataFrame, members: int) -> list[str | None]:
 
 
 def _format_counts(events: pl.DataFrame, members: int) -> list[dict[str, int]]:
-    """`format_counts` of each member's records (`member`: its place among `members`)."""
+    """`format_counts` of each member's records (`member`: its place among `members`, unless
+    there is one)."""
+    keys = ["member", "format"] if members > 1 else ["format"]
     counts: list[dict[str, int]] = [{} for _ in range(members)]
-    for member, name, count in events.group_by("member", "format", maintain_order=True).len() \
-            .drop_nulls("format").iter_rows():
-        counts[member][name] = count
+    for *member, name, count in events.group_by(keys, maintain_order=True).len().drop_nulls("format").iter_rows():
+        counts[member[0] if member else 0][name] = count
     return counts
 
 

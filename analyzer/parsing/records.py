@@ -72,8 +72,8 @@ def fold_journal_tracebacks(events: pl.DataFrame) -> pl.DataFrame:
     Python traceback would be a dozen records none of which says what failed. Entries of the
     same member, host, ident and pid within two seconds fold into the entry before them when
     they are the `Traceback (most recent call last):` line, an indented frame line, or the
-    exception line right after a frame; only runs that contain a traceback line fold. The folded record keeps
-    its first entry's fields and line number and all entries' raw text.
+    exception line right after a frame; only runs that contain a traceback line fold. The
+    folded record keeps its first entry's fields and line number and all entries' raw text.
     """
     if events.height < 2 or not events["format"].is_in(_LINE_PER_ENTRY).any():
         return events

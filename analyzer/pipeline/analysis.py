@@ -332,20 +332,24 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
         else pieces[0].parsed.events
     for piece in pieces:
         copies.learn(piece.report.path, piece.parsed.events)
-    copy = copies.of(events)
+    copy = copies.of(events, sources)
     reports = [piece.report for piece in pieces]
     unparsed = _per_member(events, pl.col("parse_status") == "unparsed")
     copied = _per_member(events, pl.lit(copy)) if copy is not None else {}
     for report in reports:
         report.unparsed, report.journal_copies = unparsed.get(report.path, 0), copied.get(report.path, 0)
+    # one member's rows (a chunk of a large one) are aggregated whole and given their source after:
+    # a string key on every row of a chunk costs more than the rest of the aggregation
+    by, source = (("source",), None) if len(sources) > 1 else ((), pl.lit(sources[0]).alias("source"))
     with stage("aggregates"):
         history = [f.id for f in formats if not f.timeline]
         counted = events if copy is None else events.filter(~copy)  # the journal's copy was counted
         activity = counted.filter(~pl.col("format").is_in(history).fill_null(False))
-        counts = minute_counts(activity)
-        copies.defer(activity, _COUNTED)
-        offsets = offset_samples(events, apart=("source",))
-        spans, activity_spans = _spans(events), _spans(activity)
+        counts, offsets, spans, activity_spans = (
+            frame if source is None else frame.with_columns(source)
+            for frame in (minute_counts(activity, by), offset_samples(events, apart=by), _spans(events, by),
+                          _spans(activity, by)))
+        copies.defer(activity, sources, _COUNTED)
     with stage("rules"):
         hits = find_hits(events, rules)
         if hits.height:
@@ -361,8 +365,10 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
 
 
 def _per_member(events: pl.DataFrame, picked: pl.Expr) -> dict[str, int]:
-    """How many records of each member `picked` picks (only the members it picks any of)."""
-    return dict(events.select(pl.col("source").filter(picked)).group_by("source").len().iter_rows())
+    """How many records of each member `picked` picks (only the members it picks any of); a
+    member's rows are one run, so its picked rows are too."""
+    return {source: count for count, source in events.select(pl.col("source").filter(picked)).to_series().rle()
+            .struct.unnest().iter_rows()}
 
 
 def _kept(frame: pl.DataFrame, order: dict[str, int]) -> pl.DataFrame:
@@ -378,9 +384,9 @@ def _explaining(rules: list[Rule]) -> list[str]:
     return [r.id for r in rules if r.kind in ("match", "clock_jump")]
 
 
-def _spans(events: pl.DataFrame) -> pl.DataFrame:
-    """First and last local time per member and offset: enough to give a member's span in UTC later."""
-    return events.group_by("source", "utc_offset").agg(
+def _spans(events: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """First and last local time per offset (and `by` column): enough to give a member's span in UTC later."""
+    return events.group_by(*by, "utc_offset").agg(
         pl.col("host").first(), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last")
     )
 

@@ -220,11 +220,12 @@ def _complete(bundle: Bundle, members: list[_MemberParts], target: Path,
             stated = [m.hosts["host"] for m in members if m.hosts.height]
             redactor.learn([node, bundle.host_hint, *(pl.concat(stated).unique().to_list() if stated else [])])
     completed = partial(_completed, node=node, samples=samples, copies=copies, redactor=redactor)
-    empty = completed(empty_events())
+    empty = completed(empty_events(), source="")
     with stage("write"):
         # the stream completes chunks on Polars' threads at once; `copies` builds its set of known
         # entries at its first look-up, and two threads doing so build the same set
-        chunks = [pl.scan_ipc(file).map_batches(completed, schema=empty.schema, streamable=True)
+        chunks = [pl.scan_ipc(file).map_batches(partial(completed, source=member.source), schema=empty.schema,
+                                                streamable=True)
                   for member in members for file in member.files]
         pl.concat(chunks or [empty.lazy()]).sink_parquet(target)
         status = dict(pl.scan_parquet(target).group_by("parse_status").len().collect().iter_rows())
@@ -232,12 +233,12 @@ def _complete(bundle: Bundle, members: list[_MemberParts], target: Path,
                          duplicates=status.get("duplicate", 0))
 
 
-def _completed(events: pl.DataFrame, node: str | None, samples: pl.DataFrame, copies: JournalCopies,
+def _completed(events: pl.DataFrame, source: str, node: str | None, samples: pl.DataFrame, copies: JournalCopies,
                redactor: TableRedactor | None) -> pl.DataFrame:
     """A chunk as the table holds it: copies marked (keyed as `analyze` keys them, on the hosts the
     lines state), the node's name where a line states none, UTC times, entities, columns in order,
     identifiers redacted with a `redactor`."""
-    copy = copies.of(events)
+    copy = copies.of(events, [source])
     if copy is not None:
         events = events.with_columns(pl.when(copy).then(pl.lit("duplicate")).otherwise(pl.col("parse_status"))
                                      .alias("parse_status"))
