@@ -132,10 +132,6 @@ def summary(batch: Batch) -> dict[str, Any]:
     }
 
 
-def now() -> str:
-    return generated_stamp()
-
-
 def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor: str = "local",
            scheduler: str | None = None, rule_dirs: tuple[Path, ...] = (), config: Path | None = None,
            fail_on: str | None = None, cluster: str | None = None, align_clocks: bool = False,
@@ -159,7 +155,7 @@ def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor
     if redactor is not None:
         for outcome in outcomes:
             redactor.merge(outcome.redacted)
-    generated = now()
+    generated = generated_stamp()
     batch = Batch(outcomes=outcomes,
                   clusters=cluster_reports(outcomes, out, cluster, align_clocks, generated, redactor),
                   generated_at=generated)

@@ -32,6 +32,7 @@ from analyzer.cli.options import (
     CapOption,
     ConfigOption,
     OutOption,
+    RedactOption,
     RulesOption,
     TimingsOption,
 )
@@ -63,11 +64,6 @@ _EPILOGS = {
 }
 
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
-RedactOption = Annotated[bool, typer.Option(
-    "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by pseudonyms, the same in every "
-                     "output of the run; the private map goes to OUT/redaction-map.json (never attach it; "
-                     "`unredact` reads it). Secrets are always masked.",
-)]
 app = typer.Typer(
     name="ovs-analyzer",
     help="Offline analyzer for Open vStorage support bundles (`ovs collect logs` tarballs).",
@@ -194,7 +190,7 @@ def analyze(
             def rewrite(folder: Path) -> None:
                 if folder in targets:
                     write_outputs(targets[folder], folder, settings, redactor=redactor, generated_at=generated_at)
-                if len(analyses) > 1:  # the cluster report is made of the nodes' documents
+                elif folder == out and len(analyses) > 1:  # scrubbed with every name the run knows by now
                     write_cluster()
 
             with stage("redaction check"):

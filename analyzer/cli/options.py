@@ -36,3 +36,8 @@ ConfigOption = Annotated[
 AlignClocksOption = Annotated[bool, typer.Option(
     "--align-clocks", help="In cluster reports, move each node's times by its estimated clock offset.",
 )]
+RedactOption = Annotated[bool, typer.Option(
+    "--redact", help="Also replace host names, IPs, MACs and e-mail addresses by pseudonyms, the same in every "
+                     "output of the run; the private map goes to OUT/redaction-map.json (never attach it; "
+                     "`unredact` reads it). Secrets are always masked.",
+)]

@@ -110,11 +110,11 @@ def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None,
         nodes.insert(0, outer)
     else:  # only the node bundles and files that are no log: nothing of its own to show
         written.path.unlink()
+    if redactor is not None:  # every node's name (from its file name) before any table: one may name another
+        redactor.learn(node.host_hint for node in nodes)
     tables = []
     for node, folder in zip(nodes, node_folders(nodes), strict=True):
-        if redactor is not None:  # a folder's name is an output too: the node's name from its file name
-            redactor.learn([node.host_hint])
-            folder = redactor(folder)
+        folder = redactor(folder) if redactor is not None else folder  # a folder's name is an output too
         target = out / folder
         if node is outer:
             target.mkdir(parents=True, exist_ok=True)
