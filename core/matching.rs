@@ -119,6 +119,9 @@ pub struct Format {
     wraps_component: Option<Regex>,
 }
 
+/// A thread's copy of a pattern's regex and the capture locations it fills.
+type Searcher = (Regex, CaptureLocations);
+
 /// One regex of a format and where its groups are.
 struct Pattern {
     regex: Regex,
@@ -170,7 +173,7 @@ pub struct Carry {
 }
 
 /// One line's reading.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub format: u16,
     pub wrapper: u16,
@@ -332,11 +335,19 @@ impl Formats {
     }
 
     fn rows_of_part(&self, lines: &[Option<&str>], ordered: &[usize], dates: Dates) -> Vec<Row> {
-        let mut locations: Vec<Vec<CaptureLocations>> = self
+        // this thread's own copy of each regex: a clone has its own pool of search caches, so the
+        // threads matching the halves of the lines never wait on one another's
+        let mut locations: Vec<Vec<Searcher>> = self
             .formats
             .iter()
-            .map(|f| f.patterns.iter().map(|p| p.regex.capture_locations()).collect())
+            .map(|f| {
+                f.patterns
+                    .iter()
+                    .map(|p| (p.regex.clone(), p.regex.capture_locations()))
+                    .collect()
+            })
             .collect();
+        let any = self.any.clone();
         let mut could = vec![false; self.formats.len()];
         lines
             .iter()
@@ -349,7 +360,7 @@ impl Formats {
                     return row;
                 }
                 could.fill(false);
-                for pattern in self.any.matches(line).iter() {
+                for pattern in any.matches(line).iter() {
                     could[self.owner[pattern]] = true;
                 }
                 others
@@ -362,7 +373,7 @@ impl Formats {
     }
 
     /// The row of `line` if format `i` explains it (its one-pass form first, where it has one).
-    fn read(&self, i: usize, line: &str, locations: &mut [CaptureLocations], dates: Dates) -> Option<Row> {
+    fn read(&self, i: usize, line: &str, locations: &mut [Searcher], dates: Dates) -> Option<Row> {
         let f = &self.formats[i];
         f.patterns
             .iter()
@@ -376,10 +387,10 @@ impl Formats {
         f: &Format,
         p: &Pattern,
         line: &str,
-        locs: &mut CaptureLocations,
+        (regex, locs): &mut Searcher,
         dates: Dates,
     ) -> Option<Row> {
-        p.regex.captures_read(locs, line)?;
+        regex.captures_read(locs, line)?;
         let at = |g: usize| -> Option<(usize, usize)> {
             let (a, b) = locs.get(g)?;
             let trim = p.trimmed.contains(&g) && b > a && line.as_bytes()[b - 1] == b' ';

@@ -3,8 +3,10 @@
 //! bundle's year, fractions in the producers' own units (Python's `mmm00` is milliseconds x100),
 //! and `+0100` / `-03-30` / `+01:00` / `+01` zone offsets.
 
-use chrono::Months;
+use std::borrow::Cow;
+
 use chrono::format::{Item, Parsed, StrftimeItems, parse};
+use chrono::{Months, NaiveDate};
 
 /// A parsed stamp: microseconds since 1970-01-01T00:00:00 of the local clock.
 pub type Micros = i64;
@@ -28,6 +30,68 @@ pub struct StampRule {
 pub struct PreparedRule {
     pub rule: StampRule,
     items: Vec<Option<Vec<Item<'static>>>>,
+    /// Per pattern, the shape read without chrono when a stamp has exactly that shape.
+    shapes: Vec<Option<Shape>>,
+}
+
+/// A pattern most lines are written in, read by position: `%Y-%m-%d %H:%M:%S` (with `-` or
+/// `/` between the date's parts) or the year-less syslog `%b %d %H:%M:%S`. Only a stamp of
+/// exactly that shape, naming a valid date and a time before a leap second, is read this way;
+/// any other text goes to chrono's parser, so the answer is always chrono's.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Iso(u8),
+    Syslog,
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+impl Shape {
+    fn of(pattern: &str, yearless: bool) -> Option<Shape> {
+        match (pattern, yearless) {
+            ("%Y-%m-%d %H:%M:%S", false) => Some(Shape::Iso(b'-')),
+            ("%Y/%m/%d %H:%M:%S", false) => Some(Shape::Iso(b'/')),
+            ("%b %d %H:%M:%S", true) => Some(Shape::Syslog),
+            _ => None,
+        }
+    }
+
+    /// The local time of `date` (single spaced), or None when it is not of this exact shape.
+    fn read(self, date: &[u8], year: i32) -> Option<Micros> {
+        let (year, month, day, time) = match self {
+            Shape::Iso(sep) => {
+                if date.len() != 19 || date[4] != sep || date[7] != sep || date[10] != b' ' {
+                    return None;
+                }
+                let year = i32::try_from(digits(&date[..4])?).ok()?;
+                (year, digits(&date[5..7])?, digits(&date[8..10])?, &date[11..])
+            }
+            // chrono reads the year put in front of a year-less stamp as written: four digits here
+            Shape::Syslog if !(1000..=9999).contains(&year) => return None,
+            Shape::Syslog => {
+                let month = MONTHS.iter().position(|m| date.get(..3) == Some(&m[..]))? as u32 + 1;
+                let day_end = 4 + date.get(4..)?.iter().position(|&b| b == b' ')?;
+                if date[3] != b' ' || !(5..=6).contains(&day_end) {
+                    return None;
+                }
+                (year, month, digits(&date[4..day_end])?, &date[day_end + 1..])
+            }
+        };
+        if time.len() != 8 || time[2] != b':' || time[5] != b':' {
+            return None;
+        }
+        let (hour, minute, second) = (digits(&time[..2])?, digits(&time[3..5])?, digits(&time[6..])?);
+        let at = NaiveDate::from_ymd_opt(year, month, day)?.and_hms_opt(hour, minute, second)?;
+        Some(at.and_utc().timestamp_micros())
+    }
+}
+
+/// The number written by `text`, only ASCII digits.
+fn digits(text: &[u8]) -> Option<u32> {
+    text.iter()
+        .try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
 }
 
 impl StampRule {
@@ -43,30 +107,57 @@ impl StampRule {
                 StrftimeItems::new(&pattern).parse_to_owned().ok()
             })
             .collect();
-        PreparedRule { rule: self, items }
+        let shapes = self.patterns.iter().map(|p| Shape::of(p, self.yearless)).collect();
+        PreparedRule {
+            rule: self,
+            items,
+            shapes,
+        }
     }
 }
 
 impl PreparedRule {
     /// The local time of `date` (+ `fraction`), or None when no pattern reads it.
     pub fn local(&self, date: &str, fraction: Option<&str>, year: i32) -> Option<Micros> {
-        let date = date.replace("  ", " ");
-        let text = if self.rule.yearless {
-            format!("{year} {date}")
+        let date = if date.contains("  ") {
+            Cow::Owned(date.replace("  ", " "))
         } else {
-            date
+            Cow::Borrowed(date)
         };
-        let ts = self.items.iter().flatten().find_map(|items| {
+        let mut text: Option<String> = None; // the text chrono reads, built only if it has to
+        let micros = self.items.iter().zip(&self.shapes).find_map(|(items, shape)| {
+            if let Some(micros) = shape.and_then(|s| s.read(date.as_bytes(), year)) {
+                return Some(micros);
+            }
+            let text = text.get_or_insert_with(|| {
+                if self.rule.yearless {
+                    format!("{year} {date}")
+                } else {
+                    date.to_string()
+                }
+            });
             let mut parsed = Parsed::new();
-            parse(&mut parsed, &text, items.iter()).ok()?;
-            parsed.to_naive_datetime_with_offset(0).ok()
+            parse(&mut parsed, text, items.as_ref()?.iter()).ok()?;
+            Some(
+                parsed
+                    .to_naive_datetime_with_offset(0)
+                    .ok()?
+                    .and_utc()
+                    .timestamp_micros(),
+            )
         })?;
-        let micros = ts.and_utc().timestamp_micros();
         let extra = match (self.rule.fraction_unit, fraction) {
             (Some(unit), Some(f)) => f.parse::<i64>().ok().map_or(0, |v| v.saturating_mul(unit)),
             _ => 0,
         };
         micros.checked_add(extra)
+    }
+
+    /// This rule read by chrono alone, with no shape read by position: the reference the
+    /// shapes are checked against (the unit tests and the `stamps` fuzz target).
+    pub fn by_chrono_only(mut self) -> PreparedRule {
+        self.shapes.fill(None);
+        self
     }
 
     pub fn yearless(&self) -> bool {
@@ -145,6 +236,50 @@ mod tests {
             chrono::DateTime::from_timestamp_micros(ts).unwrap().to_string(),
             "2017-03-04 10:22:05 UTC"
         );
+    }
+
+    #[test]
+    fn stamps_read_by_position_read_as_chrono_reads_them() {
+        let rules = [
+            rule(&["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"], Some(1), false),
+            rule(&["%b %d %H:%M:%S"], None, true),
+        ];
+        let dates = [
+            "2017-03-14 10:22:05",
+            "2016/02/29 23:59:59",
+            "2017-02-29 10:00:00",
+            "2017-13-01 10:00:00",
+            "2017-03-14 24:00:00",
+            "2017-03-14 10:60:00",
+            "2017-03-14 10:00:60",
+            "2017-03-14 10:00:6",
+            "2017-3-14 10:22:05",
+            "2017-03-14T10:22:05",
+            "0000-01-01 00:00:00",
+            "2017-03-14 10:22:05 ",
+            "２017-03-14 10:22:05",
+            "Mar  4 10:22:05",
+            "Mar 14 10:22:05",
+            "Feb 29 10:22:05",
+            "Feb 30 10:22:05",
+            "mar 4 10:22:05",
+            "March 4 10:22:05",
+            "Mar 004 10:22:05",
+            "Mar 4 7:22:05",
+            "Dec 31 23:59:60",
+        ];
+        for r in rules {
+            let reference = r.clone().by_chrono_only();
+            for date in dates {
+                for year in [2016, 2017, 999, 10_000, -1] {
+                    assert_eq!(
+                        r.local(date, Some("5"), year),
+                        reference.local(date, Some("5"), year),
+                        "{date} {year}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
