@@ -129,7 +129,7 @@ def _parse(sources: list[str], lines: pl.Series, counts: list[int], invalid: lis
                                                                                            strict=True)]
     carry = contexts[0].carry if len(contexts) == 1 else None
     before = deepcopy(carry)
-    member = pl.Series("member", range(len(counts)), dtype=pl.UInt32).repeat_by(pl.Series(counts)).explode()
+    member = _members_of_lines(counts)
     fields = match_members(lines, formats, list(zip(counts, contexts, strict=True)))
     unglued = split_glued(lines, fields)
     if unglued is not None:
@@ -149,13 +149,13 @@ def _parse(sources: list[str], lines: pl.Series, counts: list[int], invalid: lis
     stated_zone = pl.when(pl.col("ts_local").is_not_null()).then(
         _spread([ctx.naive_offset for ctx in contexts], at, pl.Int16()))
     glued = events.group_by("member").agg(GLUED_RECORD.sum()) if unglued is not None else None
+    shifts = [first_line - start for start in accumulate(counts[:-1], initial=0)]  # to each member's own lines
     events = events.with_columns(
         _spread(sources, at, pl.String()).alias("source"),
         pl.col("host").fill_null(_spread(hosts, at, pl.String())),
         _spread([_vpool_of(s) for s in sources], at, pl.String()).alias("vpool"),
         pl.col("utc_offset").fill_null(stated_zone),
-        # each member's own line numbers
-        pl.col("line").cast(pl.Int64) - _spread(list(accumulate(counts[:-1], initial=0)), at, pl.Int64()) + first_line,
+        *([pl.col("line").cast(pl.Int64) + _spread(shifts, at, pl.Int64())] if any(shifts) else []),
     )
     bounds = at.search_sorted(pl.Series(range(len(counts) + 1), dtype=pl.UInt32)).to_list()
     formats_of = _format_counts(events, len(counts))
@@ -168,6 +168,13 @@ def _parse(sources: list[str], lines: pl.Series, counts: list[int], invalid: lis
                      invalid_utf8=invalid[m], formats=formats_of[m], glued=int(glued_of.get(m, 0)))
         for m, source in enumerate(sources)
     ]
+
+
+def _members_of_lines(counts: list[int]) -> pl.Series:
+    """Each line's member: its place in `counts`, the members' numbers of lines."""
+    if len(counts) == 1:  # a chunk of a large member: nothing to repeat
+        return pl.zeros(counts[0], pl.UInt32, eager=True).alias("member")
+    return pl.Series("member", range(len(counts)), dtype=pl.UInt32).repeat_by(pl.Series(counts)).explode()
 
 
 def _spread(values: Sequence[object], at: pl.Series, dtype: pl.DataType) -> pl.Expr:
