@@ -20,6 +20,7 @@ from analyzer import _core
 from analyzer.parsing.context import ParseContext
 from analyzer.parsing.formats import FRACTION_UNITS, TEMPLATE_FIELD, FormatSpec
 from analyzer.parsing.schema import LEVEL_SPELLINGS, LEVEL_TYPE, LEVELS
+from analyzer.timings import stage
 
 #: Lines of a file the core's format sampler looks at first (all of them in a file this short).
 SAMPLE_LINES: int = _core.SAMPLE_LINES
@@ -27,6 +28,8 @@ SAMPLE_LINES: int = _core.SAMPLE_LINES
 _MATCHERS: dict[str, Any] = {}
 _MAX_MATCHERS = 32
 _EPOCH = datetime(1970, 1, 1)
+#: The `--timings` row of the compiled core's pass over the lines.
+CORE_STAGE = "match formats (core)"
 
 
 def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext) -> pl.DataFrame:
@@ -50,7 +53,9 @@ def match_members(lines: pl.Series, formats: list[FormatSpec], members: Sequence
     carry = members[0][1].carry if len(members) == 1 else None
     state = (carry.years, carry.stepped_back) if carry is not None else None
     frame = pl.DataFrame({"text": lines.rechunk()})
-    capsule, state = _matcher(formats).match_lines(frame, [(count, *_dates(ctx)) for count, ctx in members], state)
+    with stage(CORE_STAGE):
+        capsule, state = _matcher(formats).match_lines(frame, [(count, *_dates(ctx)) for count, ctx in members],
+                                                       state)
     if carry is not None and state is not None:
         carry.years, carry.stepped_back = state
     return pl.DataFrame(_ArrowStream(capsule)).with_columns(pl.col("level").cast(LEVEL_TYPE))

@@ -34,6 +34,7 @@ from analyzer.parsing.schema import (
     empty_events,
 )
 from analyzer.reading.text import looks_binary
+from analyzer.timings import stage
 
 
 @dataclass
@@ -66,12 +67,13 @@ def split_lines(data: bytes) -> tuple[pl.Series, int]:
     slower road through Python's decoder, which replaces and counts the bad bytes.
     """
     invalid = 0
-    try:
-        lines = pl.read_lines(data, name="text")["text"]
-    except pl.exceptions.ComputeError:
-        text, invalid = _replaced(data)
-        lines = pl.read_lines(text.encode(), name="text")["text"]
-    return (lines.str.strip_suffix("\r") if b"\r" in data else lines), invalid  # a copy only for CRLF files
+    with stage("split lines"):
+        try:
+            lines = pl.read_lines(data, name="text")["text"]
+        except pl.exceptions.ComputeError:
+            text, invalid = _replaced(data)
+            lines = pl.read_lines(text.encode(), name="text")["text"]
+        return (lines.str.strip_suffix("\r") if b"\r" in data else lines), invalid  # a copy only for CRLF files
 
 
 def _replaced(data: bytes) -> tuple[str, int]:
@@ -131,15 +133,17 @@ def _parse(sources: list[str], lines: pl.Series, counts: list[int], invalid: lis
     before = deepcopy(carry)
     member = _members_of_lines(counts)
     fields = match_members(lines, formats, list(zip(counts, contexts, strict=True)))
-    unglued = split_glued(lines, fields)
-    if unglued is not None:
-        lines, physical = unglued
-        member = member.gather(physical - 1)  # a record cut off a line stays in that line's member
-        if carry is not None and before is not None:
-            carry.restore(before)
-        fields = match_members(lines, formats, list(zip(_per_member(member, len(counts)), contexts, strict=True)))
-    fields = reread_pasted_lines(lines, fields.with_columns(member), formats, contexts)
-    events = fold_journal_tracebacks(assemble_records(lines, fields, formats))
+    with stage("assemble records"):
+        unglued = split_glued(lines, fields)
+        if unglued is not None:
+            lines, physical = unglued
+            member = member.gather(physical - 1)  # a record cut off a line stays in that line's member
+            if carry is not None and before is not None:
+                carry.restore(before)
+            fields = match_members(lines, formats, list(zip(_per_member(member, len(counts)), contexts,
+                                                            strict=True)))
+        fields = reread_pasted_lines(lines, fields.with_columns(member), formats, contexts)
+        events = fold_journal_tracebacks(assemble_records(lines, fields, formats))
     if unglued is not None:  # back to the lines of the members
         events = events.with_columns(physical.gather(events["line"].cast(pl.Int64) - 1).alias("line"))
     at = events["member"]

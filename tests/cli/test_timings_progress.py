@@ -10,6 +10,7 @@ import time
 from rich.console import Console
 
 from analyzer.cli.progress import BundleProgress, bundle_bytes
+from analyzer.pipeline.registry import default_collectors
 from analyzer.reading.bundle import Member
 from analyzer.timings import lane, recording, stage, timed
 from tests.conftest import SAMPLE, cli
@@ -54,11 +55,12 @@ def test_analyze_timings_prints_every_stage_to_stderr(tmp_path):
     main, lane = result.stderr.split("# analysis thread, at the same time as the stages above:\n")
     table = {name: float(seconds) for name, seconds, _ in (line.rsplit(None, 2) for line in main.splitlines()[1:])}
     assert abs(sum(v for k, v in table.items() if k != "total") - table["total"]) < 0.05
-    for name in ("load rules", "read", "decompress", "parse", "wait for analysis", "combine", "report", "other",
-                 "total"):
+    for name in ("load rules", "read", "decompress", "split lines", "match formats (core)", "assemble records",
+                 "parse", "wait for analysis", "combine", "report", "other", "total"):
         assert name in table, result.stderr
     beside = {name: float(seconds) for name, seconds, _ in (line.rsplit(None, 2) for line in lane.splitlines())}
-    assert set(beside) == {"aggregates", "rules", "collectors"}, result.stderr
+    each_collector = {f"collector {c.name}" for c in default_collectors()}
+    assert set(beside) == {"aggregates", "rules", "unexplained errors", *each_collector}, result.stderr
     assert sum(beside.values()) <= table["total"]
     assert "stage" not in result.stdout
 
@@ -126,4 +128,6 @@ def test_parse_timings_print_reading_and_writing_and_the_parser_threads_apart(tm
     table = {line.rsplit(None, 2)[0]: float(line.rsplit(None, 2)[1]) for line in main.splitlines()[1:]}
     assert {"read", "wait for parse", "combine", "write", "other", "total"} <= set(table), result.stderr
     assert abs(sum(v for k, v in table.items() if k != "total") - table["total"]) < 0.05
-    assert len(threads) == 1 and threads[0].startswith("parse threads,") and "\nparse " in threads[0], result.stderr
+    assert len(threads) == 1 and threads[0].startswith("parse threads,"), result.stderr
+    for name in ("split lines", "match formats (core)", "assemble records", "parse"):  # the core's pass apart
+        assert f"\n{name} " in threads[0], result.stderr
