@@ -337,7 +337,7 @@ impl Formats {
     fn rows_of_part(&self, lines: &[Option<&str>], ordered: &[usize], dates: Dates) -> Vec<Row> {
         // this thread's own copy of each regex: a clone has its own pool of search caches, so the
         // threads matching the halves of the lines never wait on one another's
-        let mut locations: Vec<Vec<Searcher>> = self
+        let mut searchers: Vec<Vec<Searcher>> = self
             .formats
             .iter()
             .map(|f| {
@@ -356,7 +356,7 @@ impl Formats {
                 let Some((&likeliest, others)) = ordered.split_first() else {
                     return Row::unexplained();
                 };
-                if let Some(row) = self.read(likeliest, line, &mut locations[likeliest], dates) {
+                if let Some(row) = self.read(likeliest, line, &mut searchers[likeliest], dates) {
                     return row;
                 }
                 could.fill(false);
@@ -366,19 +366,19 @@ impl Formats {
                 others
                     .iter()
                     .filter(|&&i| could[i])
-                    .find_map(|&i| self.read(i, line, &mut locations[i], dates))
+                    .find_map(|&i| self.read(i, line, &mut searchers[i], dates))
                     .unwrap_or_else(Row::unexplained)
             })
             .collect()
     }
 
     /// The row of `line` if format `i` explains it (its one-pass form first, where it has one).
-    fn read(&self, i: usize, line: &str, locations: &mut [Searcher], dates: Dates) -> Option<Row> {
+    fn read(&self, i: usize, line: &str, searchers: &mut [Searcher], dates: Dates) -> Option<Row> {
         let f = &self.formats[i];
         f.patterns
             .iter()
-            .zip(locations.iter_mut())
-            .find_map(|(pattern, locs)| self.read_with(i, f, pattern, line, locs, dates))
+            .zip(searchers.iter_mut())
+            .find_map(|(pattern, searcher)| self.read_with(i, f, pattern, line, searcher, dates))
     }
 
     fn read_with(

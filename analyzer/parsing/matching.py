@@ -28,8 +28,6 @@ SAMPLE_LINES: int = _core.SAMPLE_LINES
 _MATCHERS: dict[str, Any] = {}
 _MAX_MATCHERS = 32
 _EPOCH = datetime(1970, 1, 1)
-#: The `--timings` row of the compiled core's pass over the lines.
-CORE_STAGE = "match formats (core)"
 
 
 def match_lines(lines: pl.Series, formats: list[FormatSpec], ctx: ParseContext) -> pl.DataFrame:
@@ -53,7 +51,7 @@ def match_members(lines: pl.Series, formats: list[FormatSpec], members: Sequence
     carry = members[0][1].carry if len(members) == 1 else None
     state = (carry.years, carry.stepped_back) if carry is not None else None
     frame = pl.DataFrame({"text": lines.rechunk()})
-    with stage(CORE_STAGE):
+    with stage("match formats (core)"):
         capsule, state = _matcher(formats).match_lines(frame, [(count, *_dates(ctx)) for count, ctx in members],
                                                        state)
     if carry is not None and state is not None:
