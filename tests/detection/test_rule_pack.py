@@ -46,9 +46,9 @@ def healthy_records(tmp_path_factory) -> pl.Series:
 
 
 def test_no_rule_literal_picks_many_records_of_a_healthy_node(healthy_records):
-    share = {f"{rule.id}: {literal!r}": healthy_records.str.contains(literal, literal=True).mean()
+    share = {f"{rule.id}: {literal!r}": float(healthy_records.str.contains(literal, literal=True).mean() or 0)
              for rule in RULES if rule.matcher for literal in rule.matcher.literals}
-    broad = {name: round(float(value or 0), 3) for name, value in share.items() if (value or 0) > MAX_CANDIDATE_SHARE}
+    broad = {name: round(value, 3) for name, value in share.items() if value > MAX_CANDIDATE_SHARE}
     assert not broad, f"literals that many healthy records hold (narrow them to the failure's own words): {broad}"
 
 
