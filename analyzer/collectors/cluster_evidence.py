@@ -26,7 +26,6 @@ volumedriver going on after it (causal pairs: the second can not precede the fir
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.isotime import iso
@@ -214,8 +213,9 @@ class ClusterEvidence(Collector):
     def __init__(self, knowledge: ClusterKnowledge | None = None) -> None:
         self.knowledge = knowledge or cluster_knowledge()
 
-    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
-        frames = [_from_path(path) for path in sources]
+    def collect(self, batch: Batch) -> pl.DataFrame | None:
+        events = batch.events
+        frames = [_from_path(path) for path in batch.sources]
         if events.height and "producer" in events.columns:
             live = events.filter(pl.col("parse_status") != "duplicate") if "parse_status" in events.columns \
                 else events

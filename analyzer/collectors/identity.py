@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 from debian.debian_support import Version
 
-from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.datafiles import load_mapping
 from analyzer.detection.versions import is_version
 from analyzer.isotime import iso
@@ -48,8 +48,8 @@ class IdentityCollector(Collector):
 
     name = "identity"
 
-    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
-        frames = [self._sources(sources), *self._from_events(events)]
+    def collect(self, batch: Batch) -> pl.DataFrame | None:
+        frames = [self._sources(batch.sources), *self._from_events(batch.events, batch.summary)]
         frames = [f for f in frames if f.height]
         return _as_facts(pl.concat(frames, how="diagonal_relaxed")) if frames else None
 
@@ -93,24 +93,25 @@ class IdentityCollector(Collector):
         return pl.DataFrame(rows, schema={"kind": pl.String, "key": pl.String, "value": pl.String, "source": pl.String})
 
     @staticmethod
-    def _from_events(events: pl.DataFrame) -> list[pl.DataFrame]:
+    def _from_events(events: pl.DataFrame, summary: pl.DataFrame) -> list[pl.DataFrame]:
         """What the members' records say, per member (`source`)."""
         if events.height == 0:
             return []
         data = knowledge()
-        # only the columns a fact comes from are filtered: a member's frame is wide and its text big
-        # (the parser types every column: casting a string column again would copy it)
-        # one lazy query per fact kind, all collected at once: the shared filter and summary are
-        # computed once, and a chunk pays one call's overhead, not twenty
-        events = events.lazy().select("source", "host", "service", "vpool", "producer", "format", "message", "raw",
-                                      "ts_local", "utc_offset", "line", "parse_status")
-        ok = events.filter(pl.col("parse_status") == "ok")
+        # one lazy query per fact kind, all collected at once: a chunk pays one call's overhead, not
+        # twenty. Each query filters the records by its own selective test and the record's being
+        # read by a format at once, so only the few records it keeps are copied.
+        events = events.lazy()
+        ok = pl.col("parse_status") == "ok"
         message = pl.col("message").fill_null("")
         eras = data["format_eras"]
-        # one pass counts records per member, host, producer, format and offset; hosts, formats,
-        # eras, offsets and time spans are all folded from its few rows
-        summary = ok.group_by("source", "host", "producer", "format", "utc_offset").agg(
-            pl.len().alias("count"), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"))
+        # records per member, host, producer, format and offset (a record a format read is one
+        # with a format); hosts, formats, eras, offsets and time spans are all folded from these rows
+        summary_producers = summary["producer"].drop_nulls().unique()
+        folded = summary.lazy()
+        read = folded.filter(pl.col("format").is_not_null())
+        summary = read.group_by("source", "host", "producer", "format", "utc_offset") \
+            .agg(pl.col("count").sum(), pl.col("first").min(), pl.col("last").max())
         frames = [
             summary.group_by("source", pl.col("host").alias("key")).agg(pl.col("count").sum())
             .with_columns(kind=pl.lit("host")),
@@ -122,7 +123,7 @@ class IdentityCollector(Collector):
             summary.filter(pl.col("utc_offset").is_not_null())
             .group_by("source", pl.col("utc_offset").cast(pl.String).alias("key")).agg(pl.col("count").sum())
             .with_columns(kind=pl.lit("offset")),
-            events.select("source", pl.col("vpool").alias("key")).drop_nulls().unique()
+            folded.select("source", pl.col("vpool").alias("key")).drop_nulls().unique()
             .with_columns(kind=pl.lit("vpool")),
             summary.filter(pl.col("first").is_not_null())
             .group_by("source", pl.col("producer").alias("key"), "host", "utc_offset")
@@ -132,26 +133,30 @@ class IdentityCollector(Collector):
             .with_columns(kind=pl.lit("span")),
         ]
         for pattern in data["service_patterns"]:
-            lines = ok.filter(pl.col("message").str.contains(pattern["literal"], literal=True)) \
-                if "literal" in pattern else ok
+            lines = events.filter(ok & pl.col("message").str.contains(pattern["literal"], literal=True)) \
+                if "literal" in pattern else events.filter(ok)
             frames.append(lines.select("source", message.str.extract(pattern["regex"], 1).alias("key")).drop_nulls()
                           .unique().with_columns(kind=pl.lit("service")))
-        frames.append(ok.select("source", pl.col("service").alias("key")).drop_nulls().unique()
+        frames.append(read.select("source", pl.col("service").alias("key")).drop_nulls().unique()
                       .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
                       .with_columns(kind=pl.lit("service")))
-        packages = ok.filter(pl.col("producer") == "dpkg").select(
-            message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host", "source"
-        ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
-        frames.append(packages.with_columns(kind=pl.lit("package")))
-        # the banner's literal picks the few records its multi-line regex has to read
-        banner = ok.filter((pl.col("producer") == "volumedriver")
-                           & pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
-                pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host", "source"
-            ).drop_nulls("value")
-        frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
+        # the producers the records name: a query for records of one that is absent is not run
+        producers = set(summary_producers.to_list())
+        if "dpkg" in producers:
+            packages = events.filter(ok & (pl.col("producer") == "dpkg")).select(
+                message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host", "source"
+            ).unnest("g").drop_nulls("key").filter(pl.col("key").str.contains(data["packages"]))
+            frames.append(packages.with_columns(kind=pl.lit("package")))
+        if "volumedriver" in producers:
+            # the banner's literal picks the few records its multi-line regex has to read
+            banner = events.filter(ok & (pl.col("producer") == "volumedriver")
+                                   & pl.col("raw").str.contains(_BANNER_LITERAL, literal=True)).select(
+                    pl.col("raw").str.extract(_BANNER, 1).alias("value"), "ts_local", "utc_offset", "host", "source"
+                ).drop_nulls("value")
+            frames.append(banner.with_columns(kind=pl.lit("package"), key=pl.lit("volumedriver (build banner)")))
         for rule in data["master_evidence"] + data["framework_evidence"]:
             if "raw" in rule:  # each member's first record that shows it
-                first = ok.filter(pl.col("raw").str.contains(rule["raw"])).group_by("source") \
+                first = events.filter(ok & pl.col("raw").str.contains(rule["raw"])).group_by("source") \
                     .agg(pl.col("line").first())
                 frames.append(first.select("source", pl.lit(rule["what"]).alias("key"),
                                            pl.format("{}:{}", "source", "line").alias("value"))

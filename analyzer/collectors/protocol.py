@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from analyzer.detection.rule import Rule
+from analyzer.parsing.summary import record_summary
 from analyzer.reading.bundle import Bundle
 
 
@@ -33,21 +34,42 @@ class BundleView:
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What a collector sees of a batch of members, or of one chunk of whole records of a member
+    larger than `analyzer.parsing.chunks.CHUNK_BYTES` (then called once per chunk, the frames
+    stacked)."""
+
+    #: The members, in archive order.
+    sources: Sequence[str]
+    #: Their records, each member's in one run of rows in line order (column `source`; a member
+    #: may have none).
+    events: pl.DataFrame
+    #: The same records folded by member, host, producer, level, format, service, offset and local
+    #: minute (`analyzer.parsing.summary.record_summary`): what counts or spans records should read
+    #: instead of passing over every record again.
+    summary: pl.DataFrame
+
+    @classmethod
+    def of(cls, sources: Sequence[str], events: pl.DataFrame, copy: pl.Series | None = None) -> Batch:
+        """The batch of these members' records, folded once; `copy`: which records repeat a
+        journal entry (see `record_summary`)."""
+        return cls(sources=sources, events=events, summary=record_summary(events, sources, copy))
+
+
 class Collector(Protocol):
     """One kind of knowledge gathered member by member; `name` is its findings.json key."""
 
     name: str
 
-    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
-        """Keep what this collector needs of the members `sources` names (small), or None.
+    def collect(self, batch: Batch) -> pl.DataFrame | None:
+        """Keep what this collector needs of the members of `batch` (small), or None.
 
-        `events` hold their records, each member's in one run of rows in line order (column
-        `source`; a member may have none): a batch of small members, so that a bundle of thousands
-        pays a collector's fixed costs once a batch, or one chunk of whole records of a member larger
-        than `analyzer.parsing.chunks.CHUNK_BYTES` (called once per chunk, the frames stacked).
-        So keep rows or partial aggregates per member that `combine` can add up, not conclusions
-        about the batch, and keep each row's `source`: an archive may hold a member twice, and
-        the rows of its earlier copy are dropped before `combine`.
+        A batch is many small members, so that a bundle of thousands pays a collector's fixed
+        costs once a batch, or one chunk of a large member. So keep rows or partial aggregates
+        per member that `combine` can add up, not conclusions about the batch, and keep each
+        row's `source`: an archive may hold a member twice, and the rows of its earlier copy are
+        dropped before `combine`.
         """
         ...
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.datafiles import load_mapping
 from analyzer.durations import duration_seconds
 from analyzer.errors import UserError
@@ -158,10 +158,11 @@ def resolve_units(transitions: pl.DataFrame, knowledge: ServiceKnowledge, vpools
     return transitions.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null())
 
 
-def own_log_activity(sources: Sequence[str], events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
+def own_log_activity(sources: Sequence[str], summary: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:
     """Per member: first/last line and count per minute and service whose own output it holds, plus
     one row (unit null) for the member as a whole: the node's activity that silence is judged against.
-    A member whose path names a service's own log is all that service's; in others, the ident says."""
+    A member whose path names a service's own log is all that service's; in others, the ident says.
+    `summary`: the members' records folded (`record_summary`)."""
     by_path = {path: unit for path in sources
                if (unit := next((named.unit for named in knowledge.own_logs for source in named.sources
                                  if _path_matches(source, path)), None)) is not None}
@@ -169,13 +170,10 @@ def own_log_activity(sources: Sequence[str], events: pl.DataFrame, knowledge: Se
     unit = pl.col("service").replace_strict(idents, default=None, return_dtype=pl.String)
     if by_path:
         unit = pl.coalesce(pl.col("source").replace_strict(by_path, default=None, return_dtype=pl.String), unit)
-    # one pass over the lines folds them per minute and ident; units and the node's rows are
-    # folded from those few rows
-    minutes = events.select("source", "host", "service", "vpool", "utc_offset", "ts_local") \
-        .filter(pl.col("ts_local").is_not_null()) \
-        .group_by("source", "host", "service", "vpool", "utc_offset",
-                  pl.col("ts_local").dt.truncate("1m").alias("minute")) \
-        .agg(pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last"), pl.len().alias("lines"))
+    # the records per minute and ident; units and the node's rows are folded from those few rows
+    minutes = summary.filter(pl.col("minute").is_not_null()) \
+        .group_by("source", "host", "service", "vpool", "utc_offset", "minute") \
+        .agg(pl.col("first").min(), pl.col("last").max(), pl.col("count").sum().alias("lines"))
     spans = [pl.col("first").min(), pl.col("last").max(), pl.col("lines").sum().cast(pl.UInt32)]
     own = minutes.with_columns(unit.alias("unit")).filter(pl.col("unit").is_not_null()) \
         .group_by("source", "host", "unit", "vpool", "utc_offset", "minute").agg(*spans).drop("minute")
@@ -192,10 +190,12 @@ class ServiceStates(Collector):
     def __init__(self, knowledge: ServiceKnowledge | None = None) -> None:
         self.knowledge = knowledge or load_service_knowledge()
 
-    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
+    def collect(self, batch: Batch) -> pl.DataFrame | None:
+        events = batch.events
         transitions = transition_events(events, self.knowledge).with_columns(pl.lit("transition").alias("kind")) \
             if events.height else pl.DataFrame()
-        activity = own_log_activity(sources, events, self.knowledge).with_columns(pl.lit("activity").alias("kind"))
+        activity = own_log_activity(batch.sources, batch.summary, self.knowledge) \
+            .with_columns(pl.lit("activity").alias("kind"))
         vpools = events.select("source", "vpool").drop_nulls().unique().with_columns(pl.lit("vpool").alias("kind"))
         parts = [p for p in (transitions, activity, vpools) if p.height]
         return pl.concat(parts, how="diagonal_relaxed") if parts else None

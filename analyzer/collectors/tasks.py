@@ -16,14 +16,13 @@ it, so a failed task shows the error its own output carried.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.datafiles import load_mapping
 from analyzer.detection.rule import TASK_PROBLEMS as PROBLEM_OUTCOMES
 from analyzer.detection.rule import Rule
@@ -340,8 +339,8 @@ class TaskHistory(Collector):
         """Hits of the `task` rules over the table of the last `combine`."""
         return rule_hits(self.table, rules)
 
-    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
-        found = task_events(events, self.knowledge)
+    def collect(self, batch: Batch) -> pl.DataFrame | None:
+        found = task_events(batch.events, self.knowledge)
         return deciders(found, self.knowledge.outcomes) if found.height else None
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:

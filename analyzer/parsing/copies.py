@@ -66,14 +66,14 @@ class JournalCopies:
             return None
         return events.select(_ENTRY & copying & _key_hash().is_in(self._known_hashes().implode())).to_series()
 
-    def defer(self, counted: pl.DataFrame, sources: Sequence[str], keys: list[pl.Expr]) -> None:
-        """Remember the counted records of syslog-family members read before any journal (`counted`
-        hold records of the members `sources` names): their source, key hash and `keys`, the
-        columns the timeline counts them by."""
+    def defer(self, events: pl.DataFrame, sources: Sequence[str], keys: list[pl.Expr], counted: pl.Expr) -> None:
+        """Remember the records of syslog-family members read before any journal that the timeline
+        counts (`counted` picks them from `events`, the records of the members `sources` names):
+        their source, key hash and `keys`, the columns the timeline counts them by."""
         copying = None if self._hashes else _copying(sources)
         if copying is None:
             return
-        rows = counted.filter(_ENTRY & pl.col("ts_local").is_not_null() & copying) \
+        rows = events.filter(counted & _ENTRY & pl.col("ts_local").is_not_null() & copying) \
             .select("source", _key_hash().alias("_hash"), *keys)
         if rows.height:
             self._deferred.append(rows)

@@ -23,11 +23,21 @@ def offset_tallies(events: pl.DataFrame, apart: tuple[str, ...] = ()) -> pl.Data
     """Zoned events per host, local hour and offset (apart per value of the `apart` columns): what
     `samples_of` picks from. Tallies of a table's parts add up to the whole table's, so a table
     written a part at a time learns the same."""
+    # filtering the whole table would copy every column
+    return _tallies(events.select(*apart, "host", "ts_local", "utc_offset"), apart, pl.len())
+
+
+def summary_tallies(summary: pl.DataFrame, apart: tuple[str, ...] = ()) -> pl.DataFrame:
+    """`offset_tallies` of the records the rows of `summary` (`record_summary`) stand for."""
+    rows = summary.select(*apart, "host", pl.col("minute").alias("ts_local"), "utc_offset", "count")
+    return _tallies(rows, apart, pl.col("count").sum())
+
+
+def _tallies(rows: pl.DataFrame, apart: tuple[str, ...], count: pl.Expr) -> pl.DataFrame:
     return (
-        events.select(*apart, "host", "ts_local", "utc_offset")  # filtering the whole table would copy every column
-        .filter(pl.col("utc_offset").is_not_null() & pl.col("ts_local").is_not_null())
+        rows.filter(pl.col("utc_offset").is_not_null() & pl.col("ts_local").is_not_null())
         .group_by(*apart, "host", pl.col("ts_local").dt.truncate("1h"), "utc_offset")
-        .agg(pl.len().cast(pl.UInt64).alias("count"))
+        .agg(count.cast(pl.UInt64).alias("count"))
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from analyzer.collectors.member_kind import classify
-from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.detection.coverage import judge_versions, rule_coverage
 from analyzer.detection.evidence import with_context
 from analyzer.detection.findings import Finding, build_findings
@@ -39,7 +39,9 @@ from analyzer.parsing.copies import JOURNAL_SOURCES, JournalCopies, drop_copied_
 from analyzer.parsing.formats import FormatSpec, load_formats
 from analyzer.parsing.journal_header import read_header
 from analyzer.parsing.member import ParsedMember, parse_members
-from analyzer.parsing.timezones import OFFSETS_SCHEMA, fill_offsets, offset_samples
+from analyzer.parsing.summary import activity, in_timeline
+from analyzer.parsing.summary import spans as spans_of
+from analyzer.parsing.timezones import OFFSETS_SCHEMA, fill_offsets, samples_of, summary_tallies
 from analyzer.pipeline.counts import _COUNT_KEYS, _COUNTED, counts_in_utc, dominant_host, end_of_logs, minute_counts
 from analyzer.pipeline.registry import default_collectors
 from analyzer.reading.bundle import Bundle, Caps, Member, describe, file_sha256, iter_members
@@ -338,23 +340,19 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
     copied = _per_member(events, pl.lit(copy)) if copy is not None else {}
     for report in reports:
         report.unparsed, report.journal_copies = unparsed.get(report.path, 0), copied.get(report.path, 0)
-    # one member's rows (a chunk of a large one) are aggregated whole and given their source after:
-    # a string key on every row of a chunk costs more than the rest of the aggregation
-    by, source = (("source",), None) if len(sources) > 1 else ((), pl.lit(sources[0]).alias("source"))
     with stage("aggregates"):
         history = [f.id for f in formats if not f.timeline]
-        counted = events if copy is None else events.filter(~copy)  # the journal's copy was counted
-        activity = counted.filter(~pl.col("format").is_in(history).fill_null(False))
-        counts, offsets, spans, activity_spans = (
-            frame if source is None else frame.with_columns(source)
-            for frame in (minute_counts(activity, by), offset_samples(events, apart=by), _spans(events, by),
-                          _spans(activity, by)))
-        copies.defer(activity, sources, _COUNTED)
+        batch = Batch.of(sources, events, copy)
+        summary = batch.summary
+        active = activity(summary, history)
+        counts, spans, activity_spans = minute_counts(active), spans_of(summary), spans_of(active)
+        offsets = samples_of(summary_tallies(summary, ("source",)), ("source",))
+        copies.defer(events, sources, _COUNTED, in_timeline(history))
     with stage("rules"):
         hits = find_hits(events, rules)
         if hits.height:
             hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
-    parts = {c.name: part for c in collectors if (part := _collected(c, sources, events)) is not None}
+    parts = {c.name: part for c in collectors if (part := _collected(c, batch)) is not None}
     with stage("unexplained errors"):
         unknown = unexplained_errors(events, hits, _explaining(rules))
     order = {source: i for i, source in enumerate(sources)}
@@ -364,11 +362,11 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
                         parts={name: kept(part) for name, part in parts.items()})
 
 
-def _collected(collector: Collector, sources: list[str], events: pl.DataFrame) -> pl.DataFrame | None:
+def _collected(collector: Collector, batch: Batch) -> pl.DataFrame | None:
     """What `collector` keeps of a batch, timed on its own `--timings` row: the collectors differ
     by far in cost, and the one to make faster should be one look away."""
     with stage(f"collector {collector.name}"):
-        return collector.collect(sources, events)
+        return collector.collect(batch)
 
 
 def _per_member(events: pl.DataFrame, picked: pl.Expr) -> dict[str, int]:
@@ -389,13 +387,6 @@ def _kept(frame: pl.DataFrame, order: dict[str, int]) -> pl.DataFrame:
 
 def _explaining(rules: list[Rule]) -> list[str]:
     return [r.id for r in rules if r.kind in ("match", "clock_jump")]
-
-
-def _spans(events: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """First and last local time per offset (and `by` column): enough to give a member's span in UTC later."""
-    return events.group_by(*by, "utc_offset").agg(
-        pl.col("host").first(), pl.col("ts_local").min().alias("first"), pl.col("ts_local").max().alias("last")
-    )
 
 
 def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchResult], late: pl.DataFrame,
@@ -477,7 +468,7 @@ def _uncount_late_copies(counts: pl.DataFrame, late: pl.DataFrame, reports: list
 
 
 def _utc_spans(spans: pl.DataFrame, offsets: pl.DataFrame) -> dict[str, tuple[str | None, str | None]]:
-    """Each member's first and last instant in UTC, from its spans per offset (`_spans`; a large
+    """Each member's first and last instant in UTC, from its spans per offset (`spans_of`; a large
     member's chunks give one each)."""
     if spans.height == 0:
         return {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -17,13 +16,10 @@ _COUNTED = [pl.col("host"), pl.col("producer"), pl.col("level"), pl.col("ts_loca
 _COUNT_KEYS = [e.meta.output_name() for e in _COUNTED]
 
 
-def minute_counts(events: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
-    """Records per host, producer, level and local minute (and `by` column, such as `source`):
-    the timeline's and absence rules' food.
-
-    Lazy, so the filter copies only the columns counted, not the whole event table.
-    """
-    return events.lazy().filter(pl.col("ts_local").is_not_null()).group_by(*by, *_COUNTED).len("count").collect()
+def minute_counts(summary: pl.DataFrame) -> pl.DataFrame:
+    """Records per member, host, producer, level and local minute (folded from the rows of
+    `record_summary`, or of its `activity`): the timeline's and absence rules' food."""
+    return summary.filter(pl.col("minute").is_not_null()).group_by("source", *_COUNT_KEYS).agg(pl.col("count").sum())
 
 
 def counts_in_utc(frames: list[pl.DataFrame], offsets: pl.DataFrame) -> tuple[pl.DataFrame, int]:

@@ -22,6 +22,7 @@ from analyzer.parsing.context import ParseContext
 from analyzer.parsing.formats import FormatSpec, load_formats
 from analyzer.parsing.member import parse_member
 from analyzer.parsing.schema import LEVELS
+from analyzer.parsing.summary import record_summary
 from analyzer.parsing.timezones import fill_offsets, offset_samples
 from analyzer.pipeline.counts import counts_in_utc, end_of_logs, minute_counts
 
@@ -133,7 +134,7 @@ def _findings_of(text: str, involved: list[Rule], formats: list[FormatSpec],
         task_hits = rule_hits(history_of(events, offsets), involved)
         hits = pl.concat([h for h in (hits, task_hits) if h.height], how="diagonal_relaxed") if task_hits.height \
             else hits
-    counts, _ = counts_in_utc([minute_counts(events)], offsets)
+    counts, _ = counts_in_utc([minute_counts(record_summary(events, [source]))], offsets)
     return events, build_findings(hits, counts, involved, end_of_logs(counts))
 
 

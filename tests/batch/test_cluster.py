@@ -199,6 +199,7 @@ def test_markup_in_a_bundle_name_stays_inert_text_in_the_index(chromium, tmp_pat
 
 def test_only_election_announcements_are_clock_anchors_not_periodic_lease_renewals(parse):
     from analyzer.collectors.cluster_evidence import ClusterEvidence
+    from analyzer.collectors.protocol import Batch
 
     path = "var/log/arakoon/ovsdb/09FydVMSuGL4Fp3k.log"
     text = ("2016-07-05 08:28:42 843502 +0200 - perf-roub-02 - 42745/0 - arakoon - 632403 - info - "
@@ -206,7 +207,7 @@ def test_only_election_announcements_are_clock_anchors_not_periodic_lease_renewa
             "2016-07-05 08:28:42 843600 +0200 - perf-roub-02 - 42745/0 - arakoon - 632404 - info - "
             "09FydVMSuGL4Fp3k is master, lease expires in 10.0s\n")
     events = parse(text, source=path).events
-    part = ClusterEvidence().collect([path], events)
+    part = ClusterEvidence().collect(Batch.of([path], events))
     anchors = part.filter(part["event"] == "election")
     assert anchors["value"].to_list() == ["09FydVMSuGL4Fp3k is master"]
     assert set(part.filter(part["fact"] == "arakoon_self")["value"]) == {"09FydVMSuGL4Fp3k"}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
-from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.outputs.report import write_outputs
 from analyzer.pipeline.analysis import analyze
 
@@ -18,8 +17,8 @@ class ErrorsPerHour(Collector):
 
     name = "errors_per_hour"
 
-    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
-        errors = events.filter(pl.col("level") >= "error").select("host", "ts_local", "utc_offset")
+    def collect(self, batch: Batch) -> pl.DataFrame | None:
+        errors = batch.events.filter(pl.col("level") >= "error").select("host", "ts_local", "utc_offset")
         return errors if errors.height else None
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:

@@ -50,7 +50,7 @@ class ServiceLanes(Collector):
 
     name = "state_lanes"
 
-    def collect(self, sources, events):
+    def collect(self, batch):
         return None
 
     def combine(self, parts, view):

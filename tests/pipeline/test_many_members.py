@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from analyzer.collectors.protocol import BundleView, Collector
+from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.outputs.report import write_outputs
 from analyzer.pipeline import analysis
 from analyzer.pipeline.analysis import Analysis, analyze
@@ -145,8 +144,8 @@ class Calls(Collector):
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def collect(self, sources: Sequence[str], events: pl.DataFrame) -> pl.DataFrame | None:
-        self.calls.append(len(sources))
+    def collect(self, batch: Batch) -> pl.DataFrame | None:
+        self.calls.append(len(batch.sources))
         return None
 
     def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:

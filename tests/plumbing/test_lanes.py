@@ -70,8 +70,8 @@ def test_an_error_in_the_lane_reaches_the_caller():
 class _Exploding(Collector):
     name = "exploding"
 
-    def collect(self, sources, events):
-        raise RuntimeError(f"cannot collect {', '.join(sources)}")
+    def collect(self, batch):
+        raise RuntimeError(f"cannot collect {', '.join(batch.sources)}")
 
     def combine(self, parts, view):
         return {}
