@@ -151,11 +151,15 @@ def _without_last_record(parsed: ParsedMember, lines: int) -> ParsedMember:
     """The chunk minus its last record (it keeps its first `lines` lines), recounted; records
     glued on the last record's line go with it, since that whole line is parsed again."""
     events = parsed.events.head(parsed.events.height - 1)
-    glued = 0
     if parsed.glued:
         events = events.filter(pl.col("line") < parsed.events["line"][-1])
-        glued = glued_count(events)
-    return ParsedMember(
-        source=parsed.source, events=events, lines=lines, invalid_utf8=parsed.invalid_utf8,
-        formats=format_counts(events), glued=glued,
-    )
+        return ParsedMember(source=parsed.source, events=events, lines=lines, invalid_utf8=parsed.invalid_utf8,
+                            formats=format_counts(events), glued=glued_count(events))
+    # one record less: its format counted once less (counting the chunk's formats again costs a pass)
+    formats, last = dict(parsed.formats), parsed.events["format"][-1]
+    if last is not None:
+        formats[last] -= 1
+        if not formats[last]:
+            del formats[last]
+    return ParsedMember(source=parsed.source, events=events, lines=lines, invalid_utf8=parsed.invalid_utf8,
+                        formats=formats)
