@@ -107,25 +107,25 @@ class IdentityCollector(Collector):
         eras = data["format_eras"]
         # records per member, host, producer, format and offset (a record a format read is one
         # with a format); hosts, formats, eras, offsets and time spans are all folded from these rows
-        summary_producers = summary["producer"].drop_nulls().unique()
+        producers = set(summary["producer"].drop_nulls().unique().to_list())
         folded = summary.lazy()
         read = folded.filter(pl.col("format").is_not_null())
-        summary = read.group_by("source", "host", "producer", "format", "utc_offset") \
+        per_format = read.group_by("source", "host", "producer", "format", "utc_offset") \
             .agg(pl.col("count").sum(), pl.col("first").min(), pl.col("last").max())
         frames = [
-            summary.group_by("source", pl.col("host").alias("key")).agg(pl.col("count").sum())
+            per_format.group_by("source", pl.col("host").alias("key")).agg(pl.col("count").sum())
             .with_columns(kind=pl.lit("host")),
-            summary.select("source", pl.col("format").alias("key")).drop_nulls().unique()
+            per_format.select("source", pl.col("format").alias("key")).drop_nulls().unique()
             .with_columns(kind=pl.lit("format")),
-            summary.filter(pl.col("format").is_in(list(eras))).group_by(
+            per_format.filter(pl.col("format").is_in(list(eras))).group_by(
                 "source", pl.col("format").replace_strict(eras, return_dtype=pl.String).alias("key")
             ).agg(pl.col("count").sum()).with_columns(kind=pl.lit("era")),
-            summary.filter(pl.col("utc_offset").is_not_null())
+            per_format.filter(pl.col("utc_offset").is_not_null())
             .group_by("source", pl.col("utc_offset").cast(pl.String).alias("key")).agg(pl.col("count").sum())
             .with_columns(kind=pl.lit("offset")),
             folded.select("source", pl.col("vpool").alias("key")).drop_nulls().unique()
             .with_columns(kind=pl.lit("vpool")),
-            summary.filter(pl.col("first").is_not_null())
+            per_format.filter(pl.col("first").is_not_null())
             .group_by("source", pl.col("producer").alias("key"), "host", "utc_offset")
             .agg(pl.col("first").min(), pl.col("last").max())
             .unpivot(index=["source", "key", "host", "utc_offset"], on=["first", "last"], variable_name="value",
@@ -140,8 +140,7 @@ class IdentityCollector(Collector):
         frames.append(read.select("source", pl.col("service").alias("key")).drop_nulls().unique()
                       .filter(pl.col("key").str.contains(r"^(?:ovs|alba|asd)-|^(?:rabbitmq-server|memcached|nginx)$"))
                       .with_columns(kind=pl.lit("service")))
-        # the producers the records name: a query for records of one that is absent is not run
-        producers = set(summary_producers.to_list())
+        # a query for the records of a producer the batch has none of is not run
         if "dpkg" in producers:
             packages = events.filter(ok & (pl.col("producer") == "dpkg")).select(
                 message.str.extract_groups(_DPKG).alias("g"), "ts_local", "utc_offset", "host", "source"

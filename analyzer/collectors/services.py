@@ -196,7 +196,8 @@ class ServiceStates(Collector):
             if events.height else pl.DataFrame()
         activity = own_log_activity(batch.sources, batch.summary, self.knowledge) \
             .with_columns(pl.lit("activity").alias("kind"))
-        vpools = events.select("source", "vpool").drop_nulls().unique().with_columns(pl.lit("vpool").alias("kind"))
+        vpools = batch.summary.select("source", "vpool").drop_nulls().unique() \
+            .with_columns(pl.lit("vpool").alias("kind"))
         parts = [p for p in (transitions, activity, vpools) if p.height]
         return pl.concat(parts, how="diagonal_relaxed") if parts else None
 

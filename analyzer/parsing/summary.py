@@ -17,9 +17,6 @@ import polars as pl
 #: What the records are folded by, besides their member (`source`, and its `vpool`): the local
 #: minute is null for a record without a time stamp.
 SUMMARY_KEYS = ("host", "producer", "level", "format", "service", "utc_offset", "minute")
-#: Folded per key: how many records, the first and last local time, and the first record's row
-#: (so "the first record's host" stays exactly that).
-SUMMARY_VALUES = ("count", "first", "last", "row")
 #: A member's columns: one value per member, so a chunk of one member is folded without them.
 _MEMBER_COLUMNS = ("source", "vpool")
 
@@ -27,8 +24,10 @@ _MEMBER_COLUMNS = ("source", "vpool")
 def record_summary(events: pl.DataFrame, sources: Sequence[str], copy: pl.Series | None = None) -> pl.DataFrame:
     """The records of the members `sources` names (each member's rows one run, in order), folded
     by member, `SUMMARY_KEYS` and, when `copy` is given, whether the record repeats a journal
-    entry (column `copy`). Counts of records are exact: summing `count` over any of the keys gives
-    what counting the records by those keys gives."""
+    entry (column `copy`). Per key: how many records (`count`), their first and last local time,
+    and the row of the first of them (`row`, so "the first record's host" stays exactly that).
+    Counts of records are exact: summing `count` over any of the keys gives what counting the
+    records by those keys gives."""
     one_member = len(sources) == 1
     member = () if one_member else _MEMBER_COLUMNS
     frame = events.lazy().select(
