@@ -95,6 +95,18 @@ def stage(name: str) -> Iterator[None]:
             opened[-1][1] += elapsed
 
 
+def measured(name: str, seconds: float) -> None:
+    """Count `seconds` that something measured itself (the compiled core, which cannot open a
+    stage) under `name`, as a stage nested in the one open on this thread."""
+    timings = _ACTIVE.get()
+    if timings is None:
+        return
+    timings.add(name, seconds, _LANE.get())
+    opened = timings._open.get(threading.get_ident())
+    if opened:
+        opened[-1][1] += seconds
+
+
 @contextmanager
 def lane(name: str) -> Iterator[None]:
     """Count the stages of the block (run on a helper thread) in their own lane `name`."""

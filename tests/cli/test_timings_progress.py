@@ -12,7 +12,7 @@ from rich.console import Console
 from analyzer.cli.progress import BundleProgress, bundle_bytes
 from analyzer.pipeline.registry import default_collectors
 from analyzer.reading.bundle import Member
-from analyzer.timings import lane, recording, stage, timed
+from analyzer.timings import lane, measured, recording, stage, timed
 from tests.conftest import SAMPLE, cli
 
 
@@ -55,8 +55,8 @@ def test_analyze_timings_prints_every_stage_to_stderr(tmp_path):
     main, lane = result.stderr.split("# analysis thread, at the same time as the stages above:\n")
     table = {name: float(seconds) for name, seconds, _ in (line.rsplit(None, 2) for line in main.splitlines()[1:])}
     assert abs(sum(v for k, v in table.items() if k != "total") - table["total"]) < 0.05
-    for name in ("load rules", "read", "decompress", "split lines", "match formats (core)", "assemble records",
-                 "parse", "wait for analysis", "combine", "report", "other", "total"):
+    for name in ("load rules", "read", "decompress", "split lines", "match formats (core)", "fields table (core)",
+                 "assemble records", "parse", "wait for analysis", "combine", "report", "other", "total"):
         assert name in table, result.stderr
     beside = {name: float(seconds) for name, seconds, _ in (line.rsplit(None, 2) for line in lane.splitlines())}
     each_collector = {f"collector {c.name}" for c in default_collectors()}
@@ -79,6 +79,18 @@ def test_a_lane_counts_its_stages_apart_from_the_main_threads():
     assert "rules" not in dict(spent.rows())
     assert abs(dict(spent.rows())["parse"] + dict(spent.rows())["other"] - spent.wall) < 1e-6
     assert "# helper, at the same time as the stages above:" in spent.table()
+
+
+def test_time_the_core_measured_itself_is_a_stage_within_the_one_open():
+    with recording() as spent, stage("parse"):
+        time.sleep(0.05)
+        measured("fields table (core)", 0.02)
+    rows = dict(spent.rows())
+    assert rows["fields table (core)"] == 0.02
+    assert 0.025 <= rows["parse"] < spent.wall - 0.02 + 1e-6, "the parent stage no longer counts the measured time"
+    assert abs(sum(v for k, v in rows.items() if k != "total") - spent.wall) < 1e-6
+    with stage("parse"):  # nothing records: nothing to count, no error
+        measured("fields table (core)", 1.0)
 
 
 def _member(size: int) -> Member:
@@ -129,5 +141,6 @@ def test_parse_timings_print_reading_and_writing_and_the_parser_threads_apart(tm
     assert {"read", "wait for parse", "combine", "write", "other", "total"} <= set(table), result.stderr
     assert abs(sum(v for k, v in table.items() if k != "total") - table["total"]) < 0.05
     assert len(threads) == 1 and threads[0].startswith("parse threads,"), result.stderr
-    for name in ("split lines", "match formats (core)", "assemble records", "parse"):  # the core's pass apart
+    # the core's pass apart, its matching and its table apart
+    for name in ("split lines", "match formats (core)", "fields table (core)", "assemble records", "parse"):
         assert f"\n{name} " in threads[0], result.stderr
