@@ -1,10 +1,56 @@
-"""Small frames that stay small once the big frame they came from is gone."""
+"""Small frames that stay small once the big frame they came from is gone, and small in memory
+until the end of an analysis."""
 
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import polars as pl
+
+#: A kept frame larger than this is compressed; a smaller one is only copied (reading many small
+#: compressed frames back costs more than the memory they would save).
+PACK_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A frame kept until the end of an analysis, owning just the bytes of its rows, compressed
+    when it is large.
+
+    A large kept frame is written to zstd-compressed Arrow IPC in memory: the text most of them
+    carry (task lines, hits, unexplained errors) compresses several times over, so what an
+    analysis keeps of a large bundle weighs far less while the rest of it is read. It is read back
+    once, when the analysis combines what it kept. A small one is `detached` instead.
+    """
+
+    height: int
+    #: The frame as Arrow IPC, when it was large enough to compress.
+    data: bytes | None = None
+    #: The frame itself, when it was not.
+    frame: pl.DataFrame | None = None
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> Packed:
+        if frame.width == 0 or frame.estimated_size() < PACK_BYTES:
+            return cls(frame.height, frame=detached(frame))
+        buffer = io.BytesIO()
+        frame.write_ipc(buffer, compression="zstd")
+        return cls(frame.height, data=buffer.getvalue())
+
+    def unpack(self) -> pl.DataFrame:
+        """The frame as it was packed."""
+        return self.frame if self.frame is not None else pl.read_ipc(self.data)
+
+
+def unpack_all(packed: list[Packed]) -> list[pl.DataFrame]:
+    """Each frame as it was packed, read on two threads: reading back the many frames of one kind
+    one after the other was most of the time an analysis took to combine them."""
+    if sum(p.data is not None for p in packed) < 2:
+        return [p.unpack() for p in packed]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ovs-unpack") as pool:
+        return list(pool.map(Packed.unpack, packed))
 
 
 def detached(frame: pl.DataFrame) -> pl.DataFrame:

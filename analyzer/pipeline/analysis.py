@@ -30,7 +30,7 @@ from analyzer.detection.findings import Finding, build_findings
 from analyzer.detection.matcher import find_hits
 from analyzer.detection.rule import ENTITY_GROUPS, Rule
 from analyzer.detection.unknown import templates_section, unexplained_errors
-from analyzer.frames import detached
+from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.lanes import Lane
 from analyzer.parsing.chunks import CHUNK_BYTES, CHUNK_LINES, one_chunk, parse_chunks
@@ -118,16 +118,16 @@ class _Piece:
 @dataclass
 class _BatchResult:
     """What the lane keeps of a batch: one inventory row per piece, and frames of rows keyed by
-    `source`, each member's rows together and in archive order."""
+    `source`, each member's rows together and in archive order, packed until they are combined."""
 
     reports: list[MemberReport]
-    hits: pl.DataFrame
-    counts: pl.DataFrame
-    offsets: pl.DataFrame
-    spans: pl.DataFrame
-    activity: pl.DataFrame
-    unknown: pl.DataFrame
-    parts: dict[str, pl.DataFrame]
+    hits: Packed
+    counts: Packed
+    offsets: Packed
+    spans: Packed
+    activity: Packed
+    unknown: Packed
+    parts: dict[str, Packed]
 
 
 def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | None = None,
@@ -276,12 +276,16 @@ class _Batches:
         for batch, paths in self._dropped.items():
             result, gone = results[batch], pl.col("source").is_in(list(paths))
             result.hits, result.counts, result.offsets, result.spans, result.activity, result.unknown = (
-                frame.filter(~gone) if frame.height else frame
-                for frame in (result.hits, result.counts, result.offsets, result.spans, result.activity,
-                              result.unknown))
-            result.parts = {name: part.filter(~gone) if "source" in part.columns else part
-                            for name, part in result.parts.items()}
+                _without(frame, gone) for frame in (result.hits, result.counts, result.offsets, result.spans,
+                                                    result.activity, result.unknown))
+            result.parts = {name: _without(part, gone) for name, part in result.parts.items()}
         return results
+
+
+def _without(packed: Packed, gone: pl.Expr) -> Packed:
+    """A kept frame without the rows `gone` picks (a frame without `source` has none of them)."""
+    frame = packed.unpack()
+    return Packed.of(frame.filter(~gone)) if "source" in frame.columns else packed
 
 
 @dataclass
@@ -376,13 +380,13 @@ def _per_member(events: pl.DataFrame, picked: pl.Expr) -> dict[str, int]:
             .struct.unnest().iter_rows()}
 
 
-def _kept(frame: pl.DataFrame, order: dict[str, int]) -> pl.DataFrame:
+def _kept(frame: pl.DataFrame, order: dict[str, int]) -> Packed:
     """A batch's frame as it is kept: each member's rows together, in archive order and in the order
     the member alone gives them (what comes later does not depend on how members were batched),
-    owning its bytes."""
+    packed (owning its bytes, compressed)."""
     if "source" in frame.columns and len(order) > 1:
         frame = frame.sort(pl.col("source").replace_strict(order, return_dtype=pl.UInt32), maintain_order=True)
-    return detached(frame)
+    return Packed.of(frame)
 
 
 def _explaining(rules: list[Rule]) -> list[str]:
@@ -416,9 +420,10 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets), sections=sections)
     for collector in collectors:
         # handed over, not shared: a collector's parts are freed as soon as its combine lets go of them
-        sections[collector.name] = collector.combine([r.parts.pop(collector.name) for r in results
-                                                      if collector.name in r.parts], view)
-    sections["unknown_errors"] = templates_section([r.unknown for r in results if r.unknown.height], view.to_utc)
+        sections[collector.name] = collector.combine(unpack_all([r.parts.pop(collector.name) for r in results
+                                                                 if collector.name in r.parts]), view)
+    sections["unknown_errors"] = templates_section([u for u in unpack_all([r.unknown for r in results]) if u.height],
+                                                   view.to_utc)
     table_hits = [table for c in collectors if (table := c.rule_hits(rules)) is not None]  # task rules
     if any(f.height for f in table_hits):
         hits = pl.concat([f for f in (hits, *table_hits) if f.height], how="diagonal_relaxed")
@@ -442,9 +447,9 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     )
 
 
-def _stacked(frames: list[pl.DataFrame]) -> pl.DataFrame:
+def _stacked(packed: list[Packed]) -> pl.DataFrame:
     """The batches' frames as one (an empty frame when none has rows)."""
-    filled = [f for f in frames if f.height]
+    filled = unpack_all([p for p in packed if p.height])
     return pl.concat(filled, how="diagonal_relaxed") if filled else pl.DataFrame()
 
 

@@ -1,17 +1,19 @@
-"""detached: a small frame kept per member is an exact copy that no longer shares the chunk's buffers."""
+"""Packed: a frame kept per member is an exact copy that no longer shares the chunk's buffers,
+compressed when it is large."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
-from analyzer.frames import detached
+from analyzer import frames
+from analyzer.frames import Packed
 
 
-def _chunk() -> pl.DataFrame:
-    rows = 1000
+def _chunk(rows: int = 1000) -> pl.DataFrame:
     return pl.DataFrame({
         "raw": [f"2017-03-14 10:22:05 record number {i} with enough text to live in a buffer" for i in range(rows)],
         "host": ["n1" if i % 3 else None for i in range(rows)],
@@ -19,19 +21,29 @@ def _chunk() -> pl.DataFrame:
         "ts_local": [datetime(2017, 3, 14, 10, i % 60) for i in range(rows)],
         "level": pl.Series(["info", "error"] * (rows // 2), dtype=pl.Enum(["info", "error"])),
         "context_before": [[f"line {i - 1}", None] if i % 7 else None for i in range(rows)],
+        "s": [{"a": i, "b": "x"} for i in range(rows)],
     })
 
 
-def test_a_filtered_or_sliced_frame_detaches_to_an_equal_frame_of_the_same_types():
+@pytest.mark.parametrize("compressed", [False, True], ids=["copied", "compressed"])
+def test_a_filtered_or_sliced_frame_unpacks_to_an_equal_frame_of_the_same_types(monkeypatch, compressed):
+    monkeypatch.setattr(frames, "PACK_BYTES", 0 if compressed else 1 << 40)
     chunk = _chunk()
     for kept in (chunk.filter(pl.col("line") % 97 == 0), chunk.head(5), chunk.clear()):
-        assert_frame_equal(detached(kept), kept)
+        packed = Packed.of(kept)
+        assert packed.height == kept.height
+        assert (packed.data is not None) == compressed
+        assert_frame_equal(packed.unpack(), kept)
 
 
-def test_column_types_it_cannot_copy_itself_go_through_the_ipc_round_trip():
-    kept = _chunk().select(pl.struct("raw", "line").alias("s"), "host").filter(pl.col("s").struct.field("line") < 4)
-    assert_frame_equal(detached(kept), kept)
+def test_a_large_kept_frame_is_compressed_and_a_small_one_only_copied():
+    large = _chunk(20_000).filter(pl.col("line") % 2 == 0)
+    assert large.estimated_size() >= frames.PACK_BYTES
+    packed = Packed.of(large)
+    assert packed.data is not None and len(packed.data) < large.estimated_size() / 3
+    small = _chunk(20_000).head(10)
+    assert Packed.of(small).data is None
 
 
-def test_a_frame_without_columns_is_returned_as_is():
-    assert detached(pl.DataFrame()).shape == (0, 0)
+def test_a_frame_without_columns_packs_as_it_is():
+    assert Packed.of(pl.DataFrame()).unpack().shape == (0, 0)
