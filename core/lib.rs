@@ -86,9 +86,10 @@ mod _core {
         /// Read every line of `frame` (a one-column frame of strings: the lines of one or more
         /// members, one after the other) and return the Arrow stream capsule of the fields table,
         /// the carry after these lines, and the seconds spent building the table (the rest of the
-        /// call matched the lines: `--timings` shows the two apart). `members`: each member's number of lines, year and
-        /// collection time, in order (each is read as a file of its own); `carry`, what the chunk
-        /// before handed on, is for one member only (a chunk of a large one).
+        /// call matched the lines: `--timings` shows the two apart). `members`: each member's
+        /// number of lines, year and collection time, in order (each is read as a file of its
+        /// own); `carry`, what the chunk before handed on, is for one member only (a chunk of a
+        /// large one).
         fn match_lines<'py>(
             &self,
             py: Python<'py>,
