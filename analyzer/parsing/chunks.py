@@ -46,7 +46,7 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
         if one_chunk(text, chunk_bytes):
             yield parse_member(source, text, formats, ctx)
             return
-        batches = _Batches(_whole_text_batches(text, chunk_bytes))
+        batches = _Batches(_block_batches(_text_blocks(text, chunk_bytes)))
     else:
         first = next(text, b"")
         if not first or looks_binary(first):
@@ -91,21 +91,16 @@ def one_chunk(text: bytes, chunk_bytes: int | None = None) -> bool:
 _Batch = tuple[pl.Series, int, int]
 
 
-def _whole_text_batches(text: bytes, chunk_bytes: int) -> Iterator[_Batch]:
-    """A whole member split into lines at once, then cut into slices (views, not copies) that end
-    at the first line end `chunk_bytes` on, or after `CHUNK_LINES` lines; a rest under a quarter of
-    both joins the slice before."""
-    lines, invalid = split_lines(text)
-    ends = (lines.str.len_bytes().cast(pl.Int64) + 1).cum_sum()  # each line's end, in bytes
-    total = int(ends[-1]) if len(ends) else 0
+def _text_blocks(text: bytes, block_bytes: int) -> Iterator[bytes]:
+    """A member held whole, as blocks that end at the first line end `block_bytes` on (a rest under
+    a quarter of that joins the block before). Each block is split into lines on its own, as a
+    streamed member's are: the lines of the whole member at once would hold its text twice."""
     start = 0
-    while start < lines.len():
-        done = int(ends[start - 1]) if start else 0
-        stop = min(int(ends.search_sorted(done + chunk_bytes, side="left")) + 1, start + CHUNK_LINES, lines.len())
-        if total - int(ends[stop - 1]) < chunk_bytes // 4 and lines.len() - stop < CHUNK_LINES // 4:
-            stop = lines.len()
-        yield lines.slice(start, stop - start), int(ends[stop - 1]) - done, invalid if start == 0 else 0
-        start = stop
+    while start < len(text):
+        cut = text.find(b"\n", start + block_bytes - 1)
+        end = len(text) if cut < 0 or len(text) - cut - 1 < block_bytes // 4 else cut + 1
+        yield text[start:end]
+        start = end
 
 
 def _block_batches(blocks: Iterator[bytes]) -> Iterator[_Batch]:

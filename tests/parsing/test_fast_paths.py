@@ -119,13 +119,15 @@ def test_a_streamed_member_is_split_block_by_block_and_no_block_is_joined_to_ano
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet="ab\u00e9", max_size=12), min_size=1, max_size=60), st.integers(4, 200))
-def test_a_whole_member_is_split_once_and_cut_into_slices_of_about_a_chunk(lines, chunk_bytes):
+def test_a_whole_member_is_cut_into_blocks_of_whole_lines_of_about_a_chunk_each_split_on_its_own(lines, chunk_bytes):
     text = "\n".join(lines).encode()
-    batches = list(chunks._whole_text_batches(text, chunk_bytes))
+    blocks = list(chunks._text_blocks(text, chunk_bytes))
+    assert b"".join(blocks) == text
+    for block in blocks[:-1]:  # each ends at the first line end a chunk on
+        assert block.endswith(b"\n") and len(block) >= chunk_bytes > len(block) - len(block.split(b"\n")[-2]) - 1
+    assert len(blocks) <= 1 or len(blocks[-1]) >= chunk_bytes // 4  # a short rest joins the block before
+    batches = list(chunks._block_batches(iter(blocks)))
     assert [line for b, _, _ in batches for line in b.to_list()] == member.split_lines(text)[0].to_list()
-    for cut, size, _ in batches[:-1]:  # each ends at the first line end past a chunk
-        assert size >= chunk_bytes > size - len(cut[-1].encode()) - 1
-    assert len(batches) <= 1 or batches[-1][1] >= chunk_bytes // 4  # a short rest joins the slice before
 
 
 def test_a_record_larger_than_a_chunk_is_never_cut(formats):
