@@ -340,14 +340,15 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
         copies.learn(piece.report.path, piece.parsed.events)
     copy = copies.of(events, sources)
     reports = [piece.report for piece in pieces]
-    unparsed = _per_member(events, pl.col("parse_status") == "unparsed")
-    copied = _per_member(events, pl.lit(copy)) if copy is not None else {}
-    for report in reports:
-        report.unparsed, report.journal_copies = unparsed.get(report.path, 0), copied.get(report.path, 0)
     with stage("aggregates"):
         history = [f.id for f in formats if not f.timeline]
         batch = Batch.of(sources, events, copy)
         summary = batch.summary
+        # a record no format read (`format` null) is an unparsed one
+        unparsed = _per_member(summary, pl.col("format").is_null())
+        copied = _per_member(summary, pl.col("copy")) if copy is not None else {}
+        for report in reports:
+            report.unparsed, report.journal_copies = unparsed.get(report.path, 0), copied.get(report.path, 0)
         active = activity(summary, history)
         counts, spans, activity_spans = minute_counts(active), spans_of(summary), spans_of(active)
         offsets = samples_of(summary_tallies(summary, ("source",)), ("source",))
@@ -373,11 +374,11 @@ def _collected(collector: Collector, batch: Batch) -> pl.DataFrame | None:
         return collector.collect(batch)
 
 
-def _per_member(events: pl.DataFrame, picked: pl.Expr) -> dict[str, int]:
-    """How many records of each member `picked` picks (only the members it picks any of); a
-    member's rows are one run, so its picked rows are too."""
-    return {source: count for count, source in events.select(pl.col("source").filter(picked)).to_series().rle()
-            .struct.unnest().iter_rows()}
+def _per_member(summary: pl.DataFrame, picked: pl.Expr) -> dict[str, int]:
+    """How many records of each member `picked` picks (only the members it picks any of), from the
+    batch's fold of its records."""
+    return {source: int(count) for source, count in
+            summary.filter(picked).group_by("source").agg(pl.col("count").sum()).iter_rows()}
 
 
 def _kept(frame: pl.DataFrame, order: dict[str, int]) -> Packed:
