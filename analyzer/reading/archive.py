@@ -16,7 +16,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -335,34 +335,67 @@ def is_compressed(data: bytes) -> bool:
 
 
 def inflate_capped(raw: bytes, limits: Limits) -> tuple[bytes, list[str]]:
-    """Inflate a compressed member (gzip, several gzip streams, bzip2, xz) within the caps.
-
-    Input is fed in small steps so a bomb is caught by its ratio after a few MB, not after GBs.
-    """
+    """Inflate a compressed member held whole (see `inflate_steps`), and say why it stopped early."""
     out = _Gathered()
-    fed = 0
-    rest = raw
-    while rest:
-        inflater = _decompressor(rest)
+    notes: list[str] = []
+    for piece in inflate_steps([raw], limits, notes):
+        out.add(piece)
+    return out.value(), notes
+
+
+def inflate_steps(steps: Iterable[bytes], limits: Limits, notes: list[str]) -> Iterator[bytes]:
+    """The inflated text of a compressed member (gzip, several gzip streams one after the other,
+    bzip2, xz) whose stored bytes come in `steps`, within the caps; why it stopped before the end
+    of its streams goes into `notes`. Bytes that do not start a compressed stream end it (a member
+    that starts with none is yielded as it is).
+
+    Input is fed in small steps so a bomb is caught by its ratio after a few MB, not after GBs."""
+    steps = iter(steps)
+    buffer, at = memoryview(b""), 0  # stored bytes at `at` on are not fed yet
+    fed = 0  # stored bytes of the streams already inflated
+    total = 0
+    inflater = None
+    more = True
+    while True:
+        if more and len(buffer) - at < _INFLATE_STEP:
+            step = next(steps, None)
+            if step is None:
+                more = False
+            else:
+                buffer, at = memoryview(bytes(buffer[at:]) + step if at < len(buffer) else step), 0
+                continue
         if inflater is None:
-            break
-        pos = 0
+            if at == len(buffer):
+                return
+            inflater = _decompressor(bytes(buffer[at:at + 8]))
+            if inflater is None:
+                if total == 0 and fed == 0:  # not compressed after all: the text as stored
+                    yield bytes(buffer[at:])
+                    yield from steps
+                return
+            pos = 0
+        piece = buffer[at:at + _INFLATE_STEP]
+        at += len(piece)
         try:
-            while pos < len(rest) and not inflater.eof:
-                out.add(inflater.decompress(rest[pos:pos + _INFLATE_STEP]))
-                pos += _INFLATE_STEP
-                if out.total > limits.max_member_bytes:
-                    return out.value(limits.max_member_bytes), [f"inflates past {limits.max_member_bytes} bytes: "
-                                                                "truncated"]
-                if _too_inflated(out.total, fed + min(pos, len(rest)), limits):
-                    return out.value(), [_ratio_note(limits, out.total)]
+            out = inflater.decompress(piece)
         except READ_ERRORS as exc:
-            return out.value(), [f"compressed data damaged after {out.total} inflated bytes ({why(exc)}): "
-                                 "analyzed up to the damage"]
-        if not inflater.eof:
-            return out.value(), [f"compressed stream cut short after {out.total} inflated bytes: "
-                                 "analyzed up to the damage"]
-        tail = inflater.unused_data + rest[pos:]
-        fed += len(rest) - len(tail)
-        rest = tail
-    return out.value(), []
+            notes.append(f"compressed data damaged after {total} inflated bytes ({why(exc)}): "
+                         "analyzed up to the damage")
+            return
+        pos += len(piece)
+        if total + len(out) > limits.max_member_bytes:
+            yield out[:limits.max_member_bytes - total]
+            notes.append(f"inflates past {limits.max_member_bytes} bytes: truncated")
+            return
+        total += len(out)
+        if out:
+            yield out
+        if _too_inflated(total, fed + pos, limits):
+            notes.append(_ratio_note(limits, total))
+            return
+        if inflater.eof:  # the next stream starts with what this one did not use, the end of this piece
+            unused = len(inflater.unused_data)
+            fed, at, inflater = fed + pos - unused, at - unused, None
+        elif at == len(buffer) and not more:
+            notes.append(f"compressed stream cut short after {total} inflated bytes: analyzed up to the damage")
+            return

@@ -54,6 +54,9 @@ _BUNDLE_NAME = re.compile(
 #: Members that are bundles themselves (a customer's archive of per-node bundles).
 NESTED_ARCHIVE = re.compile(r"\.(?:tar|tgz|tbz2?|txz|tar\.(?:gz|bz2|xz)|zip)$", re.IGNORECASE)
 _COMPRESSED_MEMBER = re.compile(r"\.(?:gz|bz2|xz)$")
+#: About how much a compressed log inflates: a compressed member storing more than
+#: `stream_bytes` / this may well inflate past `stream_bytes`, so it is streamed.
+_INFLATION = 16
 _MAX_EXAMPLES = 3
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -102,7 +105,8 @@ class Member:
     `first_line` is the line number of `data`'s first line in the file as stored (lines a
     rotation neighbour already holds may have been dropped from the head). A large member comes
     as a `stream` instead (its `data` is empty): read its text with `text()`, once, before the
-    next member; its `size` and `warnings` are final once that text is read.
+    next member; its `first_line` is known once its `head()` is read, its `size` and `warnings`
+    once all its text is.
     """
 
     path: str
@@ -110,7 +114,7 @@ class Member:
     mtime: float
     stored_size: int
     warnings: Sequence[str] = ()
-    first_line: int = 1
+    head_dropped: int = 0
     stream: TextStream | None = None
 
     def text(self) -> bytes | Iterator[bytes]:
@@ -120,6 +124,10 @@ class Member:
     def head(self) -> bytes:
         """The text's first bytes (at least a few KB unless the member is shorter)."""
         return self.data if self.stream is None else self.stream.head()
+
+    @property
+    def first_line(self) -> int:
+        return self.head_dropped + 1 if self.stream is None else self.stream.first_line
 
     @property
     def size(self) -> int:
@@ -210,9 +218,9 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                 if count > caps.max_members:
                     bundle.warnings.append(f"more than {caps.max_members} members: the rest was not read")
                     break
-                if entry.size > caps.stream_bytes and not _COMPRESSED_MEMBER.search(name) and trimmer.alone(name):
-                    stream = TextStream(entry, caps.limits, caps.max_line_bytes,
-                                        lambda head, tail, size, name=name: trimmer.remember(name, head, tail, size))
+                compressed = bool(_COMPRESSED_MEMBER.search(name))
+                if entry.size > (caps.stream_bytes // _INFLATION if compressed else caps.stream_bytes):
+                    stream = TextStream(entry, caps.limits, caps.max_line_bytes, trimmer, name, compressed)
                     try:
                         yield Member(path=name, data=b"", mtime=entry.mtime, stored_size=entry.size,
                                      warnings=stream.notes, stream=stream)
@@ -280,7 +288,7 @@ def _member(name: str, entry: Entry, raw: bytes, notes: list[str], caps: Caps, t
     if overlap:
         notes.append(overlap)
     return Member(path=name, data=data, mtime=entry.mtime, stored_size=len(raw), warnings=tuple(notes),
-                  first_line=dropped + 1)
+                  head_dropped=dropped)
 
 
 @contextmanager

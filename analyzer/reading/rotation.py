@@ -5,6 +5,10 @@ renames its file to `<name>.YYYY-MM-DD` at midnight and a cron job gzips it, ups
 rotate as `<job>.log.N.gz`, `dmesg` as `dmesg.0`, `dmesg.N.gz`. A copy taken while a rotation
 ran repeats lines of its neighbour; `OverlapTrimmer` finds those lines by hashing the head
 and tail of every copy and drops them from the copy read second, so they count once.
+
+Only a copy's edges decide: lines it repeats of an older copy's tail are among its first
+lines, lines it repeats of a newer copy's head among its last. So a copy read as a stream is
+trimmed as it is read (`OverlapTrimmer.start`): its head when it starts, its tail when it ends.
 """
 
 from __future__ import annotations
@@ -47,12 +51,18 @@ def rotation_of(path: str) -> Rotation:
     return Rotation(m.group("base"), (2, ""))
 
 
+#: Bytes of each end of a copy in its fingerprint: two copies of the same content share them.
+_FINGERPRINT_EDGE = 1 << 16
+
+
 @dataclass
 class _Edges:
     order: tuple[int, str]
     head: list[int]
     tail: list[int]
     digest: bytes
+    #: The hash of the copy's first `_FINGERPRINT_EDGE` bytes: a copy with the same content has it too.
+    head_key: bytes = b""
 
 
 class _Copies:
@@ -67,6 +77,7 @@ class _Copies:
         self._read: dict[str, int] = {}  # path -> when it was read (a copy read again moves last)
         self._count = 0
         self._by_digest: dict[bytes, list[str]] = {}
+        self._by_head_key: dict[bytes, list[str]] = {}
         self._by_last_line: dict[int, set[str]] = {}
         self._by_first_line: dict[int, set[str]] = {}
 
@@ -74,6 +85,7 @@ class _Copies:
         self.remove(path)
         self.edges[path], self._read[path], self._count = edges, self._count, self._count + 1
         self._by_digest.setdefault(edges.digest, []).append(path)
+        self._by_head_key.setdefault(edges.head_key, []).append(path)
         if edges.head:
             self._by_first_line.setdefault(edges.head[0], set()).add(path)
         if edges.tail:
@@ -85,6 +97,7 @@ class _Copies:
             return
         del self._read[path]
         self._by_digest[edges.digest].remove(path)
+        self._by_head_key[edges.head_key].remove(path)
         if edges.head:
             self._by_first_line[edges.head[0]].discard(path)
         if edges.tail:
@@ -94,14 +107,23 @@ class _Copies:
         """The first copy read of this content, if any."""
         return next(iter(self._by_digest.get(digest, ())), None)
 
-    def overlapping(self, edges: _Edges) -> list[str]:
-        """In the order read, the copies `edges` may overlap: those whose last line is among its
-        first lines, and those whose first line is among its last lines."""
+    def may_repeat(self, head_key: bytes) -> bool:
+        """Whether a copy read before starts as a copy with this head key does (so it may be the same)."""
+        return bool(self._by_head_key.get(head_key))
+
+    def ending_in(self, lines: list[int]) -> list[str]:
+        """In the order read, the copies whose last line is one of `lines` (only their tail can be
+        the start of a copy whose first lines these are)."""
+        return self._in_order(self._by_last_line, lines)
+
+    def starting_in(self, lines: list[int]) -> list[str]:
+        """In the order read, the copies whose first line is one of `lines`."""
+        return self._in_order(self._by_first_line, lines)
+
+    def _in_order(self, index: dict[int, set[str]], lines: list[int]) -> list[str]:
         found: set[str] = set()
-        for line in set(edges.head):
-            found |= self._by_last_line.get(line, set())
-        for line in set(edges.tail):
-            found |= self._by_first_line.get(line, set())
+        for line in set(lines):
+            found |= index.get(line, set())
         return sorted(found, key=self._read.__getitem__)
 
 
@@ -119,56 +141,74 @@ class OverlapTrimmer:
         digest = _fingerprint(len(data), data, data)
         same = copies.same_as(digest) if data else None
         if same is not None:
-            copies.add(path, _Edges(rotation.order, [], [], digest))
+            copies.add(path, _Edges(rotation.order, [], [], digest, _head_key(data)))
             return b"", 0, f"same content as {same}: counted once"
-        head_dropped = 0
-        tail_dropped = 0
-        edges = _edges(rotation.order, data, data, digest)
-        for other_path in copies.overlapping(edges):  # no other copy shares an edge line with it
+        copy = CopyTrimming(copies, path, data)
+        tail_dropped, note = copy.end(data, len(data))
+        return drop_tail(drop_head(data, copy.head_dropped), tail_dropped), copy.head_dropped, note
+
+    def start(self, path: str, head: bytes) -> CopyTrimming | None:
+        """The trimming of a copy read as a stream, from its first bytes (at least
+        `EDGE_BYTES_NEEDED`), or None when a copy read before starts as it does: whether the
+        two are the same (and this one counts for nothing) only the whole copy tells, so read
+        it whole and `trim` it."""
+        copies = self.seen.setdefault(rotation_of(path).base, _Copies())
+        copies.remove(path)
+        return None if copies.may_repeat(_head_key(head)) else CopyTrimming(copies, path, head)
+
+
+class CopyTrimming:
+    """The trimming of a copy as it is read, as `OverlapTrimmer.trim` trims it whole:
+    `head_dropped` lines repeat the tail of an older copy (known from its first bytes), and `end`
+    tells how many of its last lines repeat the head of a newer one. The copy joins the set when
+    it ends."""
+
+    def __init__(self, copies: _Copies, path: str, head: bytes) -> None:
+        self._copies, self._path = copies, path
+        self._order = rotation_of(path).order
+        self._head = head[:_FINGERPRINT_EDGE]
+        self._head_lines = _line_hashes(head, EDGE_LINES)
+        #: No other copy of the set was read: nothing can be dropped (its lines need not be held back).
+        self.alone = not copies.edges
+        self.head_dropped, self._head_from = 0, ""
+        for other_path in copies.ending_in(self._head_lines):
             other = copies.edges[other_path]
-            if other.order < rotation.order:
-                k = _overlap(other.tail, edges.head)
-                if k > head_dropped:
-                    head_dropped, head_from = k, other_path
-            elif other.order > rotation.order:
-                k = _overlap(edges.tail, other.head)
-                if k > tail_dropped:
-                    tail_dropped, tail_from = k, other_path
-        copies.add(path, edges)
+            k = _overlap(other.tail, self._head_lines) if other.order < self._order else 0
+            if k > self.head_dropped:
+                self.head_dropped, self._head_from = k, other_path
+
+    def end(self, tail: bytes, size: int) -> tuple[int, str | None]:
+        """From the copy's last bytes (at least `EDGE_BYTES_NEEDED`, before any line was dropped)
+        and its size: the number of its last lines to drop, and the note on what was dropped."""
+        tail_lines = _line_hashes(tail, -EDGE_LINES)
+        tail_dropped, tail_from = 0, ""
+        for other_path in self._copies.starting_in(tail_lines):
+            other = self._copies.edges[other_path]
+            k = _overlap(tail_lines, other.head) if other.order > self._order else 0
+            if k > tail_dropped:
+                tail_dropped, tail_from = k, other_path
+        self._copies.add(self._path, _Edges(self._order, self._head_lines, tail_lines,
+                                            _fingerprint(size, self._head, tail), _head_key(self._head)))
         notes = []
-        if head_dropped:
-            data = _drop_head(data, head_dropped)
-            notes.append(f"first {head_dropped} line(s) repeat the end of {head_from}")
+        if self.head_dropped:
+            notes.append(f"first {self.head_dropped} line(s) repeat the end of {self._head_from}")
         if tail_dropped:
-            data = _drop_tail(data, tail_dropped)
             notes.append(f"last {tail_dropped} line(s) repeat the start of {tail_from}")
-        return data, head_dropped, ("; ".join(notes) + ": counted once") if notes else None
-
-    def alone(self, path: str) -> bool:
-        """No other copy of `path`'s rotation set was read yet: nothing to trim it against."""
-        copies = self.seen.get(rotation_of(path).base)
-        return copies is None or not any(other != path for other in copies.edges)
-
-    def remember(self, path: str, head: bytes, tail: bytes, size: int) -> None:
-        """Keep the edges of a copy read as a stream (`head` and `tail`: at least `EDGE_BYTES_NEEDED`
-        of its first and last bytes), for the copies read after it."""
-        rotation = rotation_of(path)
-        self.seen.setdefault(rotation.base, _Copies()).add(
-            path, _edges(rotation.order, head, tail, _fingerprint(size, head, tail)))
+        return tail_dropped, ("; ".join(notes) + ": counted once") if notes else None
 
 
-#: Bytes of a copy's head and tail that `remember` needs (the compared bytes and a final newline).
+#: Bytes of a copy's head and tail that its trimming needs (the compared bytes and a final newline).
 EDGE_BYTES_NEEDED = _EDGE_BYTES + 1
-
-
-def _edges(order: tuple[int, str], head: bytes, tail: bytes, digest: bytes) -> _Edges:
-    return _Edges(order, _line_hashes(head, EDGE_LINES), _line_hashes(tail, -EDGE_LINES), digest)
 
 
 def _fingerprint(size: int, head: bytes, tail: bytes) -> bytes:
     """Size, head and tail: equal for identical copies, and cheap on a GB member."""
-    edge = 1 << 16
+    edge = _FINGERPRINT_EDGE
     return hashlib.blake2b(size.to_bytes(8, "little") + head[:edge] + tail[-edge:], digest_size=16).digest()
+
+
+def _head_key(head: bytes) -> bytes:
+    return hashlib.blake2b(head[:_FINGERPRINT_EDGE], digest_size=16).digest()
 
 
 def _line_hashes(data: bytes, count: int) -> list[int]:
@@ -198,7 +238,8 @@ def _overlap(older_tail: list[int], newer_head: list[int]) -> int:
     return 0
 
 
-def _drop_head(data: bytes, lines: int) -> bytes:
+def drop_head(data: bytes, lines: int) -> bytes:
+    """`data` without its first `lines` lines."""
     pos = 0
     for _ in range(lines):
         pos = data.find(b"\n", pos) + 1
@@ -207,7 +248,8 @@ def _drop_head(data: bytes, lines: int) -> bytes:
     return data[pos:]
 
 
-def _drop_tail(data: bytes, lines: int) -> bytes:
+def drop_tail(data: bytes, lines: int) -> bytes:
+    """`data` without its last `lines` lines (the final newline does not end an empty one)."""
     end = len(data) - 1 if data.endswith(b"\n") else len(data)
     for _ in range(lines):
         end = data.rfind(b"\n", 0, end)

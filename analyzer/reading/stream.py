@@ -1,12 +1,14 @@
 """A large member read while it is parsed: newline-aligned, cleaned blocks instead of one buffer.
 
 Holding a member whole costs its size: a 1.3 GB journal alone would break the 2 GiB budget of a
-4 GiB bundle. A member larger than `Caps.stream_bytes` (default `STREAM_BYTES`) is therefore
-handed on as a stream of blocks of whole lines, cleaned like a whole member (NUL runs, over-long
-lines), and read once by the parser; only its head and tail are kept, for the rotation copies
-read after it. A member that
-must be trimmed against a copy read before it (rotation overlap) is still read whole, since its
-tail must be known before its lines are counted.
+4 GiB bundle, and a rotated `.gz` copy inflates to ten times what it stores. A member larger
+than `Caps.stream_bytes` (default `STREAM_BYTES`), or a compressed one that may inflate past it,
+is therefore handed on as a stream of blocks of whole lines, inflated and cleaned like a whole
+member (NUL runs, over-long lines), and read once by the parser. A rotation copy is trimmed as
+it streams (`OverlapTrimmer.start`): the lines it repeats of a copy read before are dropped from
+its first block, and its last `EDGE_BYTES_NEEDED` bytes are held back until its end tells which
+of its last lines repeat one. Only a copy that starts as a copy read before does (and so may be
+the same) is gathered whole, to be told by its whole.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from analyzer.reading.archive import Entry, Limits, ReadResult, read_steps
-from analyzer.reading.rotation import EDGE_BYTES_NEEDED
+from analyzer.reading.archive import Entry, Limits, ReadResult, inflate_steps, read_steps
+from analyzer.reading.rotation import EDGE_BYTES_NEEDED, OverlapTrimmer, drop_head, drop_tail
 from analyzer.reading.text import clean_block, cleaning_notes, looks_binary
 from analyzer.timings import lane, timed
 
@@ -29,21 +31,29 @@ _END = object()
 
 
 class TextStream:
-    """A member's text as blocks, read once; `notes`, `size` and `stored_size` are final once the
-    blocks are exhausted (`drain` exhausts what the consumer left), `result` says why reading stopped.
-    `on_end(head, tail, size)` hears the text's edges then."""
+    """A member's text as blocks, read once; `notes`, `size`, `stored_size` are final once the
+    blocks are exhausted (`drain` exhausts what the consumer left) and `first_line` once the first
+    block is read; `result` says why reading stopped. The member is inflated on the way when
+    `compressed`, and trimmed against the copies of its rotation set that `trimmer` has seen."""
 
-    def __init__(self, entry: Entry, limits: Limits, max_line_bytes: int,
-                 on_end: Callable[[bytes, bytes, int], None]) -> None:
+    def __init__(self, entry: Entry, limits: Limits, max_line_bytes: int, trimmer: OverlapTrimmer, path: str,
+                 compressed: bool = False) -> None:
         self.result = ReadResult(b"")
         self.notes: list[str] = []
         self.size = 0
         self.stored_size = 0
+        #: The stored file's line number of the text's first line (lines a copy read before holds are dropped).
+        self.first_line = 1
+        self._limits = limits
         self._steps = read_steps(entry, limits, self.result)
+        self._compressed = compressed
+        self._inflating: list[str] = []  # what inflating said
         self._max_line_bytes = max_line_bytes
-        self._on_end = on_end
+        self._trimmer, self._path = trimmer, path
+        self._overlap: str | None = None
         self._binary: bool | None = None
         self._nuls = self._cut = 0
+        self._cleaned_size = 0  # bytes of text before any line was dropped
         self._edges = [b"", b""]  # the text's first and last EDGE_BYTES_NEEDED bytes
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
@@ -111,10 +121,21 @@ class TextStream:
             self._stop.set()
 
     def _read(self) -> Iterator[bytes]:
+        for block in self._trimmed(self._blocks_of_lines()):
+            self.size += len(block)
+            yield block
+        # as a member read whole: reading, inflating, cleaning, then trimming notes (`Member.warnings`)
+        self.notes.extend(n for n in (self.result.stopped, self.result.damage) if n)  # in place
+        self.notes.extend(self._inflating)
+        self.notes.extend(cleaning_notes(self._nuls, self._cut, self._max_line_bytes))
+        if self._overlap:
+            self.notes.append(self._overlap)
+
+    def _blocks_of_lines(self) -> Iterator[bytes]:
+        """The text in cleaned blocks of whole lines, each about `BLOCK_BYTES`."""
         pending: list[bytes] = []
         pending_size = 0
-        for chunk in timed(self._steps, "read"):  # read while parsing: still counted as reading
-            self.stored_size += len(chunk)
+        for chunk in self._text_steps():
             newline = chunk.rfind(b"\n")
             if newline < 0 or pending_size + len(chunk) < BLOCK_BYTES:
                 pending.append(chunk)
@@ -122,15 +143,22 @@ class TextStream:
                 continue
             block = b"".join([*pending, chunk[:newline + 1]])
             pending, pending_size = [chunk[newline + 1:]], len(chunk) - newline - 1
-            yield self._cleaned(block)
+            yield self._cleaned_block(block)
         rest = b"".join(pending)
         if rest:
-            yield self._cleaned(rest)
-        self.notes.extend(n for n in (self.result.stopped, self.result.damage) if n)  # in place: Member.warnings
-        self.notes.extend(cleaning_notes(self._nuls, self._cut, self._max_line_bytes))
-        self._on_end(*self._edges, self.size)
+            yield self._cleaned_block(rest)
 
-    def _cleaned(self, block: bytes) -> bytes:
+    def _text_steps(self) -> Iterator[bytes]:
+        """The member's bytes as stored, inflated if it is compressed."""
+        stored = self._stored_steps()
+        return inflate_steps(stored, self._limits, self._inflating) if self._compressed else stored
+
+    def _stored_steps(self) -> Iterator[bytes]:
+        for chunk in timed(self._steps, "read"):  # read while parsing: still counted as reading
+            self.stored_size += len(chunk)
+            yield chunk
+
+    def _cleaned_block(self, block: bytes) -> bytes:
         """The block as a whole member is cleaned (a binary member, told by its first block, is left as is)."""
         if self._binary is None:
             self._binary = looks_binary(block)
@@ -143,5 +171,53 @@ class TextStream:
             head += block[:EDGE_BYTES_NEEDED - len(head)]
         tail = (block if len(block) >= EDGE_BYTES_NEEDED else tail + block)[-EDGE_BYTES_NEEDED:]
         self._edges = [head, tail]
-        self.size += len(block)
+        self._cleaned_size += len(block)
         return block
+
+    def _trimmed(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+        """The blocks without the lines the copies of its rotation set read before hold.
+
+        The head is decided on the first blocks: the bytes its lines are compared on, and the
+        whole of the last line that may be dropped (a member no larger is trimmed whole). The
+        last lines are held back until the end, from the line `EDGE_BYTES_NEEDED` before it:
+        those compared with the newer copies' heads, whole."""
+        enough = EDGE_BYTES_NEEDED + self._max_line_bytes
+        first = []
+        for block in blocks:
+            first.append(block)
+            if sum(map(len, first)) >= enough:
+                break
+        else:
+            yield from self._trimmed_whole(b"".join(first))
+            return
+        text = b"".join(first)
+        copy = self._trimmer.start(self._path, text)
+        if copy is None:  # it may be the same as a copy read before: only its whole tells
+            yield from self._trimmed_whole(b"".join([text, *blocks]))
+            return
+        self.first_line = copy.head_dropped + 1
+        text = drop_head(text, copy.head_dropped)
+        if copy.alone:  # no copy to repeat: nothing to hold back
+            yield text
+            yield from blocks
+            copy.end(self._edges[1], self._cleaned_size)
+            return
+        for block in blocks:  # hold back the last lines: the end tells which of them repeat a newer copy
+            cut = block.rfind(b"\n", 0, max(len(block) - EDGE_BYTES_NEEDED, 0)) + 1
+            if cut:
+                yield b"".join([text, memoryview(block)[:cut]])
+                text = block[cut:]
+            else:
+                text += block
+        dropped, self._overlap = copy.end(self._edges[1], self._cleaned_size)
+        yield drop_tail(text, dropped)
+
+    def _trimmed_whole(self, text: bytes) -> Iterator[bytes]:
+        """`text`, the member whole, trimmed as a member read whole, in blocks of about `BLOCK_BYTES`."""
+        text, dropped, self._overlap = self._trimmer.trim(self._path, text)
+        self.first_line = dropped + 1
+        start = 0
+        while start < len(text):
+            end = text.find(b"\n", start + BLOCK_BYTES) + 1 or len(text)
+            yield text[start:end]
+            start = end

@@ -136,13 +136,14 @@ def _trimmed_against_every_copy(copies: list[tuple[str, bytes]]) -> list[tuple[b
             others[path] = rotation._Edges(order, [], [], digest)
             answers.append((b"", 0, f"same content as {same}: counted once"))
             continue
-        edges = rotation._edges(order, data, data, digest)
+        edges = rotation._Edges(order, rotation._line_hashes(data, rotation.EDGE_LINES),
+                                rotation._line_hashes(data, -rotation.EDGE_LINES), digest)
         head = max(((rotation._overlap(e.tail, edges.head), p) for p, e in others.items() if e.order < order),
                    key=lambda kp: kp[0], default=(0, ""))
         tail = max(((rotation._overlap(edges.tail, e.head), p) for p, e in others.items() if e.order > order),
                    key=lambda kp: kp[0], default=(0, ""))
         others[path] = edges
-        data = rotation._drop_tail(rotation._drop_head(data, head[0]), tail[0])
+        data = rotation.drop_tail(rotation.drop_head(data, head[0]), tail[0])
         notes = [f"first {head[0]} line(s) repeat the end of {head[1]}"] * bool(head[0]) + \
             [f"last {tail[0]} line(s) repeat the start of {tail[1]}"] * bool(tail[0])
         answers.append((data, head[0], "; ".join(notes) + ": counted once" if notes else None))
