@@ -4,6 +4,7 @@ until the end of an analysis."""
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -39,18 +40,28 @@ class Packed:
         frame.write_ipc(buffer, compression="zstd")
         return cls(frame.height, data=buffer.getvalue())
 
-    def unpack(self) -> pl.DataFrame:
-        """The frame as it was packed."""
-        return self.frame if self.frame is not None else pl.read_ipc(self.data)
+    def unpack(self, columns: Collection[str] | None = None, drop: Collection[str] = ()) -> pl.DataFrame:
+        """The frame as it was packed: only those of `columns` it has when they are given, never
+        those in `drop` (a compressed frame reads back only the columns asked for)."""
+        names = self.frame.columns if self.frame is not None else list(pl.read_ipc_schema(io.BytesIO(self.data)))
+        wanted = [c for c in names if (columns is None or c in columns) and c not in drop]
+        if self.frame is not None:
+            return self.frame if wanted == names else self.frame.select(wanted)
+        return pl.read_ipc(self.data, columns=wanted if wanted != names else None)
 
 
-def unpack_all(packed: list[Packed]) -> list[pl.DataFrame]:
-    """Each frame as it was packed, read on two threads: reading back the many frames of one kind
-    one after the other was most of the time an analysis took to combine them."""
+def unpack_all(packed: list[Packed], columns: Collection[str] | None = None,
+               drop: Collection[str] = ()) -> list[pl.DataFrame]:
+    """Each frame as it was packed (see `Packed.unpack`), read on two threads: reading back the
+    many frames of one kind one after the other was most of the time an analysis took to combine
+    them."""
+    def unpack(p: Packed) -> pl.DataFrame:
+        return p.unpack(columns, drop)
+
     if sum(p.data is not None for p in packed) < 2:
-        return [p.unpack() for p in packed]
+        return [unpack(p) for p in packed]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ovs-unpack") as pool:
-        return list(pool.map(Packed.unpack, packed))
+        return list(pool.map(unpack, packed))
 
 
 def detached(frame: pl.DataFrame) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from analyzer.collectors.protocol import BundleView
 from analyzer.collectors.services import ServiceStates
 from analyzer.collectors.tasks import PROBLEM_OUTCOMES, TaskHistory, task_rows
 from analyzer.errors import UserError
+from analyzer.frames import Packed
 
 
 class _EveryTaskTable(TaskHistory):
@@ -30,7 +31,7 @@ class _EveryTaskTable(TaskHistory):
         super().__init__()
         self.tables: dict[int, pl.DataFrame] = {}
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
         section = super().combine(parts, view)
         self.tables[id(view.bundle)] = self.table
         return section

@@ -36,6 +36,7 @@ import polars as pl
 from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
+from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
 
@@ -223,8 +224,8 @@ class ClusterEvidence(Collector):
         found = pl.concat(frames)
         return capped(found) if found.height else None
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
-        facts = capped(pl.concat([*parts, self._own_hosts(view)]))
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
+        facts = capped(pl.concat([*unpack_all(parts), self._own_hosts(view)]))
         parts.clear()
         names = facts.filter(pl.col("event").is_null())
 

@@ -21,6 +21,7 @@ from debian.debian_support import Version
 from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.datafiles import load_mapping
 from analyzer.detection.versions import is_version
+from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import knowledge_file
 
@@ -53,8 +54,8 @@ class IdentityCollector(Collector):
         frames = [f for f in frames if f.height]
         return _as_facts(pl.concat(frames, how="diagonal_relaxed")) if frames else None
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
-        facts = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=FACTS_SCHEMA)
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
+        facts = pl.concat(unpack_all(parts), how="vertical_relaxed") if parts else pl.DataFrame(schema=FACTS_SCHEMA)
         facts = facts.with_columns(pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String)))
         versions, history = _versions(facts)
         omitted = max(0, len(history) - _MAX_HISTORY)

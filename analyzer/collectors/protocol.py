@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from analyzer.detection.rule import Rule
+from analyzer.frames import Packed
 from analyzer.parsing.summary import record_summary
 from analyzer.reading.bundle import Bundle
 
@@ -73,11 +74,13 @@ class Collector(Protocol):
         """
         ...
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
         """Turn the per-member parts into a JSON-ready section.
 
-        The parts are handed over (nothing else holds them): a collector may empty the list as
-        soon as it no longer needs them, so they are freed before the frames built from them.
+        The parts arrive as they were kept, compressed when large: a collector reads back what
+        it needs when it needs it (`analyzer.frames.unpack_all`, all of them or some columns).
+        They are handed over (nothing else holds them): a collector may empty the list as soon
+        as it no longer needs them, so they are freed before the frames built from them.
         """
         ...
 

@@ -23,6 +23,7 @@ from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.datafiles import load_mapping
 from analyzer.durations import duration_seconds
 from analyzer.errors import UserError
+from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
 from analyzer.parsing.literals import contains_any_literal, literals_present
@@ -201,10 +202,10 @@ class ServiceStates(Collector):
         parts = [p for p in (transitions, activity, vpools) if p.height]
         return pl.concat(parts, how="diagonal_relaxed") if parts else None
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
         if not parts:
             return {**service_section(pl.DataFrame(), pl.DataFrame(), [], None, [], []), "untimed": []}
-        frame = pl.concat(parts, how="diagonal_relaxed")
+        frame = pl.concat(unpack_all(parts), how="diagonal_relaxed")
         frame = frame.with_columns(pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String))) \
             if "host" in frame.columns else frame
         of_kind = lambda kind: frame.filter(pl.col("kind") == kind)  # noqa: E731

@@ -16,6 +16,7 @@ it, so a failed task shows the error its own output carried.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from analyzer.datafiles import load_mapping
 from analyzer.detection.rule import TASK_PROBLEMS as PROBLEM_OUTCOMES
 from analyzer.detection.rule import Rule
 from analyzer.errors import UserError
+from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
 from analyzer.parsing.literals import contains_any_literal, literals_present
@@ -187,9 +189,11 @@ def _record(outcome: str | None) -> pl.Expr:
     return pl.col("raw").str.split("\n").list.first().alias("record")
 
 
-def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series | None = None) -> pl.DataFrame:
+def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series | None = None,
+               records: Callable[[pl.Series], pl.Series] | None = None) -> pl.DataFrame:
     """Fold task events (with UTC `ts`) into one row per task, newest problems easy to find;
-    `kept`: the row numbers of the events to fold, in that order (by default all of them).
+    `kept`: the row numbers of the events to fold, in that order (by default all of them);
+    `records`: the `record` of the events at some row numbers, when `events` lack that column.
 
     Which task each event belongs to, and the order events are folded in, is worked out on the
     few columns that decide it; the others are gathered once, in that order (a busy node logs
@@ -241,7 +245,7 @@ def task_table(events: pl.DataFrame, outcomes: tuple[str, ...], kept: pl.Series 
     picked = rows["evidence"]
     rows = rows.with_columns(events.select(
         pl.format("{}:{}", pl.col("source").gather(picked), pl.col("line").gather(picked)).alias("evidence"),
-        pl.col("record").gather(picked)))
+        pl.col("record").gather(picked) if records is None else pl.lit(records(picked))))
     rows = _with_output(rows, output)
     span = (pl.col("finished") - pl.coalesce("started", "received")).dt.total_microseconds() / 1e6
     return rows.with_columns(
@@ -343,22 +347,44 @@ class TaskHistory(Collector):
         found = task_events(batch.events, self.knowledge)
         return deciders(found, self.knowledge.outcomes) if found.height else None
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
         if not parts:
             self.table = empty_table()
             return task_section(self.table)
+        # every column but the lines' text, which only the few events that end up as a task's
+        # evidence need: it is read back for them alone, a part at a time (`_records_of`)
+        frames = unpack_all(parts, drop=("record",))
         host = pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String))  # celery lines name no host
-        parts = [p.with_columns(host) for p in parts]
+        frames = [f.with_columns(host) for f in frames]
         # the clock reads only its own columns (it joins and sorts what it is given), and each part
         # takes its slice of the UTC times, so all columns keep the parts' chunks (a column chunked
         # otherwise would make Polars copy the whole frame into one chunk)
-        utc = view.to_utc(pl.concat([p.select("host", "ts_local", "utc_offset") for p in parts]))["ts"]
-        ends = itertools.accumulate(p.height for p in parts)
-        events = pl.concat([p.with_columns(utc.slice(end - p.height, p.height))
-                            for p, end in zip(parts, ends, strict=True)], how="diagonal_relaxed")
-        parts.clear()  # the concatenation may hold copies: the parts need not stay beside them
-        self.table = task_table(events, self.knowledge.outcomes, kept=_first_copies(events))
+        utc = view.to_utc(pl.concat([f.select("host", "ts_local", "utc_offset") for f in frames]))["ts"]
+        heights = [f.height for f in frames]
+        ends = itertools.accumulate(heights)
+        events = pl.concat([f.with_columns(utc.slice(end - f.height, f.height))
+                            for f, end in zip(frames, ends, strict=True)], how="diagonal_relaxed")
+        frames.clear()  # the concatenation may hold copies: the parts need not stay beside them
+        self.table = task_table(events, self.knowledge.outcomes, kept=_first_copies(events),
+                                records=lambda rows: _records_of(parts, heights, rows))
+        parts.clear()
         return task_section(self.table)
+
+
+def _records_of(parts: list[Packed], heights: list[int], rows: pl.Series) -> pl.Series:
+    """The `record` of each of `rows` (row numbers of the parts' events one after the other), read
+    back from the parts that hold them, one part at a time."""
+    ends = pl.Series(list(itertools.accumulate(heights)), dtype=pl.Int64)
+    rows = rows.cast(pl.Int64)
+    wanted = pl.DataFrame({"row": rows, "part": ends.search_sorted(rows, side="right")}).with_row_index("at")
+    found = []
+    for (part,), picked in wanted.group_by("part"):
+        start = int(ends[part]) - heights[part]
+        text = parts[part].unpack(columns=("record",))
+        found.append(picked.select("at", (text["record"] if "record" in text.columns else
+                                          pl.Series([None] * text.height, dtype=pl.String)).gather(
+            picked["row"] - start).alias("record")))
+    return pl.concat(found).sort("at")["record"] if found else pl.Series("record", [], dtype=pl.String)
 
 
 def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:

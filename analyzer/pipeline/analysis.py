@@ -421,8 +421,8 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     view = BundleView(bundle=bundle, node=node, to_utc=lambda frame: fill_offsets(frame, offsets), sections=sections)
     for collector in collectors:
         # handed over, not shared: a collector's parts are freed as soon as its combine lets go of them
-        sections[collector.name] = collector.combine(unpack_all([r.parts.pop(collector.name) for r in results
-                                                                 if collector.name in r.parts]), view)
+        sections[collector.name] = collector.combine([r.parts.pop(collector.name) for r in results
+                                                      if collector.name in r.parts], view)
     sections["unknown_errors"] = templates_section([u for u in unpack_all([r.unknown for r in results]) if u.height],
                                                    view.to_utc)
     table_hits = [table for c in collectors if (table := c.rule_hits(rules)) is not None]  # task rules

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from analyzer.collectors.protocol import Batch, BundleView, Collector
+from analyzer.frames import Packed, unpack_all
 from analyzer.outputs.report import write_outputs
 from analyzer.pipeline.analysis import analyze
 
@@ -21,8 +22,8 @@ class ErrorsPerHour(Collector):
         errors = batch.events.filter(pl.col("level") >= "error").select("host", "ts_local", "utc_offset")
         return errors if errors.height else None
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
-        utc = view.to_utc(pl.concat(parts))
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
+        utc = view.to_utc(pl.concat(unpack_all(parts)))
         per_hour = utc.group_by(pl.col("ts").dt.truncate("1h").dt.strftime("%H:00")).len().sort("ts")
         return {"node": view.node, "hours": dict(per_hour.iter_rows())}
 

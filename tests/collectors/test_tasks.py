@@ -4,6 +4,7 @@ the OVS format inside)."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from analyzer.collectors.protocol import BundleView
 from analyzer.collectors.tasks import TaskHistory, deciders, history_of, load_task_knowledge, task_events
 from analyzer.detection.rule import TASK_OUTCOMES
 from analyzer.errors import UserError
+from analyzer.frames import Packed
 from analyzer.parsing.formats import load_formats
 from analyzer.parsing.knowledge import knowledge_file
 from analyzer.parsing.timezones import fill_offsets
@@ -368,13 +370,23 @@ TASK_STAMPS = ["[2017-03-14 10:00:0{second},{ms:03d}: INFO/{thread}] {msg}",
 SOURCES = ("var/log/journald.log", "var/log/syslog", "var/log/upstart/ovs-workers.log")
 
 
+def kept_part(frame: pl.DataFrame, compressed: bool) -> Packed:
+    """A collector's part as the pipeline keeps it: compressed Arrow IPC, or a copy when small."""
+    if not compressed:
+        return Packed.of(frame)
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="zstd")
+    return Packed(frame.height, data=buffer.getvalue())
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(TASK_LINES), st.integers(0, 1), st.sampled_from(["ovs.a.run", "ovs.b.run"]),
                           st.integers(0, 4), st.integers(0, 2), st.integers(0, 3), st.integers(0, 2)),
-                min_size=8, max_size=40))
-def test_each_member_keeps_only_the_task_events_that_decide_the_history(parse, lines):
+                min_size=8, max_size=40), st.booleans())
+def test_each_member_keeps_only_the_task_events_that_decide_the_history(parse, lines, compressed):
     """Folding only what `deciders` keeps of each member gives the same task table as folding
-    every event: copies across members, equal instants, naive and two zoned clocks mixed."""
+    every event: copies across members, equal instants, naive and two zoned clocks mixed; and
+    the same whether the parts were kept compressed (the evidence lines read back from them)."""
     sources: dict[str, list[str]] = {source: [] for source in SOURCES}
     for template, task, name, second, where, clock, ms in lines:
         printed = template.startswith("printed")
@@ -393,9 +405,9 @@ def test_each_member_keeps_only_the_task_events_that_decide_the_history(parse, l
                            schema={"host": pl.String, "ts_local": pl.Datetime("us"), "utc_offset": pl.Int16})
     view = BundleView(bundle=Bundle(path=Path("b.tar"), host_hint="ovs-node1", collected_at=None), node="ovs-node1",
                       to_utc=lambda frame: fill_offsets(frame, offsets))
-    history.combine([deciders(f, history.knowledge.outcomes) for f in found], view)
+    history.combine([kept_part(deciders(f, history.knowledge.outcomes), compressed) for f in found], view)
     kept = history.table
-    history.combine(found, view)
+    history.combine([Packed.of(f) for f in found], view)
 
     assert_frame_equal(kept, history.table)
 

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from analyzer.collectors.protocol import Batch, BundleView, Collector
+from analyzer.frames import Packed
 from analyzer.outputs.report import write_outputs
 from analyzer.pipeline import analysis
 from analyzer.pipeline.analysis import Analysis, analyze
@@ -148,7 +149,7 @@ class Calls(Collector):
         self.calls.append(len(batch.sources))
         return None
 
-    def combine(self, parts: list[pl.DataFrame], view: BundleView) -> dict[str, Any]:
+    def combine(self, parts: list[Packed], view: BundleView) -> dict[str, Any]:
         return {}
 
 
