@@ -31,6 +31,7 @@ from analyzer.detection.matcher import find_hits
 from analyzer.detection.rule import ENTITY_GROUPS, Rule
 from analyzer.detection.unknown import templates_section, unexplained_errors
 from analyzer.frames import Packed, unpack_all
+from analyzer.heap import release_free_heap
 from analyzer.isotime import iso
 from analyzer.lanes import Lane
 from analyzer.parsing.chunks import CHUNK_BYTES, CHUNK_LINES, one_chunk, parse_chunks
@@ -155,6 +156,7 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
             results = batches.results()
         digest = sha256.result()
     with stage("combine"):
+        release_free_heap()  # what reading and parsing freed: the combine's frames cannot reuse it
         reports = [member.report(results) for member in pending.values()]
         return replace(_combine(bundle, reports, batches.kept(results), copies.late(_COUNT_KEYS), rules, collectors,
                                 formats), sha256=digest)
