@@ -17,6 +17,7 @@ import contextvars
 import queue
 import threading
 from collections.abc import Iterator
+from itertools import chain
 
 from analyzer.reading.archive import Entry, Limits, ReadResult, inflate_steps, read_steps
 from analyzer.reading.rotation import EDGE_BYTES_NEEDED, OverlapTrimmer, drop_head, drop_tail
@@ -196,21 +197,21 @@ class TextStream:
             yield from self._trimmed_whole(b"".join([text, *blocks]))
             return
         self.first_line = copy.head_dropped + 1
-        text = drop_head(text, copy.head_dropped)
+        blocks = chain([drop_head(text, copy.head_dropped)], blocks)
         if copy.alone:  # no copy to repeat: nothing to hold back
-            yield text
             yield from blocks
             copy.end(self._edges[1], self._cleaned_size)
             return
-        for block in blocks:  # hold back the last lines: the end tells which of them repeat a newer copy
+        held = b""  # the last lines read: the end tells which of them repeat a newer copy
+        for block in blocks:
             cut = block.rfind(b"\n", 0, max(len(block) - EDGE_BYTES_NEEDED, 0)) + 1
             if cut:
-                yield b"".join([text, memoryview(block)[:cut]])
-                text = block[cut:]
+                yield b"".join([held, memoryview(block)[:cut]])
+                held = block[cut:]
             else:
-                text += block
+                held += block
         dropped, self._overlap = copy.end(self._edges[1], self._cleaned_size)
-        yield drop_tail(text, dropped)
+        yield drop_tail(held, dropped)
 
     def _trimmed_whole(self, text: bytes) -> Iterator[bytes]:
         """`text`, the member whole, trimmed as a member read whole, in blocks of about `BLOCK_BYTES`."""
