@@ -380,10 +380,8 @@ def _records_of(parts: list[Packed], heights: list[int], rows: pl.Series) -> pl.
     found = []
     for (part,), picked in wanted.group_by("part"):
         start = int(ends[part]) - heights[part]
-        text = parts[part].unpack(columns=("record",))
-        found.append(picked.select("at", (text["record"] if "record" in text.columns else
-                                          pl.Series([None] * text.height, dtype=pl.String)).gather(
-            picked["row"] - start).alias("record")))
+        text = parts[part].unpack(columns=("record",))["record"]  # every part has it (`task_events`)
+        found.append(picked.select("at", text.gather(picked["row"] - start).alias("record")))
     return pl.concat(found).sort("at")["record"] if found else pl.Series("record", [], dtype=pl.String)
 
 
