@@ -15,7 +15,7 @@ from analyzer.parsing.member import ParsedMember, format_counts, parse_lines, pa
 from analyzer.parsing.pasted import (
     glued_count,
 )
-from analyzer.reading.text import looks_binary
+from analyzer.reading.text import line_blocks, looks_binary
 
 #: Members larger than this are parsed a chunk of whole records at a time: memory follows the chunk.
 CHUNK_BYTES = 16 * 1024**2
@@ -46,7 +46,9 @@ def parse_chunks(source: str, text: bytes | Iterator[bytes], formats: list[Forma
         if one_chunk(text, chunk_bytes):
             yield parse_member(source, text, formats, ctx)
             return
-        batches = _Batches(_block_batches(_text_blocks(text, chunk_bytes)))
+        # each block split into lines on its own: the lines of the whole member at once would hold its
+        # text twice
+        batches = _Batches(_block_batches(line_blocks(text, chunk_bytes)))
     else:
         first = next(text, b"")
         if not first or looks_binary(first):
@@ -89,18 +91,6 @@ def one_chunk(text: bytes, chunk_bytes: int | None = None) -> bool:
 
 #: One batch of a member's lines: the lines, about how many bytes they held, invalid UTF-8 replaced in them.
 _Batch = tuple[pl.Series, int, int]
-
-
-def _text_blocks(text: bytes, block_bytes: int) -> Iterator[bytes]:
-    """A member held whole, as blocks that end at the first line end `block_bytes` on (a rest under
-    a quarter of that joins the block before). Each block is split into lines on its own, as a
-    streamed member's are: the lines of the whole member at once would hold its text twice."""
-    start = 0
-    while start < len(text):
-        cut = text.find(b"\n", start + block_bytes - 1)
-        end = len(text) if cut < 0 or len(text) - cut - 1 < block_bytes // 4 else cut + 1
-        yield text[start:end]
-        start = end
 
 
 def _block_batches(blocks: Iterator[bytes]) -> Iterator[_Batch]:

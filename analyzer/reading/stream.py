@@ -21,7 +21,7 @@ from itertools import chain
 
 from analyzer.reading.archive import Entry, Limits, ReadResult, inflate_steps, read_steps
 from analyzer.reading.rotation import EDGE_BYTES_NEEDED, OverlapTrimmer, drop_head, drop_tail
-from analyzer.reading.text import clean_block, cleaning_notes, looks_binary
+from analyzer.reading.text import clean_block, cleaning_notes, line_blocks, looks_binary
 from analyzer.timings import lane, timed
 
 #: Members larger than this are streamed.
@@ -217,8 +217,4 @@ class TextStream:
         """`text`, the member whole, trimmed as a member read whole, in blocks of about `BLOCK_BYTES`."""
         text, dropped, self._overlap = self._trimmer.trim(self._path, text)
         self.first_line = dropped + 1
-        start = 0
-        while start < len(text):
-            end = text.find(b"\n", start + BLOCK_BYTES) + 1 or len(text)
-            yield text[start:end]
-            start = end
+        yield from line_blocks(text, BLOCK_BYTES)

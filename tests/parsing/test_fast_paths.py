@@ -27,6 +27,7 @@ from analyzer.reading.archive import (
     read_capped,
     tar_entries,
 )
+from analyzer.reading.text import line_blocks
 from tests.conftest import SAMPLE, tar_bytes
 
 
@@ -121,7 +122,7 @@ def test_a_streamed_member_is_split_block_by_block_and_no_block_is_joined_to_ano
 @given(st.lists(st.text(alphabet="ab\u00e9", max_size=12), min_size=1, max_size=60), st.integers(4, 200))
 def test_a_whole_member_is_cut_into_blocks_of_whole_lines_of_about_a_chunk_each_split_on_its_own(lines, chunk_bytes):
     text = "\n".join(lines).encode()
-    blocks = list(chunks._text_blocks(text, chunk_bytes))
+    blocks = list(line_blocks(text, chunk_bytes))
     assert b"".join(blocks) == text
     for block in blocks[:-1]:  # each ends at the first line end a chunk on
         assert block.endswith(b"\n") and len(block) >= chunk_bytes > len(block) - len(block.split(b"\n")[-2]) - 1
