@@ -10,6 +10,8 @@ the small table of hits and per-minute counts (analyzer/detection/windows.py).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 import regex as pyregex
 
@@ -31,8 +33,12 @@ _MATCH_COLUMNS = ("level",)
 FALLBACK_TIMEOUT_S = 0.05
 
 
-def find_hits(events: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """All (rule, record) matches, with the rule's regex entities pulled out as columns."""
+def find_hits(events: pl.DataFrame, rules: list[Rule], latest: dict[str, datetime] | None = None) -> pl.DataFrame:
+    """All (rule, record) matches, with the rule's regex entities pulled out as columns.
+
+    `latest`: per member (`source`), the UTC instant of its last zoned record in the chunks
+    before these, for `clock_jump` rules (a step back at a chunk's first record is still seen);
+    updated with these records' when given."""
     matching = [r for r in rules if r.enabled and r.matcher is not None]
     if events.height == 0:
         return pl.DataFrame()
@@ -48,9 +54,12 @@ def find_hits(events: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
         parts.extend(_hits_of(candidates, _with_literals_in(candidates, prefiltered, union), keep))
     if full_scan:
         parts.extend(_hits_of(events, full_scan, keep))
-    for rule in rules:
-        if rule.enabled and rule.clock_backwards:
-            parts.append(_clock_jumps(events, rule, keep))
+    jumps = [rule for rule in rules if rule.enabled and rule.clock_backwards]
+    if jumps:
+        before = latest or {}
+        parts.extend(_clock_jumps(events, rule, keep, before) for rule in jumps)
+        if latest is not None:
+            latest.update(_latest_instants(events, before))
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame()
@@ -84,20 +93,43 @@ def _hits_of(frame: pl.DataFrame, rules: list[Rule], keep: list[str]) -> list[pl
     return parts
 
 
-def _clock_jumps(events: pl.DataFrame, rule: Rule, keep: list[str]) -> pl.DataFrame:
-    """Records stamped well before a record the same member wrote earlier: the clock went back.
+def _clock_jumps(events: pl.DataFrame, rule: Rule, keep: list[str], before: dict[str, datetime]) -> pl.DataFrame:
+    """Records stamped well before the record their member wrote just before: where the clock
+    stepped back. One hit per step, so a clock put right after it ran ahead is one jump, not
+    every record until it caught up again.
 
     Only zoned records count (their UTC instant is known without learning an offset): the UTC
-    instant of the others is null, so they neither match nor raise the latest instant seen.
+    instant of the others is null, so they are neither judged nor judged against.
     `events` may hold several members, each one run of rows in line order (so the first and the
-    last row name the same member only when there is one).
+    last row name the same member only when there is one); `before` holds each member's last
+    instant in its chunks before these.
     """
-    utc = pl.col("ts_local") - pl.duration(minutes=pl.col("utc_offset").cast(pl.Int64))
-    latest_before = utc.cum_max().forward_fill().shift(1)
+    previous = _UTC.forward_fill().shift(1)
     if events["source"][0] != events["source"][-1]:
-        latest_before = latest_before.over("source")
-    back = (latest_before - utc) > pl.duration(seconds=rule.clock_backwards or 0)
+        previous = previous.over("source")
+    if before:
+        previous = pl.coalesce(previous, _instant_before(before))
+    back = (previous - _UTC) > pl.duration(seconds=rule.clock_backwards or 0)
     return events.filter(back.fill_null(False)).select(pl.lit(rule.id).alias("rule_id"), *keep)
+
+
+#: A record's UTC instant, when its zone is known.
+_UTC = pl.col("ts_local") - pl.duration(minutes=pl.col("utc_offset").cast(pl.Int64))
+
+
+def _instant_before(before: dict[str, datetime]) -> pl.Expr:
+    """Each record's member's last instant in the chunks before (null for a member without one)."""
+    return pl.col("source").replace_strict(list(before), list(before.values()), default=None,
+                                           return_dtype=pl.Datetime("us"))
+
+
+def _latest_instants(events: pl.DataFrame, before: dict[str, datetime]) -> dict[str, datetime]:
+    """Per member of `events`, the instant of its last zoned record, in these chunks or before."""
+    last = _UTC.drop_nulls().last()
+    if before:
+        last = pl.coalesce(last, _instant_before(before).first())
+    return {source: instant for source, instant in
+            events.group_by("source").agg(last.alias("last")).drop_nulls("last").iter_rows()}
 
 
 def _with_entities(rows: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:

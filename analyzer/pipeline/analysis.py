@@ -114,6 +114,8 @@ class _Piece:
 
     report: MemberReport
     parsed: ParsedMember
+    #: A chunk after the first of its member: what the member's chunks before left carries on.
+    continues: bool = False
 
 
 @dataclass
@@ -141,10 +143,11 @@ def analyze(path: Path | Bundle, rules: list[Rule], formats: list[FormatSpec] | 
     bundle = path if isinstance(path, Bundle) else describe(path)
     pending: dict[str, _PendingMember] = {}
     copies = JournalCopies()  # used on the lane only, in archive order
+    clocks: dict[str, datetime] = {}  # likewise: each member's last zoned instant, for its next chunk
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovs-sha256") as hasher, Lane() as lane:
         sha256 = hasher.submit(file_sha256, bundle.path)
         batches = _Batches(lane, partial(_analyze_batch, rules=rules, formats=formats, collectors=collectors,
-                                         copies=copies), bundle, formats, progress)
+                                         copies=copies, clocks=clocks), bundle, formats, progress)
         for member in timed(iter_members(bundle, caps), "read"):
             if member.path in pending:
                 bundle.warnings.append(f"member {member.path} appears twice in the archive: the last copy was used")
@@ -228,8 +231,9 @@ class _Batches:
         if member.stream is not None or not one_chunk(member.data):
             self.flush()
             places = []
-            for parsed in timed(parse_bundle_chunks(member, self._bundle, self._formats), "parse"):
-                places.append(self._submit([_Piece(_report(member, parsed), parsed)]))
+            chunks = enumerate(timed(parse_bundle_chunks(member, self._bundle, self._formats), "parse"))
+            for n, parsed in chunks:
+                places.append(self._submit([_Piece(_report(member, parsed), parsed, continues=n > 0)]))
             self._parsed([member])
             return places
         lines = member.data.count(b"\n")
@@ -333,8 +337,9 @@ def _merged(pieces: list[MemberReport]) -> MemberReport:
 
 
 def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[FormatSpec],
-                   collectors: list[Collector], copies: JournalCopies) -> _BatchResult:
-    """Copies, aggregates, rules and collectors over the records of a batch of members at once."""
+                   collectors: list[Collector], copies: JournalCopies, clocks: dict[str, datetime]) -> _BatchResult:
+    """Copies, aggregates, rules and collectors over the records of a batch of members at once;
+    `clocks` holds each member's last zoned instant for its next chunk (a member starts afresh)."""
     sources = [piece.report.path for piece in pieces]
     events = pl.concat([piece.parsed.events for piece in pieces], rechunk=True) if len(pieces) > 1 \
         else pieces[0].parsed.events
@@ -356,7 +361,9 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
         offsets = samples_of(summary_tallies(summary, ("source",)), ("source",))
         copies.defer(events, sources, _COUNTED, in_timeline(history))
     with stage("rules"):
-        hits = find_hits(events, rules)
+        latest = {p.report.path: clocks[p.report.path] for p in pieces if p.continues and p.report.path in clocks}
+        hits = find_hits(events, rules, latest=latest)
+        clocks.update(latest)
         if hits.height:
             hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
     parts = {c.name: part for c in collectors if (part := _collected(c, batch)) is not None}

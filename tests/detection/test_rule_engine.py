@@ -120,6 +120,27 @@ def test_a_clock_jump_is_judged_against_zoned_records_only(parse):
     assert hits["line"].to_list() == [4]
 
 
+CLOCK = ("2017-03-14 {h:02d}:{m:02d}:00 046812 +0100 - n1 - 1/0x00007f8400994700 - volumedriverfs/Volume - "
+         "00000000000a1b2c - info - sync_: tick")
+
+
+def test_a_clock_that_ran_ahead_and_was_put_right_is_one_jump_not_every_record_after(parse):
+    rule = load_rule_file(Path(__file__).parents[2] / "rules/system/CLOCK_JUMP_BACKWARDS.yaml")
+    stamps = [(10, 1), (10, 2), (11, 30), (11, 31), (10, 4), (10, 5), (10, 6), (9, 50), (9, 51)]
+    hits = find_hits(parse("\n".join(CLOCK.format(h=h, m=m) for h, m in stamps)).events, [rule])
+    assert hits["line"].to_list() == [5, 8]  # back 87 minutes, then back 16; a minute back is no jump
+
+
+def test_a_clock_jump_is_found_wherever_a_members_records_are_cut_into_chunks(parse):
+    rule = load_rule_file(Path(__file__).parents[2] / "rules/system/CLOCK_JUMP_BACKWARDS.yaml")
+    stamps = [(10, 1), (10, 2), (11, 30), (11, 31), (10, 4), (10, 5)]
+    events = parse("\n".join(CLOCK.format(h=h, m=m) for h, m in stamps)).events
+    for cut in range(events.height + 1):
+        carried: dict = {}
+        parts = [find_hits(events[:cut], [rule], latest=carried), find_hits(events[cut:], [rule], latest=carried)]
+        assert [line for part in parts if part.height for line in part["line"]] == [5], f"cut before record {cut}"
+
+
 def test_hits_carry_only_what_evidence_and_windows_need(parse, tmp_path):
     rule = load_rule_file(write_rule(tmp_path, "match:\n  literals: [setting DTL degraded]\n"))
     hits = find_hits(parse(VD.format(s=1, level="error", vol="v")).events, [rule])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from analyzer.pipeline.analysis import analyze
 
 PY = "2017-03-14 10:22:05 04700 +0100 - {host} - 1/2 - lib/vdisk - 4 - INFO - {msg}\n"
@@ -64,3 +66,23 @@ def test_a_member_with_records_glued_by_a_paste_says_so_and_counts_them(make_bun
     assert (member.lines, member.records, member.glued) == (3, 3, 1)
     assert "1 record(s) glued to the end of a line (a copy-paste) read as records of their own, on that line's " \
            "number" in member.warnings
+
+
+@pytest.mark.parametrize("chunk_bytes", [4 * 1024, 8 * 1024, 8 * 1024 + 77, 13 * 1024, 64 * 1024 * 1024])
+def test_each_step_back_of_a_members_clock_is_one_jump_wherever_its_chunks_begin(make_bundle, rules, monkeypatch,
+                                                                              chunk_bytes):
+    """A clock that ran an hour ahead and was put right is one jump, and so is a later step back,
+    whether a chunk of the member ends just before the step or long after it."""
+    import analyzer.parsing.chunks
+
+    vd = ("2017-03-14 {h:02d}:{m:02d}:{s:02d} 046812 +0100 - n1 - 1/0x00007f8400994700 - volumedriverfs/Volume - "
+          "00000000000a1b2c - info - mds_poll_namespace: {n} entries\n")
+    ahead = [(11, 30 + n // 60, n % 60) for n in range(150)]  # lines 201-350
+    stamps = [(10, 20 + n // 60, n % 60) for n in range(200)] + ahead + \
+        [(10, 24 + n // 60, n % 60) for n in range(300)] + [(10, 10 + n // 60, n % 60) for n in range(150)]
+    bundle = make_bundle({"var/log/ovs/volumedriver/vpool1.log": "".join(
+        vd.format(h=h, m=m, s=s, n=n) for n, (h, m, s) in enumerate(stamps))})
+    monkeypatch.setattr(analyzer.parsing.chunks, "CHUNK_BYTES", chunk_bytes)
+    [jumps] = [f for f in analyze(bundle, rules).findings if f.rule_id == "CLOCK_JUMP_BACKWARDS"]
+    assert jumps.count == 2
+    assert sorted(e.line for e in jumps.evidence) == [351, 651]
