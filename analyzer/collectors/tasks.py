@@ -280,37 +280,56 @@ def _with_output(rows: pl.DataFrame, output: pl.DataFrame) -> pl.DataFrame:
 
 
 def _tie_by_name(events: pl.DataFrame) -> pl.DataFrame:
-    """Name-only events get the id of the same-name task running then, else a run of their own."""
-    named = events.filter(pl.col("task_id").is_null() & pl.col("name").is_not_null()).drop("task_id")
+    """Name-only events get the id of the same-name task running then, else a run of their own.
+
+    A busy node logs hundreds of thousands of name-only lines (ensure single's "scheduled"),
+    and most of them end up in no task: they are tied and numbered as integers (their position,
+    time, one code for host and name, their step), and only those kept get their text back."""
+    named = events.lazy().with_row_index("_at").filter(pl.col("task_id").is_null() & pl.col("name").is_not_null()) \
+        .select("_at", "ts", _HOST_AND_NAME, _TIED_BY, (pl.col("step") == "started").alias("_started"),
+                (pl.col("step") == "finished").alias("_finished")).collect()
     if named.height == 0:
-        return named.with_columns(pl.lit(None, dtype=pl.String).alias("key"))
-    with_id = events.filter(pl.col("task_id").is_not_null() & pl.col("name").is_not_null())
-    spans = with_id.group_by("host", "task_id").agg(  # a task named twice (broken lines) goes by its first name
-        pl.col("name").sort_by("ts", maintain_order=True).first(), pl.col("ts").min().alias("first"),
-        pl.col("ts").max().alias("last"))
+        return events.clear().drop("task_id").with_columns(pl.lit(None, dtype=pl.String).alias("key"))
+    spans = events.lazy().filter(pl.col("task_id").is_not_null() & pl.col("name").is_not_null()) \
+        .group_by("host", "task_id").agg(  # a task named twice (broken lines) goes by its first name
+            _TIED_BY.sort_by("ts", maintain_order=True).first(), pl.col("ts").min().alias("first"),
+            pl.col("ts").max().alias("last")).drop("host").collect()
     # every sort is total or stable: which task a line is tied to must not vary from run to run
     tied = named.sort("ts", maintain_order=True).join_asof(
-        spans.sort("first", "task_id"), left_on="ts", right_on="first", by=["host", "name"], strategy="backward",
-        check_sortedness=False)
+        spans.sort("first", "task_id"), left_on="ts", right_on="first", by=_TIED_BY.meta.output_name(),
+        strategy="backward", check_sortedness=False)
     tied = tied.with_columns(
         pl.when(pl.col("ts") <= pl.col("last") + _TIE_SLACK).then("task_id").alias("task_id")
     ).drop("first", "last")
-    loose = tied.filter(pl.col("task_id").is_null()).sort("host", "name", "ts", maintain_order=True)
+    loose = tied.filter(pl.col("task_id").is_null()).sort("_group", "ts", maintain_order=True)
     # a task's runs are consecutive rows, so they are numbered across the frame at once (a
     # window per task and run would be one group per line when every line opens a run)
-    new_task = [pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "name")]
-    opens = (pl.col("step") == "started") | (pl.col("step").shift(1) == "finished")
-    loose = loose.with_columns(pl.any_horizontal(*new_task, opens.fill_null(True)).cum_sum().alias("run"))
+    opens = pl.col("_started") | pl.col("_finished").shift(1)
+    new_task = pl.col("_group").ne_missing(pl.col("_group").shift(1))
+    loose = loose.with_columns(pl.any_horizontal(new_task, opens.fill_null(True)).cum_sum().alias("run"))
     # a later run of the same task means this one ended (chained tasks run one after the other),
-    # so only the last run may be reported as never finished
-    ended = (pl.col("step") == "finished").any().over("run")
-    last = pl.col("run") == pl.col("run").max().over("host", "name")
+    # so only the last run may be reported as never finished. A run ends at its first finish,
+    # so it has one if its last row is one; runs and tasks are consecutive rows, so what their
+    # last row says is filled backwards, in one pass (a window per run would hash every line)
+    ends = lambda column: pl.col(column).ne_missing(pl.col(column).shift(-1))  # noqa: E731
+    ended = pl.when(ends("run")).then(pl.col("_finished")).backward_fill()
+    last = pl.col("run") == pl.when(ends("_group")).then(pl.col("run")).backward_fill()
     run_start = pl.col("ts").min().over("run").dt.strftime(_TIME)
-    return pl.concat([
-        tied.filter(pl.col("task_id").is_not_null()).with_columns(pl.col("task_id").alias("key")),
-        loose.filter(ended | last).with_columns(pl.format("{}@{}@{}", "name", "host", run_start).alias("key"))
-        .drop("run"),
-    ], how="diagonal_relaxed")
+    kept = pl.concat([
+        tied.filter(pl.col("task_id").is_not_null()).select("_at", "task_id", pl.col("task_id").alias("key")),
+        loose.filter(ended | last).select("_at", pl.lit(None, dtype=pl.String).alias("task_id"),
+                                          run_start.alias("key")),
+    ])
+    found = events.drop("task_id")[kept["_at"]].hstack(kept.drop("_at"))
+    run_key = pl.format("{}@{}@{}", "name", "host", "key")
+    return found.with_columns(pl.when(pl.col("task_id").is_null()).then(run_key).otherwise("key").alias("key"))
+
+
+#: Host and task name as one integer: a line with no host is a host of its own.
+_HOST_AND_NAME = (pl.col("host").cast(pl.Categorical).to_physical().fill_null(2**32 - 1).cast(pl.UInt64) * 2**32
+                  + pl.col("name").cast(pl.Categorical).to_physical().cast(pl.UInt64)).alias("_group")
+#: What ties a name-only line to a task of that name on that host: none without a host.
+_TIED_BY = pl.when(pl.col("host").is_not_null()).then(_HOST_AND_NAME).alias("_tied_by")
 
 
 def runtime_stats(table: pl.DataFrame) -> pl.DataFrame:
@@ -429,7 +448,10 @@ def _first_copies(events: pl.DataFrame) -> pl.Series:
     differ, say by a traceback, both count; the thread counts only through the worker it names."""
     said = [c for c in ("host", "ts", "signature", *TASK_GROUPS, "frame", "tb_class", "tb_message", "output_pid",
                         "output_message") if c in events.columns]
-    by_source = events.select("source").with_row_index(_ROW).sort("source", maintain_order=True)[_ROW]
+    # a bundle has few sources: sorting their names' ranks is sorting integers, not every event's string
+    sources = events["source"].unique().sort()
+    rank = pl.col("source").replace_strict(sources, pl.int_range(sources.len(), dtype=pl.UInt32, eager=True))
+    by_source = events.select(rank).with_row_index(_ROW).sort("source", maintain_order=True)[_ROW]
     # a copy has its original's time: only the few events sharing a time are compared in full, in
     # one chunk (the parts' columns are chunked unlike their UTC times, and Polars 2.1's string
     # kernels panicked now and then on such a frame)
