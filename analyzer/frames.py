@@ -4,6 +4,7 @@ until the end of an analysis."""
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,6 +63,23 @@ def unpack_all(packed: list[Packed], columns: Collection[str] | None = None,
         return [unpack(p) for p in packed]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ovs-unpack") as pool:
         return list(pool.map(unpack, packed))
+
+
+def gather_rows(parts: list[Packed], column: str, rows: pl.Series) -> pl.Series:
+    """`column` at `rows` (row numbers of the parts' rows one after the other; a null row gives
+    null), read back from the parts that hold them, one part at a time: a column of text that
+    only a few rows need in the end is never whole in memory."""
+    ends = pl.Series(list(itertools.accumulate(p.height for p in parts)), dtype=pl.Int64)
+    wanted = pl.DataFrame({"row": rows.cast(pl.Int64)}).with_row_index("at").drop_nulls("row")
+    wanted = wanted.with_columns(part=ends.search_sorted(wanted["row"], side="right"))
+    found = [pl.DataFrame(schema={"at": pl.UInt32, column: pl.String})]
+    for (part,), picked in wanted.group_by("part"):
+        start = int(ends[part]) - parts[part].height
+        values = parts[part].unpack(columns=(column,))[column]
+        found.append(picked.select("at", values.gather(picked["row"] - start).alias(column)))
+    gathered = pl.concat(found, how="vertical_relaxed")
+    return pl.DataFrame({"at": pl.int_range(rows.len(), dtype=pl.UInt32, eager=True)}) \
+        .join(gathered, on="at", how="left", maintain_order="left")[column]
 
 
 def detached(frame: pl.DataFrame) -> pl.DataFrame:

@@ -28,7 +28,7 @@ from analyzer.datafiles import load_mapping
 from analyzer.detection.rule import TASK_PROBLEMS as PROBLEM_OUTCOMES
 from analyzer.detection.rule import Rule
 from analyzer.errors import UserError
-from analyzer.frames import Packed, unpack_all
+from analyzer.frames import Packed, gather_rows, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
 from analyzer.parsing.literals import contains_any_literal, literals_present
@@ -371,7 +371,7 @@ class TaskHistory(Collector):
             self.table = empty_table()
             return task_section(self.table)
         # every column but the lines' text, which only the few events that end up as a task's
-        # evidence need: it is read back for them alone, a part at a time (`_records_of`)
+        # evidence need: it is read back for them alone, a part at a time (`gather_rows`)
         frames = unpack_all(parts, drop=("record",))
         host = pl.col("host").fill_null(pl.lit(view.node, dtype=pl.String))  # celery lines name no host
         frames = [f.with_columns(host) for f in frames]
@@ -385,23 +385,9 @@ class TaskHistory(Collector):
                             for f, end in zip(frames, ends, strict=True)], how="diagonal_relaxed")
         frames.clear()  # the concatenation may hold copies: the parts need not stay beside them
         self.table = task_table(events, self.knowledge.outcomes, kept=_first_copies(events),
-                                records=lambda rows: _records_of(parts, heights, rows))
+                                records=lambda rows: gather_rows(parts, "record", rows))
         parts.clear()
         return task_section(self.table)
-
-
-def _records_of(parts: list[Packed], heights: list[int], rows: pl.Series) -> pl.Series:
-    """The `record` of each of `rows` (row numbers of the parts' events one after the other), read
-    back from the parts that hold them, one part at a time."""
-    ends = pl.Series(list(itertools.accumulate(heights)), dtype=pl.Int64)
-    rows = rows.cast(pl.Int64)
-    wanted = pl.DataFrame({"row": rows, "part": ends.search_sorted(rows, side="right")}).with_row_index("at")
-    found = []
-    for (part,), picked in wanted.group_by("part"):
-        start = int(ends[part]) - heights[part]
-        text = parts[part].unpack(columns=("record",))["record"]  # every part has it (`task_events`)
-        found.append(picked.select("at", text.gather(picked["row"] - start).alias("record")))
-    return pl.concat(found).sort("at")["record"] if found else pl.Series("record", [], dtype=pl.String)
 
 
 def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:

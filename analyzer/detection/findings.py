@@ -8,6 +8,7 @@ sort order are fixed so the same bundle always gives the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from analyzer.detection.rule import SEVERITIES, Rule
-from analyzer.detection.windows import chains, gaps, peaks
+from analyzer.detection.windows import EVIDENCE_COLUMNS, chains, gaps, peaks
 from analyzer.durations import duration_label
 from analyzer.isotime import iso
 
@@ -93,28 +94,34 @@ def mostly_unavailable(coverage: dict[str, Any]) -> bool:
     return enabled > 0 and 2 * len(coverage.get("rules_unavailable") or ()) > enabled
 
 
+#: The text of hits at some `_hit` row numbers (a null row gives null).
+TextOf = Callable[[pl.Series], pl.Series]
+
+
 def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
-                   end_of_logs: datetime | None) -> list[Finding]:
-    """`hits` has `rule_id`, the hit columns, UTC `ts` and entity columns; `counts` per-minute counts."""
-    by_rule: dict[str, pl.DataFrame] = {}
-    if hits.height:
-        ordered = hits.sort(["rule_id", "ts", "source", "line"], nulls_last=True)
-        by_rule = {str(k[0]): v for k, v in ordered.partition_by("rule_id", as_dict=True).items()}
+                   end_of_logs: datetime | None, text_of: TextOf | None = None) -> list[Finding]:
+    """`hits` has `rule_id`, the hit columns, UTC `ts` and entity columns; `counts` per-minute counts.
+
+    A hit without its `raw` text has a `_hit` row number instead, and `text_of` reads the text of
+    those shown as evidence (a bundle's hits may be millions, their text gigabytes)."""
+    hit_rules = set(hits["rule_id"].unique().to_list()) if hits.height else set()
     findings: list[Finding] = []
     for rule in rules:
         if not rule.enabled:
             continue
-        if rule.kind in ("match", "threshold", "clock_jump", "task") and rule.id in by_rule:
-            findings.extend(_grouped(rule, by_rule[rule.id]))
+        if rule.kind in ("match", "threshold", "clock_jump", "task") and rule.id in hit_rules:
+            # one rule's hits at a time: sorting and splitting all at once held every hit twice more
+            rows = hits.filter(pl.col("rule_id") == rule.id).sort(["ts", "source", "line"], nulls_last=True)
+            findings.extend(_grouped(rule, rows, text_of))
         elif rule.kind == "sequence" and hits.height:
-            findings.extend(_chained(rule, hits, end_of_logs))
+            findings.extend(_chained(rule, hits, end_of_logs, text_of))
         elif rule.kind == "absence" and counts.height:
             findings.extend(_silent(rule, counts))
     return sorted(findings, key=lambda f: (-f.severity_rank, f.first_seen or "~", f.rule_id,
                                            sorted(f.entities.items())))
 
 
-def _grouped(rule: Rule, rows: pl.DataFrame) -> list[Finding]:
+def _grouped(rule: Rule, rows: pl.DataFrame, text_of: TextOf | None) -> list[Finding]:
     keys = [k for k in rule.entities if k in rows.columns]
     if "vpool" in keys:
         rows = borrow_vpool(rows)
@@ -138,7 +145,7 @@ def _grouped(rule: Rule, rows: pl.DataFrame) -> list[Finding]:
             detail += (f"; escalated from {rule.severity}: {peak} within {rule.escalate_when.label} "
                        f"(at least {rule.escalate_when.count})")
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
-        findings.append(_finding(rule, group, entities, severity, detail))
+        findings.append(_finding(rule, group, entities, severity, detail, text_of))
     return findings
 
 
@@ -171,7 +178,7 @@ def borrow_vpool(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None) -> list[Finding]:
+def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None, text_of: TextOf | None) -> list[Finding]:
     sequence = rule.sequence
     assert sequence is not None
     instances = chains(hits, sequence, end_of_logs)
@@ -182,7 +189,7 @@ def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None) -> li
     findings = []
     for key, group in instances.sort("ts0").group_by(keys, maintain_order=True):
         steps = [
-            group.select(*[pl.col(f"{c}{k}").alias(c) for c in ("source", "line", "ts", "host", "raw")])
+            group.select(*[pl.col(f"{c}{k}").alias(c) for c in EVIDENCE_COLUMNS if f"{c}{k}" in group.columns])
             for k in range(present)
         ]
         records = pl.concat(steps).unique(["source", "line"]).sort("ts", "source", "line")
@@ -193,7 +200,7 @@ def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None) -> li
             steps = " then ".join(sequence.steps)
             detail = f"{group.height} time(s) {steps}, each within {duration_label(sequence.within)}"
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
-        findings.append(_finding(rule, records, entities, rule.severity, detail, count=group.height))
+        findings.append(_finding(rule, records, entities, rule.severity, detail, text_of, count=group.height))
     return findings
 
 
@@ -223,10 +230,10 @@ def _silent(rule: Rule, counts: pl.DataFrame) -> list[Finding]:
 
 
 def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity: str, detail: str,
-             count: int | None = None) -> Finding:
+             text_of: TextOf | None, count: int | None = None) -> Finding:
     records = group.height
     edges = [group.head(EVIDENCE_EDGE), group.tail(EVIDENCE_EDGE)]
-    shown = group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges)
+    shown = _with_text(group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges), text_of)
     context = [c for c in ("context_before", "context_after") if c in shown.columns]
     evidence = [
         Evidence(source=row["source"], line=int(row["line"]), timestamp=iso(row["ts"]), host=row["host"],
@@ -258,3 +265,10 @@ def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity
         evidence_omitted=records - len(evidence),
     )
 
+
+def _with_text(rows: pl.DataFrame, text_of: TextOf | None) -> pl.DataFrame:
+    """`rows` with the `raw` text of those that came without it (see `build_findings`)."""
+    if text_of is None or "_hit" not in rows.columns:
+        return rows
+    read = text_of(rows["_hit"]).alias("raw")
+    return rows.with_columns(pl.coalesce("raw", read) if "raw" in rows.columns else read)

@@ -17,7 +17,9 @@ import polars as pl
 
 from analyzer.detection.rule import Absence, Sequence, Window
 
-_EVIDENCE = ("source", "line", "ts", "host", "raw")
+#: What a hit shows as evidence: its place, and its text or, when its text stays packed, its row
+#: number (`_hit`, see `build_findings`).
+EVIDENCE_COLUMNS = ("source", "line", "ts", "host", "raw", "_hit")
 
 
 def peaks(hits: pl.DataFrame, keys: list[str], window: Window) -> pl.DataFrame:
@@ -47,7 +49,8 @@ def chains(hits: pl.DataFrame, sequence: Sequence, end_of_logs: datetime | None)
     def step(k: int) -> pl.DataFrame:
         rows = hits.filter((pl.col("rule_id") == steps[k]) & pl.col("ts").is_not_null())
         rows = rows.filter(pl.all_horizontal(pl.col(key).is_not_null() for key in keys))
-        return rows.select(*keys, *[pl.col(c).alias(f"{c}{k}") for c in _EVIDENCE]).sort(f"ts{k}")
+        shown = [c for c in EVIDENCE_COLUMNS if c in rows.columns]
+        return rows.select(*keys, *[pl.col(c).alias(f"{c}{k}") for c in shown]).sort(f"ts{k}")
 
     current = step(0)
     for k in range(1, len(steps)):

@@ -115,19 +115,34 @@ def _keys(events: pl.DataFrame) -> pl.Series:
     return events.select(_key_hash()).to_series()
 
 
+#: A rule hit's text, hashed as journal copies' keys are: copies of hits are told apart by it,
+#: and the text itself is read back only for the few hits shown as evidence.
+HIT_TEXT_KEY = pl.col("raw").hash(seed=0).alias("text_key")
+
+
 def drop_copied_hits(hits: pl.DataFrame) -> pl.DataFrame:
-    """Keep one copy of a rule hit that several syslog-family members carry verbatim.
+    """Keep one copy of a rule hit that several syslog-family members carry verbatim (the same
+    `text_key`, see `HIT_TEXT_KEY`).
 
     Only copies in *other* members are dropped: a line repeated within one file is a real
     repetition and keeps counting.
     """
-    if hits.height == 0 or "raw" not in hits.columns:
+    if hits.height == 0 or "text_key" not in hits.columns:
         return hits
-    rank = pl.lit(None, dtype=pl.Int32)
+    # a member's preference, one integer: its place in the family, then its name (the few sources
+    # are ranked once, so a flood of hits is compared on integers, not sorted by strings)
+    sources = hits["source"].unique().sort()
+    family = pl.lit(None, dtype=pl.UInt32)
     for position, pattern in reversed(list(enumerate(_SYSLOG_FAMILY))):
-        rank = pl.when(pl.col("source").str.contains(pattern)).then(pl.lit(position, dtype=pl.Int32)).otherwise(rank)
-    ranked = hits.with_columns(rank.alias("_rank"))
-    key = ["rule_id", "host", "raw"]
-    best_source = pl.col("source").sort_by(["_rank", "source"]).first().over(key)
-    keep = pl.col("_rank").is_null() | (pl.col("source") == best_source)
-    return ranked.filter(keep).drop("_rank")
+        family = pl.when(pl.col("source").str.contains(pattern)).then(pl.lit(position, dtype=pl.UInt32)) \
+            .otherwise(family)
+    name = pl.col("source").replace_strict(sources, pl.int_range(sources.len(), dtype=pl.UInt32, eager=True))
+    preference = (family.cast(pl.UInt64) * sources.len() + name).alias("_preference")
+    in_family = hits.with_row_index("_row").filter(family.is_not_null())
+    if in_family.height == 0:
+        return hits
+    key = ["rule_id", "host", "text_key"]
+    copies = in_family.select("_row", *key, preference) \
+        .filter(pl.col("_preference") != pl.col("_preference").min().over(key))["_row"]
+    return hits if copies.len() == 0 else hits.with_row_index("_row").filter(~pl.col("_row").is_in(copies.implode())) \
+        .drop("_row")

@@ -30,13 +30,13 @@ from analyzer.detection.findings import Finding, build_findings
 from analyzer.detection.matcher import find_hits
 from analyzer.detection.rule import ENTITY_GROUPS, Rule
 from analyzer.detection.unknown import templates_section, unexplained_errors
-from analyzer.frames import Packed, unpack_all
+from analyzer.frames import Packed, gather_rows, unpack_all
 from analyzer.heap import release_free_heap
 from analyzer.isotime import iso
 from analyzer.lanes import Lane
 from analyzer.parsing.chunks import CHUNK_BYTES, CHUNK_LINES, one_chunk, parse_chunks
 from analyzer.parsing.context import ParseContext
-from analyzer.parsing.copies import JOURNAL_SOURCES, JournalCopies, drop_copied_hits
+from analyzer.parsing.copies import HIT_TEXT_KEY, JOURNAL_SOURCES, JournalCopies, drop_copied_hits
 from analyzer.parsing.formats import FormatSpec, load_formats
 from analyzer.parsing.journal_header import read_header
 from analyzer.parsing.member import ParsedMember, parse_members
@@ -369,6 +369,8 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
     parts = {c.name: part for c in collectors if (part := _collected(c, batch)) is not None}
     with stage("unexplained errors"):
         unknown = unexplained_errors(events, hits, _explaining(rules))
+    if hits.height:
+        hits = hits.with_columns(HIT_TEXT_KEY)
     order = {source: i for i, source in enumerate(sources)}
     kept = partial(_kept, order=order)
     return _BatchResult(reports=reports, hits=kept(hits), counts=kept(counts), offsets=kept(offsets),
@@ -416,8 +418,12 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     counts = of_node(counts)
     samples = _stacked([r.offsets for r in results])
     offsets = of_node(samples.select(*OFFSETS_SCHEMA)) if samples.height else pl.DataFrame(schema=OFFSETS_SCHEMA)
-    hits = _stacked([r.hits for r in results])
-    hits = fill_offsets(drop_copied_hits(of_node(hits)), offsets) if hits.height else pl.DataFrame()
+    # a rule may match millions of records: their text stays packed, and is read back for the
+    # few shown as evidence (`_hit`: a hit's row in the parts one after the other)
+    hit_parts = [r.hits for r in results if r.hits.height]
+    hits = _stacked(hit_parts, drop=("raw",))
+    hits = fill_offsets(drop_copied_hits(of_node(hits.with_row_index("_hit"))), offsets) if hits.height \
+        else pl.DataFrame()
     counts, learned = counts_in_utc([counts], offsets)
     spans = _utc_spans(of_node(_stacked([r.spans for r in results])), offsets)
     for report in reports:
@@ -437,7 +443,8 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     table_hits = [table for c in collectors if (table := c.rule_hits(rules)) is not None]  # task rules
     if any(f.height for f in table_hits):
         hits = pl.concat([f for f in (hits, *table_hits) if f.height], how="diagonal_relaxed")
-    findings = build_findings(hits, counts, rules, end_of_logs(counts))
+    findings = build_findings(hits, counts, rules, end_of_logs(counts),
+                              text_of=lambda rows: gather_rows(hit_parts, "raw", rows))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
     coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)
     findings, coverage["rule_versions"] = judge_versions(findings, rules,
@@ -457,9 +464,9 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     )
 
 
-def _stacked(packed: list[Packed]) -> pl.DataFrame:
-    """The batches' frames as one (an empty frame when none has rows)."""
-    filled = unpack_all([p for p in packed if p.height])
+def _stacked(packed: list[Packed], drop: Sequence[str] = ()) -> pl.DataFrame:
+    """The batches' frames as one, without the columns in `drop` (an empty frame when none has rows)."""
+    filled = unpack_all([p for p in packed if p.height], drop=drop)
     return pl.concat(filled, how="diagonal_relaxed") if filled else pl.DataFrame()
 
 

@@ -86,3 +86,30 @@ def test_each_step_back_of_a_members_clock_is_one_jump_wherever_its_chunks_begin
     [jumps] = [f for f in analyze(bundle, rules).findings if f.rule_id == "CLOCK_JUMP_BACKWARDS"]
     assert jumps.count == 2
     assert sorted(e.line for e in jumps.evidence) == [351, 651]
+
+
+@pytest.mark.parametrize("pack_bytes", [0, 1 << 40], ids=["parts-compressed", "parts-copied"])
+def test_each_evidence_line_shows_its_own_records_text_read_back_from_the_kept_hits(make_bundle, rules, monkeypatch,
+                                                                                 pack_bytes):
+    """Hits keep their text packed until the end; the few shown as evidence read it back, from
+    whichever batch and chunk kept them, and a copy in syslog of a kern.log line still counts once."""
+    import analyzer.parsing.chunks
+    from analyzer import frames
+
+    monkeypatch.setattr(frames, "PACK_BYTES", pack_bytes)
+    monkeypatch.setattr(analyzer.parsing.chunks, "CHUNK_BYTES", 8 * 1024)  # many chunks, each its own batch
+    vd = ("2017-03-14 10:{m:02d}:{s:02d} 046812 +0100 - n1 - 1/0x00007f8400994700 - volumedriverfs/Volume - "
+          "00000000000a1b2c - error - setFailOverCacheMode_: vol{v}: setting DTL degraded (record {n})\n")
+    segv = "Mar 14 10:16:{s:02d} ovs-node1 kernel: [{s}.0] volumedriver_fs[{s}]: segfault at 0 ip 0 sp 0 error 4\n"
+    members = {f"var/log/ovs/volumedriver/vpool{p}.log": "".join(
+        vd.format(m=n // 60, s=n % 60, v=n % 3, n=f"{p}-{n}") for n in range(200)) for p in (1, 2)}
+    kernel = "".join(segv.format(s=s) for s in range(3))
+    cron = "Mar 14 10:16:00 ovs-node1 cron[1]: (root) CMD\n"  # syslog's copies are on other line numbers
+    members |= {"var/log/kern.log": kernel, "var/log/syslog": cron + kernel}
+    bundle = make_bundle(members)
+    texts = {(path, n + 1): line for path, text in members.items() for n, line in enumerate(text.splitlines())}
+    findings = analyze(bundle, rules).findings
+    shown = [(e.source, e.line, e.raw) for f in findings for e in f.evidence]
+    assert {"DTL_DEGRADED", "VOLUMEDRIVER_CRASH"} <= {f.rule_id for f in findings}
+    assert shown and all(raw == texts[source, line] for source, line, raw in shown)
+    assert [f.count for f in findings if f.rule_id == "VOLUMEDRIVER_CRASH"] == [3]

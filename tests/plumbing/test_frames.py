@@ -3,14 +3,17 @@ compressed when it is large."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from analyzer import frames
-from analyzer.frames import Packed
+from analyzer.frames import Packed, gather_rows
 
 
 def _chunk(rows: int = 1000) -> pl.DataFrame:
@@ -47,3 +50,22 @@ def test_a_large_kept_frame_is_compressed_and_a_small_one_only_copied():
 
 def test_a_frame_without_columns_packs_as_it_is():
     assert Packed.of(pl.DataFrame()).unpack().shape == (0, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(heights=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=6),
+       compressed=st.lists(st.booleans(), min_size=6, max_size=6), data=st.data())
+def test_gathering_rows_back_from_the_parts_gives_what_their_concatenation_holds(heights, compressed, data):
+    """Any rows, in any order, repeated or null, of parts packed either way."""
+    texts = [[f"part {p} row {r}" if r % 4 else None for r in range(h)] for p, h in enumerate(heights)]
+    parts = []
+    for text, packed in zip(texts, compressed, strict=False):
+        frame = pl.DataFrame({"n": range(len(text)), "text": pl.Series(text, dtype=pl.String)})
+        buffer = io.BytesIO()
+        frame.write_ipc(buffer, compression="zstd")
+        parts.append(Packed(frame.height, data=buffer.getvalue()) if packed else Packed(frame.height, frame=frame))
+    whole = [t for text in texts for t in text]
+    rows = data.draw(st.lists(st.none() | st.integers(min_value=0, max_value=len(whole) - 1), max_size=40)
+                     if whole else st.lists(st.none(), max_size=3))
+    got = gather_rows(parts, "text", pl.Series(rows, dtype=pl.UInt32))
+    assert got.to_list() == [None if r is None else whole[r] for r in rows]
