@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from analyzer.frames import detached
+
 JOURNAL_SOURCES = ("var/log/journald.log", "var/log/ovs_journald.log")
 _COPY_KEY = ["host", "ts_local", "service", "message"]
 #: The files rsyslog writes journal entries to, most specific first.
@@ -76,7 +78,10 @@ class JournalCopies:
         rows = events.filter(counted & _ENTRY & pl.col("ts_local").is_not_null() & copying) \
             .select("source", _key_hash().alias("_hash"), *keys)
         if rows.height:
-            self._deferred.append(rows)
+            # detached: filtered text columns are views into the chunk's buffers, and would keep
+            # every chunk of a syslog-family member read before the journal (or of a bundle
+            # without one) alive to the end
+            self._deferred.append(detached(rows))
 
     def late(self, keys: list[str]) -> pl.DataFrame:
         """How many deferred records per source and `keys` repeat a journal read after them."""
