@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from analyzer.frames import Packed, gather_rows, unpack_all
 from analyzer.isotime import iso
 
 #: Masks applied in order: the most specific first, so a UUID is not eaten by the number mask.
@@ -48,19 +49,24 @@ def unexplained_errors(events: pl.DataFrame, hits: pl.DataFrame, explaining: lis
     if hits.height:
         explained = hits.filter(pl.col("rule_id").is_in(explaining)).select("source", "line").unique()
         errors = errors.join(explained, on=["source", "line"], how="anti")
+    # a flood of one new error is one template millions of times: each distinct text is held once
     return errors.select(
         "host", "source", "line", "ts_local", "utc_offset", "producer", "component", "raw",
-        template_expr(pl.col("message")).alias("template"),
+        template_expr(pl.col("message")).cast(pl.Categorical).alias("template"),
     )
 
 
-def templates_section(parts: list[pl.DataFrame], to_utc: Any) -> dict[str, Any]:
-    """Combine every member's unexplained errors into ranked templates for findings.json."""
+def templates_section(parts: list[Packed], to_utc: Any) -> dict[str, Any]:
+    """Combine every member's unexplained errors into ranked templates for findings.json.
+
+    The records' text stays packed: only the few shown as a template's examples are read back."""
+    parts = [p for p in parts if p.height]
     if not parts:
         return {"records": 0, "template_count": 0, "templates": []}
-    rows = to_utc(pl.concat(parts, how="diagonal_relaxed")).sort("ts", "source", "line", nulls_last=True)
+    read = pl.concat(unpack_all(parts, drop=("raw",)), how="diagonal_relaxed").with_row_index("_row")
+    rows = to_utc(read)
     ranked = (
-        rows.group_by("template", maintain_order=True)
+        rows.group_by("template")
         .agg(
             pl.len().alias("count"),
             pl.col("host").drop_nulls().unique().sort().alias("hosts"),
@@ -69,16 +75,23 @@ def templates_section(parts: list[pl.DataFrame], to_utc: Any) -> dict[str, Any]:
             pl.col("component").drop_nulls().unique().sort().alias("components"),
             pl.col("ts").min().alias("first"),
             pl.col("ts").max().alias("last"),
-            pl.col("raw").head(EXAMPLES_PER_TEMPLATE).alias("examples"),
-            pl.struct("source", "line").head(EXAMPLES_PER_TEMPLATE).alias("where"),
         )
         .with_columns((pl.col("hosts").list.len() * pl.col("sources").list.len()).alias("spread"))
         .sort(["spread", "count", "template"], descending=[True, True, False])
     )
+    shown = ranked.head(TOP_TEMPLATES)
+    # a template's examples are its earliest records (by time, then place; untimed ones last),
+    # ordered on the few columns that order them
+    order = shown.select("template", pl.int_range(pl.len()).alias("_t"))
+    examples = rows.select("template", "ts", "source", "line", "_row").join(order, on="template") \
+        .sort("ts", "source", "line", nulls_last=True).group_by("_t", maintain_order=True).head(EXAMPLES_PER_TEMPLATE) \
+        .sort("_t", maintain_order=True)
+    examples = examples.with_columns(gather_rows(parts, "raw", examples["_row"]).alias("raw")) \
+        .group_by("_t", maintain_order=True).agg("raw", pl.format("{}:{}", "source", "line").alias("where"))
     templates = [
         {
             "rank": rank,
-            "template": row["template"],
+            "template": str(row["template"]),
             "count": row["count"],
             "hosts": row["hosts"],
             "sources": row["sources"],
@@ -86,9 +99,10 @@ def templates_section(parts: list[pl.DataFrame], to_utc: Any) -> dict[str, Any]:
             "components": row["components"],
             "first_seen": iso(row["first"]),
             "last_seen": iso(row["last"]),
-            "examples": row["examples"],
-            "where": [f"{w['source']}:{w['line']}" for w in row["where"]],
+            "examples": shown_records["raw"],
+            "where": shown_records["where"],
         }
-        for rank, row in enumerate(ranked.head(TOP_TEMPLATES).iter_rows(named=True), start=1)
+        for rank, (row, shown_records) in enumerate(
+            zip(shown.iter_rows(named=True), examples.iter_rows(named=True), strict=True), start=1)
     ]
     return {"records": rows.height, "template_count": ranked.height, "templates": templates}

@@ -438,8 +438,7 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
         # handed over, not shared: a collector's parts are freed as soon as its combine lets go of them
         sections[collector.name] = collector.combine([r.parts.pop(collector.name) for r in results
                                                       if collector.name in r.parts], view)
-    sections["unknown_errors"] = templates_section([u for u in unpack_all([r.unknown for r in results]) if u.height],
-                                                   view.to_utc)
+    sections["unknown_errors"] = templates_section([r.unknown for r in results], view.to_utc)
     table_hits = [table for c in collectors if (table := c.rule_hits(rules)) is not None]  # task rules
     if any(f.height for f in table_hits):
         hits = pl.concat([f for f in (hits, *table_hits) if f.height], how="diagonal_relaxed")

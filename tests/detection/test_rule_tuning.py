@@ -66,6 +66,21 @@ def test_errors_no_rule_explains_are_mined_into_ranked_templates(make_bundle, ru
     assert template["count"] == 5 and template["where"][0] == "var/log/ovs/lib.log:1"
 
 
+@pytest.mark.parametrize("pack_bytes", [0, 1 << 40], ids=["parts-compressed", "parts-copied"])
+def test_a_templates_examples_are_its_earliest_records_own_lines_from_any_member(make_bundle, rules, monkeypatch,
+                                                                                pack_bytes):
+    from analyzer import frames
+
+    monkeypatch.setattr(frames, "PACK_BYTES", pack_bytes)
+    late = [PY.format(s=30 + i, level="ERROR", msg=f"Could not reach 10.0.0.{i}:26203 for vdisk {i}") for i in range(4)]
+    early = [PY.format(s=10 + i, level="ERROR", msg=f"Could not reach 10.0.1.{i}:26203 for vdisk {i}") for i in range(2)]
+    other = PY.format(s=5, level="ERROR", msg="the gizmo 7 refused")
+    section = analyze(make_bundle({"var/log/ovs/lib.log": "\n".join([other, *late]),
+                                   "var/log/ovs/api.log": "\n".join(early)}), rules).sections["unknown_errors"]
+    examples = {t["template"]: t["examples"] for t in section["templates"]}
+    assert examples == {"Could not reach <ip> for vdisk <num>": [*early, late[0]], "the gizmo <num> refused": [other]}
+
+
 @pytest.mark.parametrize(("message", "template"), [
     ("volume 8c88d911-22e7-4916-84ec-6d45c4723905 halted", "volume <uuid> halted"),
     ("Problem with connection 0x7f83f000a1b0: gone", "Problem with connection <hex>: gone"),
