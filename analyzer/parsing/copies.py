@@ -135,19 +135,20 @@ def drop_copied_hits(hits: pl.DataFrame) -> pl.DataFrame:
     if hits.height == 0 or "text_key" not in hits.columns:
         return hits
     # a member's preference, one integer: its place in the family, then its name (the few sources
-    # are ranked once, so a flood of hits is compared on integers, not sorted by strings)
-    sources = hits["source"].unique().sort()
-    family = pl.lit(None, dtype=pl.UInt32)
+    # are ranked once, so a flood of hits is compared on integers, not sorted by strings);
+    # members outside the family have none
+    family = pl.lit(None, dtype=pl.UInt64)
     for position, pattern in reversed(list(enumerate(_SYSLOG_FAMILY))):
-        family = pl.when(pl.col("source").str.contains(pattern)).then(pl.lit(position, dtype=pl.UInt32)) \
+        family = pl.when(pl.col("source").str.contains(pattern)).then(pl.lit(position, dtype=pl.UInt64)) \
             .otherwise(family)
-    name = pl.col("source").replace_strict(sources, pl.int_range(sources.len(), dtype=pl.UInt32, eager=True))
-    preference = (family.cast(pl.UInt64) * sources.len() + name).alias("_preference")
-    in_family = hits.with_row_index("_row").filter(family.is_not_null())
-    if in_family.height == 0:
+    sources = pl.DataFrame({"source": hits["source"].cast(pl.String).unique().sort()}).with_row_index("name")
+    ranked = sources.select("source", (family * sources.height + pl.col("name")).alias("preference")).drop_nulls()
+    if ranked.height == 0:
         return hits
+    preference = pl.col("source").cast(pl.String).replace_strict(ranked["source"], ranked["preference"], default=None)
     key = ["rule_id", "host", "text_key"]
-    copies = in_family.select("_row", *key, preference) \
-        .filter(pl.col("_preference") != pl.col("_preference").min().over(key))["_row"]
+    row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row")
+    in_family = hits.select(row, *key, preference.alias("_preference")).drop_nulls("_preference")
+    copies = in_family.filter(pl.col("_preference") != pl.col("_preference").min().over(key))["_row"]
     return hits if copies.len() == 0 else hits.with_row_index("_row").filter(~pl.col("_row").is_in(copies.implode())) \
         .drop("_row")

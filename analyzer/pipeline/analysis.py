@@ -370,7 +370,7 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
     with stage("unexplained errors"):
         unknown = unexplained_errors(events, hits, _explaining(rules))
     if hits.height:
-        hits = hits.with_columns(HIT_TEXT_KEY)
+        hits = hits.with_columns(HIT_TEXT_KEY, *_as_labels(hits))
     order = {source: i for i, source in enumerate(sources)}
     kept = partial(_kept, order=order)
     return _BatchResult(reports=reports, hits=kept(hits), counts=kept(counts), offsets=kept(offsets),
@@ -441,7 +441,9 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     sections["unknown_errors"] = templates_section([r.unknown for r in results], view.to_utc)
     table_hits = [table for c in collectors if (table := c.rule_hits(rules)) is not None]  # task rules
     if any(f.height for f in table_hits):
-        hits = pl.concat([f for f in (hits, *table_hits) if f.height], how="diagonal_relaxed")
+        # labels as the rule hits have them: joined to text, all of them would become text again
+        hits = pl.concat([f.with_columns(_as_labels(f)) for f in (hits, *table_hits) if f.height],
+                         how="diagonal_relaxed")
     findings = build_findings(hits, counts, rules, end_of_logs(counts),
                               text_of=lambda rows: gather_rows(hit_parts, "raw", rows))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
@@ -461,6 +463,15 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
         coverage=coverage,
         sections=sections,
     )
+
+
+#: The hit columns that name one of few things (a rule, a member, a producer...): categorical, so a
+#: rule matching millions of records holds each name once, not once a hit.
+_HIT_LABELS = ("rule_id", "source", "producer", "component", "vpool")
+
+
+def _as_labels(hits: pl.DataFrame) -> list[pl.Expr]:
+    return [pl.col(c).cast(pl.Categorical) for c in _HIT_LABELS if c in hits.columns]
 
 
 def _stacked(packed: list[Packed], drop: Sequence[str] = ()) -> pl.DataFrame:
