@@ -72,8 +72,9 @@ def test_a_templates_examples_are_its_earliest_records_own_lines_from_any_member
     from analyzer import frames
 
     monkeypatch.setattr(frames, "PACK_BYTES", pack_bytes)
-    late = [PY.format(s=30 + i, level="ERROR", msg=f"Could not reach 10.0.0.{i}:26203 for vdisk {i}") for i in range(4)]
-    early = [PY.format(s=10 + i, level="ERROR", msg=f"Could not reach 10.0.1.{i}:26203 for vdisk {i}") for i in range(2)]
+    reach = "Could not reach 10.0.{net}.{i}:26203 for vdisk {i}"
+    late = [PY.format(s=30 + i, level="ERROR", msg=reach.format(net=0, i=i)) for i in range(4)]
+    early = [PY.format(s=10 + i, level="ERROR", msg=reach.format(net=1, i=i)) for i in range(2)]
     other = PY.format(s=5, level="ERROR", msg="the gizmo 7 refused")
     section = analyze(make_bundle({"var/log/ovs/lib.log": "\n".join([other, *late]),
                                    "var/log/ovs/api.log": "\n".join(early)}), rules).sections["unknown_errors"]
