@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -28,9 +29,20 @@ def test_a_bare_call_prints_the_help_and_succeeds_without_an_empty_error():
         assert "Usage:" in result.stdout and "error" not in result.stderr, args
 
 
-def test_a_shell_completion_script_is_produced():
-    result = cli("--show-completion", "bash")
-    assert result.returncode == 0
+def test_a_shell_completion_script_is_produced_for_the_shell_it_is_typed_in():
+    tool = [sys.executable, "-m", "analyzer.cli.app"]
+    # typed in bash: bash is the command's parent, not replaced by it (`exit` after it)
+    result = subprocess.run(["bash", "-c", '"$@"; exit $?', "bash", *tool, "--show-completion"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "_ovs_analyzer_completion" in result.stdout and "complete " in result.stdout
+
+
+def test_a_shell_completion_script_is_produced_for_a_named_shell_from_a_script():
+    result = subprocess.run(["sh", "-c", '"$@"', "sh", *[sys.executable, "-m", "analyzer.cli.app"]],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            env={**os.environ, "_OVS_ANALYZER_COMPLETE": "source_bash"})
+    assert result.returncode == 0, result.stderr
     assert "_ovs_analyzer_completion" in result.stdout and "complete " in result.stdout
 
 
