@@ -91,7 +91,7 @@ def templates_section(parts: list[Packed], to_utc: Any) -> dict[str, Any]:
     templates = [
         {
             "rank": rank,
-            "template": str(row["template"]),
+            "template": row["template"],
             "count": row["count"],
             "hosts": row["hosts"],
             "sources": row["sources"],

@@ -114,8 +114,9 @@ class _Piece:
 
     report: MemberReport
     parsed: ParsedMember
-    #: A chunk after the first of its member: what the member's chunks before left carries on.
-    continues: bool = False
+    #: Its place among its member's chunks, for a member parsed in chunks (each is then a batch of
+    #: its own, and what a chunk leaves carries on to the next); None for a member parsed whole.
+    chunk: int | None = None
 
 
 @dataclass
@@ -233,7 +234,7 @@ class _Batches:
             places = []
             chunks = enumerate(timed(parse_bundle_chunks(member, self._bundle, self._formats), "parse"))
             for n, parsed in chunks:
-                places.append(self._submit([_Piece(_report(member, parsed), parsed, continues=n > 0)]))
+                places.append(self._submit([_Piece(_report(member, parsed), parsed, chunk=n)]))
             self._parsed([member])
             return places
         lines = member.data.count(b"\n")
@@ -361,9 +362,13 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
         offsets = samples_of(summary_tallies(summary, ("source",)), ("source",))
         copies.defer(events, sources, _COUNTED, in_timeline(history))
     with stage("rules"):
-        latest = {p.report.path: clocks[p.report.path] for p in pieces if p.continues and p.report.path in clocks}
+        chunk, path = pieces[0].chunk, pieces[0].report.path
+        latest = None  # members parsed whole: no chunk after these to carry a clock to
+        if chunk is not None:
+            latest = {path: clocks[path]} if chunk and path in clocks else {}
         hits = find_hits(events, rules, latest=latest)
-        clocks.update(latest)
+        if latest:
+            clocks.update(latest)
         if hits.height:
             hits = with_context(hits, events, ["rule_id", *[e for e in ENTITY_GROUPS if e in hits.columns]])
     parts = {c.name: part for c in collectors if (part := _collected(c, batch)) is not None}
@@ -442,8 +447,8 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     table_hits = [table for c in collectors if (table := c.rule_hits(rules)) is not None]  # task rules
     if any(f.height for f in table_hits):
         # labels as the rule hits have them: joined to text, all of them would become text again
-        hits = pl.concat([f.with_columns(_as_labels(f)) for f in (hits, *table_hits) if f.height],
-                         how="diagonal_relaxed")
+        labelled = [f.with_columns(_as_labels(f)) for f in table_hits if f.height]
+        hits = pl.concat([f for f in (hits, *labelled) if f.height], how="diagonal_relaxed")
     findings = build_findings(hits, counts, rules, end_of_logs(counts),
                               text_of=lambda rows: gather_rows(hit_parts, "raw", rows))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
