@@ -103,7 +103,7 @@ impl<'a> ViewColumn<'a> {
                 return Ok(());
             }
             Val::Owned(text) => {
-                self.builder.append_value(text);
+                self.builder.append_value(text.as_str());
                 return Ok(());
             }
         };
