@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -66,20 +66,27 @@ def unpack_all(packed: list[Packed], columns: Collection[str] | None = None,
 
 
 def gather_rows(parts: list[Packed], column: str, rows: pl.Series) -> pl.Series:
-    """`column` at `rows` (row numbers of the parts' rows one after the other; a null row gives
-    null), read back from the parts that hold them, one part at a time: a column of text that
-    only a few rows need in the end is never whole in memory."""
+    """`column` at `rows` (see `gather_columns`)."""
+    return gather_columns(parts, (column,), rows)[column]
+
+
+def gather_columns(parts: list[Packed], columns: Sequence[str], rows: pl.Series) -> pl.DataFrame:
+    """`columns` at `rows` (row numbers of the parts' rows one after the other; a null row gives
+    nulls), read back from the parts that hold them, one part at a time: columns of text that only
+    a few rows need in the end are never whole in memory. A column no part has is all null text."""
     ends = pl.Series(list(itertools.accumulate(p.height for p in parts)), dtype=pl.Int64)
     wanted = pl.DataFrame({"row": rows.cast(pl.Int64)}).with_row_index("at").drop_nulls("row")
     wanted = wanted.with_columns(part=ends.search_sorted(wanted["row"], side="right"))
-    found = [pl.DataFrame(schema={"at": pl.UInt32, column: pl.String})]
+    found = []
     for (part,), picked in wanted.group_by("part"):
         start = int(ends[part]) - parts[part].height
-        values = parts[part].unpack(columns=(column,))[column]
-        found.append(picked.select("at", values.gather(picked["row"] - start).alias(column)))
-    gathered = pl.concat(found, how="vertical_relaxed")
+        values = parts[part].unpack(columns=columns)
+        found.append(picked.select("at", *[values[c].gather(picked["row"] - start) for c in values.columns]))
+    gathered = pl.concat(found, how="diagonal_relaxed") if found else pl.DataFrame(schema={"at": pl.UInt32})
+    gathered = gathered.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in columns
+                                     if c not in gathered.columns)
     return pl.DataFrame({"at": pl.int_range(rows.len(), dtype=pl.UInt32, eager=True)}) \
-        .join(gathered, on="at", how="left", maintain_order="left")[column]
+        .join(gathered, on="at", how="left", maintain_order="left").select(columns)
 
 
 def detached(frame: pl.DataFrame) -> pl.DataFrame:

@@ -8,7 +8,7 @@ sort order are fixed so the same bundle always gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,16 +94,19 @@ def mostly_unavailable(coverage: dict[str, Any]) -> bool:
     return enabled > 0 and 2 * len(coverage.get("rules_unavailable") or ()) > enabled
 
 
-#: The text of hits at some `_hit` row numbers (a null row gives null).
-TextOf = Callable[[pl.Series], pl.Series]
+#: Some columns of hits (their text, the lines around it) at some `_hit` row numbers (a null row
+#: gives nulls).
+TextOf = Callable[[pl.Series, Sequence[str]], pl.DataFrame]
+#: What a grouped finding's evidence shows beside the hit columns; a chain's shows the text alone.
+_EVIDENCE_TEXT = ("raw", "context_before", "context_after")
 
 
 def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
                    end_of_logs: datetime | None, text_of: TextOf | None = None) -> list[Finding]:
     """`hits` has `rule_id`, the hit columns, UTC `ts` and entity columns; `counts` per-minute counts.
 
-    A hit without its `raw` text has a `_hit` row number instead, and `text_of` reads the text of
-    those shown as evidence (a bundle's hits may be millions, their text gigabytes)."""
+    A hit without its `raw` text and context has a `_hit` row number instead, and `text_of` reads
+    those of the hits shown as evidence (a bundle's hits may be millions, their text gigabytes)."""
     hit_rules = set(hits["rule_id"].unique().to_list()) if hits.height else set()
     findings: list[Finding] = []
     for rule in rules:
@@ -145,7 +148,7 @@ def _grouped(rule: Rule, rows: pl.DataFrame, text_of: TextOf | None) -> list[Fin
             detail += (f"; escalated from {rule.severity}: {peak} within {rule.escalate_when.label} "
                        f"(at least {rule.escalate_when.count})")
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
-        findings.append(_finding(rule, group, entities, severity, detail, text_of))
+        findings.append(_finding(rule, group, entities, severity, detail, text_of, _EVIDENCE_TEXT))
     return findings
 
 
@@ -200,7 +203,8 @@ def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None, text_
             steps = " then ".join(sequence.steps)
             detail = f"{group.height} time(s) {steps}, each within {duration_label(sequence.within)}"
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
-        findings.append(_finding(rule, records, entities, rule.severity, detail, text_of, count=group.height))
+        findings.append(_finding(rule, records, entities, rule.severity, detail, text_of, ("raw",),
+                                 count=group.height))
     return findings
 
 
@@ -230,10 +234,10 @@ def _silent(rule: Rule, counts: pl.DataFrame) -> list[Finding]:
 
 
 def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity: str, detail: str,
-             text_of: TextOf | None, count: int | None = None) -> Finding:
+             text_of: TextOf | None, text: Sequence[str], count: int | None = None) -> Finding:
     records = group.height
     edges = [group.head(EVIDENCE_EDGE), group.tail(EVIDENCE_EDGE)]
-    shown = _with_text(group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges), text_of)
+    shown = _with_text(group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges), text_of, text)
     context = [c for c in ("context_before", "context_after") if c in shown.columns]
     evidence = [
         Evidence(source=row["source"], line=int(row["line"]), timestamp=iso(row["ts"]), host=row["host"],
@@ -266,9 +270,9 @@ def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity
     )
 
 
-def _with_text(rows: pl.DataFrame, text_of: TextOf | None) -> pl.DataFrame:
-    """`rows` with the `raw` text of those that came without it (see `build_findings`)."""
+def _with_text(rows: pl.DataFrame, text_of: TextOf | None, columns: Sequence[str]) -> pl.DataFrame:
+    """`rows` with the `columns` of those that came without them (see `build_findings`)."""
     if text_of is None or "_hit" not in rows.columns:
         return rows
-    read = text_of(rows["_hit"]).alias("raw")
-    return rows.with_columns(pl.coalesce("raw", read) if "raw" in rows.columns else read)
+    read = text_of(rows["_hit"], columns)
+    return rows.with_columns(pl.coalesce(c, read[c]) if c in rows.columns else read[c] for c in columns)

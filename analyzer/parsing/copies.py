@@ -143,7 +143,7 @@ def drop_copied_hits(hits: pl.DataFrame) -> pl.DataFrame:
             .otherwise(family)
     sources = pl.DataFrame({"source": hits["source"].cast(pl.String).unique().sort()}).with_row_index("name")
     ranked = sources.select("source", (family * sources.height + pl.col("name")).alias("preference")).drop_nulls()
-    if ranked.height == 0:
+    if ranked.height < 2:  # one member of the family (a flood in one file, say) has no copies elsewhere
         return hits
     preference = pl.col("source").cast(pl.String).replace_strict(ranked["source"], ranked["preference"], default=None)
     key = ["rule_id", "host", "text_key"]

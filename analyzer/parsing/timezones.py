@@ -67,8 +67,9 @@ def fill_offsets(frame: pl.DataFrame, samples: pl.DataFrame, default_offset: int
     # only the naive rows' keys are matched, and the offsets found are put back by position: joining
     # the whole table and sorting it back copied it twice (`parse` holds every event of a bundle)
     is_naive = pl.col("utc_offset").is_null() & pl.col("ts_local").is_not_null()
-    naive = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "host", "ts_local",
-                         is_naive.alias("_naive")).filter("_naive").drop("_naive")
+    # the host as text: a frame may name its hosts as categories, the samples as text
+    naive = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), pl.col("host").cast(pl.String),
+                         "ts_local", is_naive.alias("_naive")).filter("_naive").drop("_naive")
     learned: pl.Expr = pl.lit(None, dtype=pl.Int16)
     if naive.height and samples.height:
         fallback = int(samples["utc_offset"].mode().min())  # type: ignore[arg-type]

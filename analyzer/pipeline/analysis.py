@@ -30,7 +30,7 @@ from analyzer.detection.findings import Finding, build_findings
 from analyzer.detection.matcher import find_hits
 from analyzer.detection.rule import ENTITY_GROUPS, Rule
 from analyzer.detection.unknown import templates_section, unexplained_errors
-from analyzer.frames import Packed, gather_rows, unpack_all
+from analyzer.frames import Packed, gather_columns, unpack_all
 from analyzer.heap import release_free_heap
 from analyzer.isotime import iso
 from analyzer.lanes import Lane
@@ -423,12 +423,13 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     counts = of_node(counts)
     samples = _stacked([r.offsets for r in results])
     offsets = of_node(samples.select(*OFFSETS_SCHEMA)) if samples.height else pl.DataFrame(schema=OFFSETS_SCHEMA)
-    # a rule may match millions of records: their text stays packed, and is read back for the
-    # few shown as evidence (`_hit`: a hit's row in the parts one after the other)
+    # a rule may match millions of records: their text and context stay packed, and are read back
+    # for the few shown as evidence (`_hit`: a hit's row in the parts one after the other)
     hit_parts = [r.hits for r in results if r.hits.height]
-    hits = _stacked(hit_parts, drop=("raw",))
-    hits = fill_offsets(drop_copied_hits(of_node(hits.with_row_index("_hit"))), offsets) if hits.height \
-        else pl.DataFrame()
+    hits = _stacked(hit_parts, drop=_HIT_TEXT)
+    if hits.height:  # once copies are told apart, their text's hash has served
+        hits = drop_copied_hits(of_node(hits.with_row_index("_hit"))).drop("text_key", strict=False)
+        hits = fill_offsets(hits, offsets)
     counts, learned = counts_in_utc([counts], offsets)
     spans = _utc_spans(of_node(_stacked([r.spans for r in results])), offsets)
     for report in reports:
@@ -450,7 +451,7 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
         labelled = [f.with_columns(_as_labels(f)) for f in table_hits if f.height]
         hits = pl.concat([f for f in (hits, *labelled) if f.height], how="diagonal_relaxed")
     findings = build_findings(hits, counts, rules, end_of_logs(counts),
-                              text_of=lambda rows: gather_rows(hit_parts, "raw", rows))
+                              text_of=lambda rows, columns: gather_columns(hit_parts, columns, rows))
     present = set(counts["producer"].drop_nulls().unique().to_list()) if counts.height else set()
     coverage = rule_coverage(rules, {f.rule_id for f in findings}, present, formats)
     findings, coverage["rule_versions"] = judge_versions(findings, rules,
@@ -470,9 +471,11 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     )
 
 
-#: The hit columns that name one of few things (a rule, a member, a producer...): categorical, so a
-#: rule matching millions of records holds each name once, not once a hit.
-_HIT_LABELS = ("rule_id", "source", "producer", "component", "vpool")
+#: What a hit carries that only evidence shows: read back for the few hits shown.
+_HIT_TEXT = ("raw", "context_before", "context_after")
+#: The hit columns that name one of few things (a rule, a host, a member, a producer, a volume...):
+#: categorical, so a rule matching millions of records holds each name once, not once a hit.
+_HIT_LABELS = ("rule_id", "host", "source", "producer", "component", *ENTITY_GROUPS)
 
 
 def _as_labels(hits: pl.DataFrame) -> list[pl.Expr]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import polars as pl
 import pytest
 
 from analyzer.parsing.context import ParseContext
@@ -81,6 +82,21 @@ def test_naive_lines_take_the_offset_of_the_nodes_zoned_lines(parse):
     assert resolved["offset_learned"].to_list() == [True, False]
     assert utc(events) == ["2017-03-14 09:22:05.046000", "2017-03-14 09:23:00.000000"]
 
+
+
+def test_a_frame_naming_its_hosts_as_categories_learns_the_same_offsets(parse):
+    """Rule hits name their hosts as categories (a flood holds each name once); their naive times
+    are made UTC from samples that name hosts as text."""
+    text = (
+        "[2017-03-14 10:22:05,046: INFO/MainProcess] Received task: ovs.storagerouter.ping[x]\n"
+        + PY.format(date="2017-03-14 10:23:00", frac="00000", tz="+0100")
+    )
+    events = parse(text, source="var/log/upstart/ovs-workers.log").events.with_columns(
+        pl.col("host").fill_null("ovs-node1"))
+    as_text = fill_offsets(events, offset_samples(events))
+    as_labels = fill_offsets(events.with_columns(pl.col("host").cast(pl.Categorical)), offset_samples(events))
+    assert as_labels["ts"].to_list() == as_text["ts"].to_list()
+    assert as_labels["offset_learned"].to_list() == [True, False]
 
 def test_the_inner_ovs_timestamp_of_a_journal_line_wins_over_the_journal_prefix(parse):
     line = ("Jan 24 15:31:23 NODE-3 gunicorn: 2019-01-24 08:31:23 04700 +0100 - NODE-3 - 1/2 - api/x - 4 - "

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from analyzer import frames
-from analyzer.frames import Packed, gather_rows
+from analyzer.frames import Packed, gather_columns, gather_rows
 
 
 def _chunk(rows: int = 1000) -> pl.DataFrame:
@@ -69,3 +69,14 @@ def test_gathering_rows_back_from_the_parts_gives_what_their_concatenation_holds
                      if whole else st.lists(st.none(), max_size=3))
     got = gather_rows(parts, "text", pl.Series(rows, dtype=pl.UInt32))
     assert got.to_list() == [None if r is None else whole[r] for r in rows]
+
+
+def test_several_columns_of_any_type_are_gathered_at_once_and_a_column_a_part_lacks_is_null_there():
+    first = pl.DataFrame({"raw": ["a0", "a1"], "context_before": [["x", "y"], None]})
+    second = pl.DataFrame({"raw": ["b0", "b1", "b2"]})  # a part without context
+    parts = [Packed.of(first), Packed.of(second)]
+    got = gather_columns(parts, ("raw", "context_before", "context_after"), pl.Series([4, None, 0, 1, 2]))
+    assert got.columns == ["raw", "context_before", "context_after"]
+    assert got["raw"].to_list() == ["b2", None, "a0", "a1", "b0"]
+    assert got["context_before"].to_list() == [None, None, ["x", "y"], None, None]
+    assert got["context_after"].to_list() == [None] * 5, "a column no part has is null"
