@@ -99,6 +99,8 @@ def mostly_unavailable(coverage: dict[str, Any]) -> bool:
 TextOf = Callable[[pl.Series, Sequence[str]], pl.DataFrame]
 #: What a grouped finding's evidence shows beside the hit columns; a chain's shows the text alone.
 _EVIDENCE_TEXT = ("raw", "context_before", "context_after")
+#: The hit columns a rule's grouped findings read besides the rule's entities.
+_FINDING_COLUMNS = ("source", "line", "ts", "host", "vpool", "_hit", *_EVIDENCE_TEXT)
 
 
 def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
@@ -113,8 +115,11 @@ def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
         if not rule.enabled:
             continue
         if rule.kind in ("match", "threshold", "clock_jump", "task") and rule.id in hit_rules:
-            # one rule's hits at a time: sorting and splitting all at once held every hit twice more
-            rows = hits.filter(pl.col("rule_id") == rule.id).sort(["ts", "source", "line"], nulls_last=True)
+            # one rule's hits at a time, and only the columns its findings read: sorting and
+            # splitting all of them at once held every hit twice more
+            wanted = [c for c in (*_FINDING_COLUMNS, *rule.entities) if c in hits.columns]
+            rows = hits.lazy().filter(pl.col("rule_id") == rule.id).select(list(dict.fromkeys(wanted))) \
+                .sort(["ts", "source", "line"], nulls_last=True).collect()
             findings.extend(_grouped(rule, rows, text_of))
         elif rule.kind == "sequence" and hits.height:
             findings.extend(_chained(rule, hits, end_of_logs, text_of))
