@@ -66,7 +66,6 @@ def test_errors_no_rule_explains_are_mined_into_ranked_templates(make_bundle, ru
     assert template["count"] == 5 and template["where"][0] == "var/log/ovs/lib.log:1"
 
 
-
 def test_a_template_spread_over_more_members_ranks_first_and_lists_each_host_and_member_once(make_bundle, rules):
     spread = [PY.format(s=i, level="ERROR", msg=f"the gizmo {i} refused") for i in range(2)]
     frequent = [PY.format(s=10 + i, level="ERROR", msg=f"widget {i} jammed") for i in range(6)]
@@ -77,6 +76,7 @@ def test_a_template_spread_over_more_members_ranks_first_and_lists_each_host_and
         ("the gizmo <num> refused", 2, ["n1"], ["var/log/ovs/api.log", "var/log/ovs/lib.log"], ["framework"]),
         ("widget <num> jammed", 6, ["n1"], ["var/log/ovs/lib.log"], ["framework"]),
     ]
+
 
 @pytest.mark.parametrize("pack_bytes", [0, 1 << 40], ids=["parts-compressed", "parts-copied"])
 def test_a_templates_examples_are_its_earliest_records_own_lines_from_any_member(make_bundle, rules, monkeypatch,

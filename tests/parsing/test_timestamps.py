@@ -83,7 +83,6 @@ def test_naive_lines_take_the_offset_of_the_nodes_zoned_lines(parse):
     assert utc(events) == ["2017-03-14 09:22:05.046000", "2017-03-14 09:23:00.000000"]
 
 
-
 def test_a_frame_naming_its_hosts_as_categories_learns_the_same_offsets(parse):
     """Rule hits name their hosts as categories (a flood holds each name once); their naive times
     are made UTC from samples that name hosts as text."""
@@ -97,6 +96,7 @@ def test_a_frame_naming_its_hosts_as_categories_learns_the_same_offsets(parse):
     as_labels = fill_offsets(events.with_columns(pl.col("host").cast(pl.Categorical)), offset_samples(events))
     assert as_labels["ts"].to_list() == as_text["ts"].to_list()
     assert as_labels["offset_learned"].to_list() == [True, False]
+
 
 def test_the_inner_ovs_timestamp_of_a_journal_line_wins_over_the_journal_prefix(parse):
     line = ("Jan 24 15:31:23 NODE-3 gunicorn: 2019-01-24 08:31:23 04700 +0100 - NODE-3 - 1/2 - api/x - 4 - "
