@@ -97,10 +97,13 @@ def mostly_unavailable(coverage: dict[str, Any]) -> bool:
 #: Some columns of hits (their text, the lines around it) at some `_hit` row numbers (a null row
 #: gives nulls).
 TextOf = Callable[[pl.Series, Sequence[str]], pl.DataFrame]
-#: What a grouped finding's evidence shows beside the hit columns; a chain's shows the text alone.
-_EVIDENCE_TEXT = ("raw", "context_before", "context_after")
+#: The lines around a hit that its evidence shows.
+_CONTEXT = ("context_before", "context_after")
+#: What a grouped finding's evidence shows beside the hit columns (a chain's shows the text alone):
+#: a bundle's hits may keep it packed, for `text_of` to read back.
+EVIDENCE_TEXT = ("raw", *_CONTEXT)
 #: The hit columns a rule's grouped findings read besides the rule's entities.
-_FINDING_COLUMNS = ("source", "line", "ts", "host", "vpool", "_hit", *_EVIDENCE_TEXT)
+_FINDING_COLUMNS = ("source", "line", "ts", "host", "vpool", "_hit", *EVIDENCE_TEXT)
 
 
 def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
@@ -153,7 +156,7 @@ def _grouped(rule: Rule, rows: pl.DataFrame, text_of: TextOf | None) -> list[Fin
             detail += (f"; escalated from {rule.severity}: {peak} within {rule.escalate_when.label} "
                        f"(at least {rule.escalate_when.count})")
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
-        findings.append(_finding(rule, group, entities, severity, detail, text_of, _EVIDENCE_TEXT))
+        findings.append(_finding(rule, group, entities, severity, detail, text_of, EVIDENCE_TEXT))
     return findings
 
 
@@ -243,7 +246,7 @@ def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity
     records = group.height
     edges = [group.head(EVIDENCE_EDGE), group.tail(EVIDENCE_EDGE)]
     shown = _with_text(group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges), text_of, text)
-    context = [c for c in ("context_before", "context_after") if c in shown.columns]
+    context = [c for c in _CONTEXT if c in shown.columns]
     evidence = [
         Evidence(source=row["source"], line=int(row["line"]), timestamp=iso(row["ts"]), host=row["host"],
                  raw=row["raw"] if row["raw"] is not None else "",

@@ -26,7 +26,7 @@ from analyzer.collectors.member_kind import classify
 from analyzer.collectors.protocol import Batch, BundleView, Collector
 from analyzer.detection.coverage import judge_versions, rule_coverage
 from analyzer.detection.evidence import with_context
-from analyzer.detection.findings import Finding, build_findings
+from analyzer.detection.findings import EVIDENCE_TEXT, Finding, build_findings
 from analyzer.detection.matcher import find_hits
 from analyzer.detection.rule import ENTITY_GROUPS, Rule
 from analyzer.detection.unknown import templates_section, unexplained_errors
@@ -426,7 +426,7 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     # a rule may match millions of records: their text and context stay packed, and are read back
     # for the few shown as evidence (`_hit`: a hit's row in the parts one after the other)
     hit_parts = [r.hits for r in results if r.hits.height]
-    hits = _stacked(hit_parts, drop=_HIT_TEXT)
+    hits = _stacked(hit_parts, drop=EVIDENCE_TEXT)
     if hits.height:  # once copies are told apart, their text's hash has served
         hits = drop_copied_hits(of_node(hits.with_row_index("_hit"))).drop("text_key", strict=False)
         hits = fill_offsets(hits, offsets)
@@ -471,8 +471,6 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     )
 
 
-#: What a hit carries that only evidence shows: read back for the few hits shown.
-_HIT_TEXT = ("raw", "context_before", "context_after")
 #: The hit columns that name one of few things (a rule, a host, a member, a producer, a volume...):
 #: categorical, so a rule matching millions of records holds each name once, not once a hit.
 _HIT_LABELS = ("rule_id", "host", "source", "producer", "component", *ENTITY_GROUPS)
