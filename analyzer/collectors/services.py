@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,10 @@ class ServiceKnowledge:
     source_file: str
 
 
+@cache
 def load_service_knowledge(path: Path | None = None) -> ServiceKnowledge:
-    """Read and validate `parsers/knowledge/services.yaml` (or `path`)."""
+    """Read and validate `parsers/knowledge/services.yaml` (or `path`), once per process: a triage
+    worker builds the collectors again for every bundle."""
     path = path or knowledge_file("services")
     doc = load_mapping(path, "service knowledge")
     transitions = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,10 @@ class TaskKnowledge:
     output_literal: str = ""
 
 
+@cache
 def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
-    """Read and validate `parsers/knowledge/tasks.yaml` (or `path`)."""
+    """Read and validate `parsers/knowledge/tasks.yaml` (or `path`), once per process: a triage
+    worker builds the collectors again for every bundle."""
     path = path or knowledge_file("tasks")
     doc = load_mapping(path, "task signatures")
     outcomes = tuple(str(o) for o in doc.get("outcomes") or ())

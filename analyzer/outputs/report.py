@@ -17,6 +17,7 @@ import io
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -277,7 +278,10 @@ def inline_script(name: str) -> tuple[Markup, str]:
     return Markup(script), base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
+@cache
 def template_env(autoescape: bool) -> jinja2.Environment:
+    """One environment per process: it keeps the templates it compiled, and compiling the report's
+    is most of rendering it, which a triage worker does for every bundle."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(shipped_dir("report_templates")),
         autoescape=autoescape,
