@@ -78,11 +78,10 @@ class ServiceKnowledge:
     source_file: str
 
 
-@cache
 def load_service_knowledge(path: Path | None = None) -> ServiceKnowledge:
-    """Read and validate `parsers/knowledge/services.yaml` (or `path`), once per process: a triage
-    worker builds the collectors again for every bundle."""
-    path = path or knowledge_file("services")
+    """Read and validate `parsers/knowledge/services.yaml` (or `path`)."""
+    if path is None:
+        return _shipped_services()
     doc = load_mapping(path, "service knowledge")
     transitions = []
     for i, item in enumerate(doc.get("transitions") or ()):
@@ -118,6 +117,13 @@ def load_service_knowledge(path: Path | None = None) -> ServiceKnowledge:
         flap_crashes=int(flapping.get("crashes", 3)),
         flap_window=duration_seconds(path, "flapping.window", flapping.get("window", "30m")),
         expected=expected, source_file=str(path))
+
+
+@cache
+def _shipped_services() -> ServiceKnowledge:
+    """The shipped file, read once per process: a triage worker builds the collectors again for
+    every bundle."""
+    return load_service_knowledge(knowledge_file("services"))
 
 
 def transition_events(events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:

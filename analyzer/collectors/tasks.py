@@ -87,11 +87,10 @@ class TaskKnowledge:
     output_literal: str = ""
 
 
-@cache
 def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
-    """Read and validate `parsers/knowledge/tasks.yaml` (or `path`), once per process: a triage
-    worker builds the collectors again for every bundle."""
-    path = path or knowledge_file("tasks")
+    """Read and validate `parsers/knowledge/tasks.yaml` (or `path`)."""
+    if path is None:
+        return _shipped_tasks()
     doc = load_mapping(path, "task signatures")
     outcomes = tuple(str(o) for o in doc.get("outcomes") or ())
     if not outcomes or UNFINISHED in outcomes:
@@ -119,6 +118,13 @@ def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
     output = doc.get("output") or {}
     return TaskKnowledge(outcomes=outcomes, signatures=tuple(signatures), source_file=str(path),
                          output_literal=str(output.get("literal", "")))
+
+
+@cache
+def _shipped_tasks() -> TaskKnowledge:
+    """The shipped file, read once per process: a triage worker builds the collectors again for
+    every bundle."""
+    return load_task_knowledge(knowledge_file("tasks"))
 
 
 def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +179,8 @@ def ascii_digits(pattern: str) -> str:
 
 def load_formats(directory: Path | None = None) -> list[FormatSpec]:
     """Read and validate every `*.yaml` format in `directory` (default: the shipped ones)."""
-    directory = directory or shipped_dir("parsers")
+    if directory is None:
+        return list(_shipped_formats())
     specs = [_spec_from_file(path) for path in sorted(directory.glob("*.yaml"))]
     seen: set[str] = set()
     for spec in specs:
@@ -187,6 +188,12 @@ def load_formats(directory: Path | None = None) -> list[FormatSpec]:
             raise UserError(f"{spec.source_file}: format id {spec.id!r} is defined twice")
         seen.add(spec.id)
     return sorted(specs, key=lambda s: (s.priority, s.id))
+
+
+@cache
+def _shipped_formats() -> tuple[FormatSpec, ...]:
+    """Read once per process: a triage worker analyzes many bundles with the same formats."""
+    return tuple(load_formats(shipped_dir("parsers")))
 
 
 def _spec_from_file(path: Path) -> FormatSpec:

@@ -9,6 +9,7 @@ import pytest
 from analyzer.collectors.identity import IdentityCollector
 from analyzer.collectors.services import ServiceStates, load_service_knowledge, resolve_units, transition_events
 from analyzer.errors import UserError
+from analyzer.parsing.knowledge import knowledge_file
 from analyzer.parsing.timezones import fill_offsets, offset_samples
 from analyzer.pipeline.analysis import analyze
 from tests.conftest import build_tar
@@ -34,6 +35,16 @@ def test_a_transition_must_name_a_unit_or_a_description(tmp_path):
                    "examples: [{line: a}]}\nexpected: {every_node: [{service: ovs-workers}]}\n")
     with pytest.raises(UserError, match="unit or description"):
         load_service_knowledge(bad)
+
+
+def test_an_edited_knowledge_file_is_read_as_it_now_stands_and_the_shipped_one_once(tmp_path):
+    edited = tmp_path / "services.yaml"
+    shipped = knowledge_file("services").read_text(encoding="utf-8")
+    edited.write_text(shipped, encoding="utf-8")
+    assert load_service_knowledge(edited).silent_after == KNOWLEDGE.silent_after == 600
+    edited.write_text(shipped.replace("silent_after: 10m", "silent_after: 20m"), encoding="utf-8")
+    assert load_service_knowledge(edited).silent_after == 1200
+    assert load_service_knowledge() is load_service_knowledge() == KNOWLEDGE
 
 
 def _journal(t: str, ident: str, msg: str) -> str:

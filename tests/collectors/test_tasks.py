@@ -66,6 +66,16 @@ def test_a_broken_signature_file_is_one_clear_error(tmp_path):
         load_task_knowledge(bad)
 
 
+def test_an_edited_signature_file_is_read_as_it_now_stands_and_the_shipped_one_once(tmp_path):
+    edited = tmp_path / "tasks.yaml"
+    shipped = knowledge_file("tasks").read_text(encoding="utf-8")
+    edited.write_text(shipped, encoding="utf-8")
+    assert load_task_knowledge(edited).output_literal == "celery.redirected"
+    edited.write_text(shipped.replace("{literal: celery.redirected}", "{literal: my.redirected}"), encoding="utf-8")
+    assert load_task_knowledge(edited).output_literal == "my.redirected"
+    assert load_task_knowledge() is load_task_knowledge() == KNOWLEDGE
+
+
 def _celery(t: str, level: str, proc: str, msg: str) -> str:
     return f"[2015-12-04 {t},000: {level}/{proc}] {msg}\r\n"
 

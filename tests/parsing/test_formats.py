@@ -89,3 +89,17 @@ def test_the_parser_captures_only_the_groups_an_event_reads():
     assert "(?P<seq>" not in volumedriver.capture
     for kept in ("date", "frac", "tz", "host", "pid", "thread", "program", "component", "level"):
         assert f"(?P<{kept}>" in volumedriver.capture
+
+
+def test_a_folder_of_formats_is_read_anew_at_each_load_and_the_shipped_ones_once(tmp_path):
+    """A triage worker reuses the shipped formats bundle after bundle; a folder a user edits
+    between two loads is read as it now stands."""
+    definition = "id: {id}\nproducer: test\nheader: '^(?P<message>.*)$'\nmultiline: none\n" \
+                 "samples: [{{line: 'm', expect: {{message: m}}}}]\n"
+    (tmp_path / "mine.yaml").write_text(definition.format(id="first"))
+    assert [f.id for f in load_formats(tmp_path)] == ["first"]
+    (tmp_path / "mine.yaml").write_text(definition.format(id="second"))
+    assert [f.id for f in load_formats(tmp_path)] == ["second"]
+    shipped, again = load_formats(), load_formats()
+    assert shipped == again and shipped is not again
+    assert all(a is b for a, b in zip(shipped, again, strict=True))
