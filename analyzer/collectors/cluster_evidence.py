@@ -39,6 +39,7 @@ from analyzer.errors import UserError
 from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.parsing.literals import literals_present
 
 _ARAKOON_LOG = re.compile(r"^var/log/arakoon/(?P<cluster>[^/]+)/(?P<node>[^/]+?)\.log(?:\.\d+)?(?:\.gz)?$")
 #: What the named groups of an extractor of each kind are, and the fact each gives.
@@ -89,10 +90,10 @@ class ClusterKnowledge:
     never_patterns: tuple[str, ...]
 
 
-@cache
 def cluster_knowledge(path: Path | None = None) -> ClusterKnowledge:
     """Read and validate `parsers/knowledge/cluster_names.yaml` (or `path`)."""
-    path = path or knowledge_file("cluster_names")
+    if path is None:
+        return _shipped_cluster_names()
     doc = load_mapping(path, "cluster names knowledge file")
     never = doc.get("never_link") or {}
     extractors = tuple(_extractor(path, item) for item in doc.get("extractors") or [])
@@ -101,6 +102,13 @@ def cluster_knowledge(path: Path | None = None) -> ClusterKnowledge:
     return ClusterKnowledge(extractors=extractors,
                             never_names=frozenset(str(n).lower() for n in never.get("names") or []),
                             never_patterns=tuple(str(p) for p in never.get("patterns") or []))
+
+
+@cache
+def _shipped_cluster_names() -> ClusterKnowledge:
+    """The shipped file, read once per process: a triage worker builds the collectors again for
+    every bundle."""
+    return cluster_knowledge(knowledge_file("cluster_names"))
 
 
 def _extractor(path: Path, item: dict[str, Any]) -> Extractor:
@@ -133,13 +141,19 @@ def extract(events: pl.DataFrame, knowledge: ClusterKnowledge) -> pl.DataFrame:
     """Every name and clock event the extractors find in `events` (rows of `_SCHEMA`), before caps.
 
     One pass per column finds the few records holding any extractor's literal (one automaton for
-    all literals of that column); each extractor then reads only those of them it is for, and most
-    members have none at all.
+    all literals of that column); only the extractors with a literal among them read them, each
+    only those it is for, and most members have none at all.
     """
     frame = events.select("producer", *{ex.column for ex in knowledge.extractors}, *_CONTEXT)
     candidates = {column: _candidates(frame, column, [ex for ex in knowledge.extractors if ex.column == column])
                   for column in {ex.column for ex in knowledge.extractors}}
-    frames = [found for ex in knowledge.extractors if candidates[ex.column].height
+    # which literals the candidates hold, found in one more pass: an extractor none of whose
+    # literals is there reads nothing, and its own filter and regex cost a small bundle more
+    # than the rest of this collector
+    present = {column: literals_present(found, column, sorted({lit for ex in knowledge.extractors
+                                                               if ex.column == column for lit in ex.literals}))
+               for column, found in candidates.items()}
+    frames = [found for ex in knowledge.extractors if present[ex.column].intersection(ex.literals)
               and (found := _found(candidates[ex.column], ex)).height]
     if not frames:
         return pl.DataFrame(schema=_SCHEMA)

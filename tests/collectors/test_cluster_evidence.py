@@ -15,6 +15,7 @@ from analyzer.collectors.cluster_evidence import (
 )
 from analyzer.collectors.identity import IdentityCollector
 from analyzer.errors import UserError
+from analyzer.parsing.knowledge import knowledge_file
 from analyzer.pipeline.analysis import analyze
 
 KNOWLEDGE = cluster_knowledge()
@@ -145,6 +146,17 @@ def test_a_broken_extractor_is_one_clear_error(tmp_path):
                     "examples: [{line: x, expect: {}}]}\n")
     with pytest.raises(UserError, match=r"extractor 'bad'.*unknown group"):
         cluster_knowledge(path)
+
+
+def test_an_edited_knowledge_file_is_read_as_it_now_stands_and_the_shipped_one_once(tmp_path):
+    edited = tmp_path / "cluster_names.yaml"
+    shipped = knowledge_file("cluster_names").read_text(encoding="utf-8")
+    edited.write_text(shipped, encoding="utf-8")
+    assert "ovsdb" in cluster_knowledge(edited).never_names
+    edited.write_text(shipped.replace("names: [ovsdb, ", "names: [mycluster, "), encoding="utf-8")
+    never = cluster_knowledge(edited).never_names
+    assert "mycluster" in never and "ovsdb" not in never
+    assert cluster_knowledge() is cluster_knowledge() == KNOWLEDGE
 
 
 def test_of_many_elections_the_latest_are_kept_where_the_bundles_of_one_collection_overlap(make_bundle, rules):
