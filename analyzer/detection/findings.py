@@ -9,7 +9,7 @@ sort order are fixed so the same bundle always gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,9 +111,10 @@ def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
     """`hits` has `rule_id`, the hit columns, UTC `ts` and entity columns; `counts` per-minute counts.
 
     A hit without its `raw` text and context has a `_hit` row number instead, and `text_of` reads
-    those of the hits shown as evidence (a bundle's hits may be millions, their text gigabytes)."""
+    those of the hits shown as evidence (a bundle's hits may be millions, their text gigabytes),
+    for every finding in one call: each call unpacks the parts that hold them."""
     hit_rules = set(hits["rule_id"].unique().to_list()) if hits.height else set()
-    findings: list[Finding] = []
+    drafts: list[_Draft] = []
     for rule in rules:
         if not rule.enabled:
             continue
@@ -123,16 +124,17 @@ def build_findings(hits: pl.DataFrame, counts: pl.DataFrame, rules: list[Rule],
             wanted = [c for c in (*_FINDING_COLUMNS, *rule.entities) if c in hits.columns]
             rows = hits.lazy().filter(pl.col("rule_id") == rule.id).select(list(dict.fromkeys(wanted))) \
                 .sort(["ts", "source", "line"], nulls_last=True).collect()
-            findings.extend(_grouped(rule, rows, text_of))
+            drafts.extend(_grouped(rule, rows))
         elif rule.kind == "sequence" and hits.height:
-            findings.extend(_chained(rule, hits, end_of_logs, text_of))
+            drafts.extend(_chained(rule, hits, end_of_logs))
         elif rule.kind == "absence" and counts.height:
-            findings.extend(_silent(rule, counts))
+            drafts.extend(_Draft(finding) for finding in _silent(rule, counts))
+    findings = _with_evidence(drafts, text_of)
     return sorted(findings, key=lambda f: (-f.severity_rank, f.first_seen or "~", f.rule_id,
                                            sorted(f.entities.items())))
 
 
-def _grouped(rule: Rule, rows: pl.DataFrame, text_of: TextOf | None) -> list[Finding]:
+def _grouped(rule: Rule, rows: pl.DataFrame) -> list[_Draft]:
     keys = [k for k in rule.entities if k in rows.columns]
     if "vpool" in keys:
         rows = borrow_vpool(rows)
@@ -142,7 +144,7 @@ def _grouped(rule: Rule, rows: pl.DataFrame, text_of: TextOf | None) -> list[Fin
         for row in peaks(rows, keys, window).iter_rows():
             peak_of[tuple(row[: len(keys)])] = (int(row[-2]), row[-1])
     groups = rows.group_by(keys, maintain_order=True) if keys else [((), rows)]
-    findings = []
+    drafts = []
     for key, group in groups:
         key = tuple(key)
         peak, peak_end = peak_of.get(key, (0, None))
@@ -156,8 +158,8 @@ def _grouped(rule: Rule, rows: pl.DataFrame, text_of: TextOf | None) -> list[Fin
             detail += (f"; escalated from {rule.severity}: {peak} within {rule.escalate_when.label} "
                        f"(at least {rule.escalate_when.count})")
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
-        findings.append(_finding(rule, group, entities, severity, detail, text_of, EVIDENCE_TEXT))
-    return findings
+        drafts.append(_finding(rule, group, entities, severity, detail, EVIDENCE_TEXT))
+    return drafts
 
 
 def borrow_vpool(rows: pl.DataFrame) -> pl.DataFrame:
@@ -189,7 +191,7 @@ def borrow_vpool(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None, text_of: TextOf | None) -> list[Finding]:
+def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None) -> list[_Draft]:
     sequence = rule.sequence
     assert sequence is not None
     instances = chains(hits, sequence, end_of_logs)
@@ -197,7 +199,7 @@ def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None, text_
         return []
     keys = list(sequence.join_on)
     present = len(sequence.steps) - (1 if sequence.absent_last else 0)
-    findings = []
+    drafts = []
     for key, group in instances.sort("ts0").group_by(keys, maintain_order=True):
         steps = [
             group.select(*[pl.col(f"{c}{k}").alias(c) for c in EVIDENCE_COLUMNS if f"{c}{k}" in group.columns])
@@ -211,9 +213,8 @@ def _chained(rule: Rule, hits: pl.DataFrame, end_of_logs: datetime | None, text_
             steps = " then ".join(sequence.steps)
             detail = f"{group.height} time(s) {steps}, each within {duration_label(sequence.within)}"
         entities = {k: str(v) for k, v in zip(keys, key, strict=True) if v is not None}
-        findings.append(_finding(rule, records, entities, rule.severity, detail, text_of, ("raw",),
-                                 count=group.height))
-    return findings
+        drafts.append(_finding(rule, records, entities, rule.severity, detail, ("raw",), count=group.height))
+    return drafts
 
 
 def _silent(rule: Rule, counts: pl.DataFrame) -> list[Finding]:
@@ -241,21 +242,24 @@ def _silent(rule: Rule, counts: pl.DataFrame) -> list[Finding]:
     return findings
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A finding whose evidence is still to be written: the records it shows, and which columns
+    of text it shows of them (a chain's shows the text alone)."""
+
+    finding: Finding
+    shown: pl.DataFrame | None = None
+    text: Sequence[str] = ()
+
+
 def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity: str, detail: str,
-             text_of: TextOf | None, text: Sequence[str], count: int | None = None) -> Finding:
+             text: Sequence[str], count: int | None = None) -> _Draft:
     records = group.height
     edges = [group.head(EVIDENCE_EDGE), group.tail(EVIDENCE_EDGE)]
-    shown = _with_text(group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges), text_of, text)
-    context = [c for c in _CONTEXT if c in shown.columns]
-    evidence = [
-        Evidence(source=row["source"], line=int(row["line"]), timestamp=iso(row["ts"]), host=row["host"],
-                 raw=row["raw"] if row["raw"] is not None else "",
-                 **{c: list(row[c] or []) for c in context})
-        for row in shown.select("source", "line", "ts", "host", "raw", *context).iter_rows(named=True)
-    ]
+    shown = group if records <= EVIDENCE_ALL_UP_TO else pl.concat(edges)
     times = group["ts"].drop_nulls()
     vpools = sorted(group["vpool"].drop_nulls().unique().to_list()) if "vpool" in group.columns else []
-    return Finding(
+    finding = Finding(
         rule_id=rule.id,
         title=rule.title,
         severity=severity,
@@ -273,14 +277,39 @@ def _finding(rule: Rule, group: pl.DataFrame, entities: dict[str, str], severity
         references=list(rule.references),
         hc_codes=list(rule.hc_codes),
         related=list(rule.sequence.steps) if rule.sequence else [],
-        evidence=evidence,
-        evidence_omitted=records - len(evidence),
+        evidence=[],
+        evidence_omitted=records - shown.height,
     )
+    return _Draft(finding, shown, text)
 
 
-def _with_text(rows: pl.DataFrame, text_of: TextOf | None, columns: Sequence[str]) -> pl.DataFrame:
-    """`rows` with the `columns` of those that came without them (see `build_findings`)."""
-    if text_of is None or "_hit" not in rows.columns:
-        return rows
-    read = text_of(rows["_hit"], columns)
-    return rows.with_columns(pl.coalesce(c, read[c]) if c in rows.columns else read[c] for c in columns)
+def _with_evidence(drafts: list[_Draft], text_of: TextOf | None) -> list[Finding]:
+    """The drafts' findings with their evidence, the text of what they show read back (where
+    their hits came without it) in one `text_of` call."""
+    reading = [d.shown is not None and text_of is not None and "_hit" in d.shown.columns for d in drafts]
+    wanted = [d.shown["_hit"].cast(pl.Int64) for d, read in zip(drafts, reading, strict=True)
+              if read and d.shown is not None]
+    read_back = text_of(pl.concat(wanted), EVIDENCE_TEXT) if text_of is not None and wanted else pl.DataFrame()
+    findings, at = [], 0
+    for draft, read in zip(drafts, reading, strict=True):
+        shown = draft.shown
+        if shown is None:
+            findings.append(draft.finding)
+            continue
+        if read:
+            texts = read_back.slice(at, shown.height)
+            at += shown.height
+            shown = shown.with_columns(pl.coalesce(c, texts[c]) if c in shown.columns else texts[c]
+                                       for c in draft.text)
+        findings.append(replace(draft.finding, evidence=_evidence(shown)))
+    return findings
+
+
+def _evidence(shown: pl.DataFrame) -> list[Evidence]:
+    context = [c for c in _CONTEXT if c in shown.columns]
+    return [
+        Evidence(source=row["source"], line=int(row["line"]), timestamp=iso(row["ts"]), host=row["host"],
+                 raw=row["raw"] if row["raw"] is not None else "",
+                 **{c: list(row[c] or []) for c in context})
+        for row in shown.select("source", "line", "ts", "host", "raw", *context).iter_rows(named=True)
+    ]

@@ -243,3 +243,40 @@ def test_evidence_carries_the_lines_around_the_record(make_bundle, rules):
     analysis = analyze(make_bundle({"var/log/ovs/lib.log": "\n".join(lines) + "\n"}), rules)
     (evidence,) = [e for f in analysis.findings for e in f.evidence if f.rule_id == "NO_SPACE_LEFT_ON_DEVICE"]
     assert evidence.context_before == lines[:3] and evidence.context_after == lines[4:7]
+
+
+def test_evidence_text_of_hits_kept_without_it_is_read_back_once_for_every_finding(tmp_path):
+    """A bundle's hits keep a row number (`_hit`) instead of their text: the findings' evidence
+    reads the text and context of the records it shows, for all findings in one read (each read
+    unpacks the parts that hold them), and no other record's."""
+    from datetime import UTC, datetime
+
+    from analyzer.detection.findings import build_findings
+
+    rule = load_rule_file(write_rule(tmp_path, "match:\n  literals: [x]\n  regex: '(?P<volume>v\\d)'\n"))
+    hits = pl.DataFrame({
+        "rule_id": ["TEST_RULE"] * 30,
+        "source": ["a.log"] * 30,
+        "line": list(range(1, 31)),
+        "ts": [datetime(2017, 3, 14, 9, 0, i, tzinfo=UTC) for i in range(30)],
+        "host": ["n1"] * 30,
+        "vpool": [None] * 30,
+        "volume": ["v1"] * 25 + ["v2"] * 5,
+        "_hit": [100 + i for i in range(30)],
+    })
+    reads = []
+
+    def text_of(rows: pl.Series, columns):
+        reads.append(rows.to_list())
+        return pl.DataFrame({"raw": [f"record {r}" for r in rows], "context_before": [[f"before {r}"] for r in rows],
+                             "context_after": [[] for _ in rows]}).select(columns)
+
+    findings = build_findings(hits, pl.DataFrame(), [rule], None, text_of=text_of)
+    assert len(reads) == 1
+    shown = {*range(100, 110), *range(115, 125), *range(125, 130)}
+    assert sorted(reads[0]) == sorted(shown)
+    by_volume = {f.entities["volume"]: f for f in findings}
+    assert [e.raw for e in by_volume["v2"].evidence] == [f"record {r}" for r in range(125, 130)]
+    first = by_volume["v1"].evidence[0]
+    assert (first.line, first.raw, first.context_before, first.context_after) == (1, "record 100", ["before 100"], [])
+    assert by_volume["v1"].evidence_omitted == 5
