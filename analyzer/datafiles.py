@@ -10,8 +10,8 @@ import yaml
 from analyzer.errors import UserError
 
 #: libyaml's loader where PyYAML was built with it (its wheels are): every run reads some 150
-#: files of rules, formats and knowledge before the first line, and the pure-Python loader
-#: takes ten times as long over them.
+#: files of rules, formats and knowledge before its first line, and the pure-Python loader was
+#: a large part of the start-up.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
