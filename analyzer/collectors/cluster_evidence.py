@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
 from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
-from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.parsing.knowledge import examples_of, regex_groups, shipped_once
 from analyzer.parsing.literals import literals_present
 
 _ARAKOON_LOG = re.compile(r"^var/log/arakoon/(?P<cluster>[^/]+)/(?P<node>[^/]+?)\.log(?:\.\d+)?(?:\.gz)?$")
@@ -90,10 +89,9 @@ class ClusterKnowledge:
     never_patterns: tuple[str, ...]
 
 
-def cluster_knowledge(path: Path | None = None) -> ClusterKnowledge:
+@shipped_once("cluster_names")
+def cluster_knowledge(path: Path) -> ClusterKnowledge:
     """Read and validate `parsers/knowledge/cluster_names.yaml` (or `path`)."""
-    if path is None:
-        return _shipped_cluster_names()
     doc = load_mapping(path, "cluster names knowledge file")
     never = doc.get("never_link") or {}
     extractors = tuple(_extractor(path, item) for item in doc.get("extractors") or [])
@@ -103,12 +101,6 @@ def cluster_knowledge(path: Path | None = None) -> ClusterKnowledge:
                             never_names=frozenset(str(n).lower() for n in never.get("names") or []),
                             never_patterns=tuple(str(p) for p in never.get("patterns") or []))
 
-
-@cache
-def _shipped_cluster_names() -> ClusterKnowledge:
-    """The shipped file, read once per process: a triage worker builds the collectors again for
-    every bundle."""
-    return cluster_knowledge(knowledge_file("cluster_names"))
 
 
 def _extractor(path: Path, item: dict[str, Any]) -> Extractor:

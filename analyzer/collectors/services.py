@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from analyzer.durations import duration_seconds
 from analyzer.errors import UserError
 from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
-from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.parsing.knowledge import examples_of, regex_groups, shipped_once
 from analyzer.parsing.literals import contains_any_literal, literals_present
 
 STATES = ("activating", "running", "restarting", "deactivating", "stopped", "crashed", "failed", "silent")
@@ -78,10 +77,9 @@ class ServiceKnowledge:
     source_file: str
 
 
-def load_service_knowledge(path: Path | None = None) -> ServiceKnowledge:
+@shipped_once("services")
+def load_service_knowledge(path: Path) -> ServiceKnowledge:
     """Read and validate `parsers/knowledge/services.yaml` (or `path`)."""
-    if path is None:
-        return _shipped_services()
     doc = load_mapping(path, "service knowledge")
     transitions = []
     for i, item in enumerate(doc.get("transitions") or ()):
@@ -117,13 +115,6 @@ def load_service_knowledge(path: Path | None = None) -> ServiceKnowledge:
         flap_crashes=int(flapping.get("crashes", 3)),
         flap_window=duration_seconds(path, "flapping.window", flapping.get("window", "30m")),
         expected=expected, source_file=str(path))
-
-
-@cache
-def _shipped_services() -> ServiceKnowledge:
-    """The shipped file, read once per process: a triage worker builds the collectors again for
-    every bundle."""
-    return load_service_knowledge(knowledge_file("services"))
 
 
 def transition_events(events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.DataFrame:

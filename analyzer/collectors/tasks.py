@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from analyzer.detection.rule import Rule
 from analyzer.errors import UserError
 from analyzer.frames import Packed, gather_rows, unpack_all
 from analyzer.isotime import iso
-from analyzer.parsing.knowledge import examples_of, knowledge_file, regex_groups
+from analyzer.parsing.knowledge import examples_of, regex_groups, shipped_once
 from analyzer.parsing.literals import contains_any_literal, literals_present
 from analyzer.parsing.timezones import fill_offsets
 
@@ -87,10 +86,9 @@ class TaskKnowledge:
     output_literal: str = ""
 
 
-def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
+@shipped_once("tasks")
+def load_task_knowledge(path: Path) -> TaskKnowledge:
     """Read and validate `parsers/knowledge/tasks.yaml` (or `path`)."""
-    if path is None:
-        return _shipped_tasks()
     doc = load_mapping(path, "task signatures")
     outcomes = tuple(str(o) for o in doc.get("outcomes") or ())
     if not outcomes or UNFINISHED in outcomes:
@@ -118,13 +116,6 @@ def load_task_knowledge(path: Path | None = None) -> TaskKnowledge:
     output = doc.get("output") or {}
     return TaskKnowledge(outcomes=outcomes, signatures=tuple(signatures), source_file=str(path),
                          output_literal=str(output.get("literal", "")))
-
-
-@cache
-def _shipped_tasks() -> TaskKnowledge:
-    """The shipped file, read once per process: a triage worker builds the collectors again for
-    every bundle."""
-    return load_task_knowledge(knowledge_file("tasks"))
 
 
 def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:

@@ -10,14 +10,13 @@ table is the product: `ovs-analyzer parse` and events.parquet.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import polars as pl
 
 from analyzer.datafiles import load_mapping
 from analyzer.errors import UserError
-from analyzer.parsing.knowledge import knowledge_file, regex_groups
+from analyzer.parsing.knowledge import regex_groups, shipped_once
 
 FIELDS = ("message", "raw", "source")
 
@@ -39,9 +38,8 @@ class EntityPattern:
         return value
 
 
-@cache
-def load_entity_patterns(path: Path | None = None) -> tuple[EntityPattern, ...]:
-    path = path or knowledge_file("entities")
+@shipped_once("entities")
+def load_entity_patterns(path: Path) -> tuple[EntityPattern, ...]:
     entries = load_mapping(path, "entity file").get("entities")
     if not isinstance(entries, list):
         raise UserError(f"{path}: 'entities' must be a list")

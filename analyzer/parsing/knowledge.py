@@ -7,18 +7,36 @@ for log formats. Regexes run with the same Rust engine (through Polars) as the a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from analyzer.errors import UserError
 from analyzer.resources import shipped_dir
 
+T = TypeVar("T")
+
 
 def knowledge_file(name: str) -> Path:
     """The shipped `parsers/knowledge/<name>.yaml`."""
     return shipped_dir("parsers") / "knowledge" / f"{name}.yaml"
+
+
+def shipped_once(name: str) -> Callable[[Callable[[Path], T]], Callable[..., T]]:
+    """A reader of a knowledge file that, called with no path, reads the shipped
+    `parsers/knowledge/<name>.yaml` once per process (a triage worker builds its collectors again
+    for every bundle), and reads a path given at every call (a file being edited stays current)."""
+    def decorate(read: Callable[[Path], T]) -> Callable[..., T]:
+        shipped = cache(lambda: read(knowledge_file(name)))
+
+        @wraps(read)
+        def reader(path: Path | None = None) -> T:
+            return shipped() if path is None else read(path)
+        return reader
+    return decorate
 
 
 def regex_groups(path: Path, where: str, pattern: str, allowed: tuple[str, ...]) -> tuple[str, ...]:

@@ -66,3 +66,14 @@ def test_a_pattern_without_its_named_group_is_refused(tmp_path):
     path.write_text("entities:\n  - {column: osd, pattern: 'osd (\\d+)', examples: [{text: osd 1, expect: '1'}]}\n")
     with pytest.raises(UserError, match=r"\(\?P<osd>"):
         load_entity_patterns(path)
+
+
+def test_an_edited_entity_file_is_read_as_it_now_stands_and_the_shipped_one_once(tmp_path):
+    path = tmp_path / "entities.yaml"
+    entry = ("entities:\n  - {{column: osd, pattern: '{word} (?P<osd>\\d+)', "
+             "examples: [{{text: {word} 1, expect: '1'}}]}}\n")
+    path.write_text(entry.format(word="osd"))
+    assert [p.pattern for p in load_entity_patterns(path)] == ["osd (?P<osd>\\d+)"]
+    path.write_text(entry.format(word="disk"))
+    assert [p.pattern for p in load_entity_patterns(path)] == ["disk (?P<osd>\\d+)"]
+    assert load_entity_patterns() is load_entity_patterns() == PATTERNS
