@@ -102,7 +102,6 @@ def cluster_knowledge(path: Path) -> ClusterKnowledge:
                             never_patterns=tuple(str(p) for p in never.get("patterns") or []))
 
 
-
 def _extractor(path: Path, item: dict[str, Any]) -> Extractor:
     where = f"extractor {item.get('id')!r}"
     kind, clock = item.get("kind"), item.get("clock")
@@ -139,25 +138,23 @@ def extract(events: pl.DataFrame, knowledge: ClusterKnowledge) -> pl.DataFrame:
     frame = events.select("producer", *{ex.column for ex in knowledge.extractors}, *_CONTEXT)
     candidates = {column: _candidates(frame, column, [ex for ex in knowledge.extractors if ex.column == column])
                   for column in {ex.column for ex in knowledge.extractors}}
-    # which literals the candidates hold, found in one more pass: an extractor none of whose
-    # literals is there reads nothing, and its own filter and regex cost a small bundle more
-    # than the rest of this collector
-    present = {column: literals_present(found, column, sorted({lit for ex in knowledge.extractors
-                                                               if ex.column == column for lit in ex.literals}))
-               for column, found in candidates.items()}
-    frames = [found for ex in knowledge.extractors if present[ex.column].intersection(ex.literals)
-              and (found := _found(candidates[ex.column], ex)).height]
+    frames = [found for ex in knowledge.extractors if candidates[ex.column][1].intersection(ex.literals)
+              and (found := _found(candidates[ex.column][0], ex)).height]
     if not frames:
         return pl.DataFrame(schema=_SCHEMA)
     return pl.concat(frames).filter(pl.col("event").is_not_null() | _sharable(knowledge))
 
 
-def _candidates(frame: pl.DataFrame, column: str, extractors: list[Extractor]) -> pl.DataFrame:
-    """The records whose `column` holds a literal of `extractors` (of their producers, when all name some)."""
+def _candidates(frame: pl.DataFrame, column: str, extractors: list[Extractor]) -> tuple[pl.DataFrame, set[str]]:
+    """The records whose `column` holds a literal of `extractors` (of their producers, when all name
+    some), and which of the literals they hold, found in one more pass over them: an extractor none
+    of whose literals is there reads nothing, and its own filter and regex cost a small bundle
+    more than the rest of this collector."""
     if all(ex.producers for ex in extractors):
         frame = frame.filter(pl.col("producer").is_in(sorted({p for ex in extractors for p in ex.producers})))
     literals = sorted({literal for ex in extractors for literal in ex.literals})
-    return frame.filter(pl.col(column).str.contains_any(literals).fill_null(False))
+    found = frame.filter(pl.col(column).str.contains_any(literals).fill_null(False))
+    return found, literals_present(found, column, literals)
 
 
 def _found(candidates: pl.DataFrame, ex: Extractor) -> pl.DataFrame:

@@ -120,9 +120,11 @@ def _keys(events: pl.DataFrame) -> pl.Series:
     return events.select(_key_hash()).to_series()
 
 
+#: The column `HIT_TEXT_KEY` fills, dropped once copies are told apart.
+TEXT_KEY = "text_key"
 #: A rule hit's text, hashed as journal copies' keys are: copies of hits are told apart by it,
 #: and the text itself is read back only for the few hits shown as evidence.
-HIT_TEXT_KEY = pl.col("raw").hash(seed=0).alias("text_key")
+HIT_TEXT_KEY = pl.col("raw").hash(seed=0).alias(TEXT_KEY)
 
 
 def drop_copied_hits(hits: pl.DataFrame) -> pl.DataFrame:
@@ -132,7 +134,7 @@ def drop_copied_hits(hits: pl.DataFrame) -> pl.DataFrame:
     Only copies in *other* members are dropped: a line repeated within one file is a real
     repetition and keeps counting.
     """
-    if hits.height == 0 or "text_key" not in hits.columns:
+    if hits.height == 0 or TEXT_KEY not in hits.columns:
         return hits
     # a member's preference, one integer: its place in the family, then its name (the few sources
     # are ranked once, so a flood of hits is compared on integers, not sorted by strings);
@@ -146,7 +148,7 @@ def drop_copied_hits(hits: pl.DataFrame) -> pl.DataFrame:
     if ranked.height < 2:  # one member of the family (a flood in one file, say) has no copies elsewhere
         return hits
     preference = pl.col("source").cast(pl.String).replace_strict(ranked["source"], ranked["preference"], default=None)
-    key = ["rule_id", "host", "text_key"]
+    key = ["rule_id", "host", TEXT_KEY]
     row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row")
     in_family = hits.select(row, *key, preference.alias("_preference")).drop_nulls("_preference")
     copies = in_family.filter(pl.col("_preference") != pl.col("_preference").min().over(key))["_row"]

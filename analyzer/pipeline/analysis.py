@@ -36,7 +36,7 @@ from analyzer.isotime import iso
 from analyzer.lanes import Lane
 from analyzer.parsing.chunks import CHUNK_BYTES, CHUNK_LINES, one_chunk, parse_chunks
 from analyzer.parsing.context import ParseContext
-from analyzer.parsing.copies import HIT_TEXT_KEY, JOURNAL_SOURCES, JournalCopies, drop_copied_hits
+from analyzer.parsing.copies import HIT_TEXT_KEY, JOURNAL_SOURCES, TEXT_KEY, JournalCopies, drop_copied_hits
 from analyzer.parsing.formats import FormatSpec, load_formats
 from analyzer.parsing.journal_header import read_header
 from analyzer.parsing.member import ParsedMember, parse_members
@@ -428,7 +428,7 @@ def _combine(bundle: Bundle, reports: list[MemberReport], results: list[_BatchRe
     hit_parts = [r.hits for r in results if r.hits.height]
     hits = _stacked(hit_parts, drop=EVIDENCE_TEXT)
     if hits.height:  # once copies are told apart, their text's hash has served
-        hits = drop_copied_hits(of_node(hits.with_row_index("_hit"))).drop("text_key", strict=False)
+        hits = drop_copied_hits(of_node(hits.with_row_index("_hit"))).drop(TEXT_KEY, strict=False)
         hits = fill_offsets(hits, offsets)
     counts, learned = counts_in_utc([counts], offsets)
     spans = _utc_spans(of_node(_stacked([r.spans for r in results])), offsets)
