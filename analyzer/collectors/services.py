@@ -26,7 +26,7 @@ from analyzer.errors import UserError
 from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, regex_groups, shipped_once
-from analyzer.parsing.literals import contains_any_literal, literals_present
+from analyzer.parsing.literals import contains_any_literal, literal_masks
 
 STATES = ("activating", "running", "restarting", "deactivating", "stopped", "crashed", "failed", "silent")
 TRANSITION_GROUPS = ("unit", "description", "detail")
@@ -123,15 +123,15 @@ def transition_events(events: pl.DataFrame, knowledge: ServiceKnowledge) -> pl.D
     literals = sorted({t.literal for t in knowledge.transitions})
     candidates = events.select("host", "ts_local", "utc_offset", "source", "line", "message", "producer") \
         .filter(contains_any_literal(message, literals).fill_null(False))
-    present = literals_present(candidates, "message", literals)
+    holding = literal_masks(candidates, "message", literals)
     parts = []
     for tr in knowledge.transitions:
-        if tr.literal not in present:
+        if tr.literal not in holding:
             continue
-        mask = message.str.contains(tr.literal, literal=True)
+        mask = pl.lit(holding[tr.literal])
         if tr.producers:
-            mask = mask & pl.col("producer").is_in(list(tr.producers))
-        rows = candidates.filter(mask.fill_null(False))
+            mask = mask & pl.col("producer").is_in(list(tr.producers)).fill_null(False)
+        rows = candidates.filter(mask)
         rows = rows.filter(message.str.contains(tr.regex)) if rows.height else rows  # the regex: few lines only
         if rows.height == 0:
             continue

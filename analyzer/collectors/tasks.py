@@ -31,7 +31,7 @@ from analyzer.errors import UserError
 from analyzer.frames import Packed, gather_rows, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, regex_groups, shipped_once
-from analyzer.parsing.literals import contains_any_literal, literals_present
+from analyzer.parsing.literals import contains_any_literal, literal_masks
 from analyzer.parsing.timezones import fill_offsets
 
 STEPS = ("received", "started", "retried", "finished")
@@ -127,14 +127,14 @@ def task_events(events: pl.DataFrame, knowledge: TaskKnowledge) -> pl.DataFrame:
     message = pl.col("message")
     literals = sorted({s.literal for s in knowledge.signatures})
     candidates = events.select(*_KEPT, "message").filter(contains_any_literal(message, literals).fill_null(False))
-    present = literals_present(candidates, "message", literals)
+    holding = literal_masks(candidates, "message", literals)
     parts = []
     for sig in knowledge.signatures:
-        if sig.literal not in present:
+        if sig.literal not in holding:
             continue
         # one regex pass: the whole match is captured too, so a line it does not match has none
         found = pl.col("_g").struct.field
-        rows = candidates.filter(message.str.contains(sig.literal, literal=True)) \
+        rows = candidates.filter(holding[sig.literal]) \
             .with_columns(message.str.extract_groups(f"(?P<_match>{sig.regex})").alias("_g")) \
             .filter(found("_match").is_not_null())
         if rows.height == 0:

@@ -22,3 +22,15 @@ def literals_present(frame: pl.DataFrame, column: str, literals: list[str]) -> s
         return set()
     found = frame[column].str.extract_many(literals, overlapping=True).explode().drop_nulls().unique()
     return set(found.to_list())
+
+
+def literal_masks(frame: pl.DataFrame, column: str, literals: list[str]) -> dict[str, pl.Series]:
+    """For each of `literals` that `column` of `frame` holds somewhere, which rows hold it: one
+    substring pass per literal over a few candidates, each pass both telling whether a literal's
+    signature can match there and picking the rows it reads (cheaper than finding the literals
+    present in one overlapping scan, then filtering for each again)."""
+    if frame.height == 0 or not literals:
+        return {}
+    masks = frame.select(pl.col(column).str.contains(literal, literal=True).fill_null(False).alias(str(i))
+                         for i, literal in enumerate(literals))
+    return {literal: mask for literal, mask in zip(literals, masks.iter_columns(), strict=True) if mask.any()}

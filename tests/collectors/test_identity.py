@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from analyzer.collectors.identity import missing_sources
+import re
+
+from analyzer.collectors.identity import knowledge, missing_sources
 from analyzer.pipeline.analysis import analyze
 
 PY = "2017-03-14 10:22:05 04700 +0100 - {host} - 1/2 - lib/vdisk - 4 - INFO - {msg}\n"
@@ -44,6 +46,22 @@ def test_a_framework_node_without_master_services_is_an_extra_node(make_bundle, 
     assert section["services"] == ["ovs-volumedriver_vpool9", "ovs-workers"]
     assert section["vpools"] == ["vpool9"]
     assert section["hosts"] == {"ovs-node2": 3}, "two entries and the journal header"
+
+
+def test_an_upstart_jobs_init_line_names_its_service(make_bundle, rules):
+    dmesg = ("[ 6805.221345] init: ovs-volumedriver_vpool3 main process (2180) killed by SEGV signal\n"
+             "[ 6805.230000] ovs-volumedriver_vpool4 is not an init line\n")
+    section = identity(make_bundle, rules, {"var/log/dmesg": dmesg,
+                                            "var/log/ovs/lib.log": PY.format(host="ovs-node2", msg="a")})
+    assert section["services"] == ["ovs-volumedriver_vpool3"]
+    assert section["vpools"] == ["vpool3"]
+
+
+def test_a_service_pattern_with_a_prefix_matches_only_messages_that_start_with_it():
+    """`prefix` picks the messages a pattern's regex reads: it must be what the regex is anchored to."""
+    for pattern in knowledge()["service_patterns"]:
+        if "prefix" in pattern:
+            assert pattern["regex"].startswith("^" + re.escape(pattern["prefix"]).replace("\\ ", " ")), pattern
 
 
 def test_spans_and_offsets_are_per_source(make_bundle, rules):
