@@ -132,10 +132,18 @@ def load_pack(extra_dirs: Iterable[Path] = (), config: Path | None = None) -> li
     return apply_tuning(load_rules([*default_rule_dirs(), *extra_dirs]), config)
 
 
-@cache
 def pack_links(extra_dirs: tuple[Path, ...] = ()) -> list[Link]:
-    """The causal links of the shipped pack and of the extra rule folders (`--rules`)."""
-    return load_links([*default_rule_dirs(), *extra_dirs])
+    """The causal links of the shipped pack and of the extra rule folders (`--rules`): the shipped
+    ones read once per process (a triage worker reports bundle after bundle), the folders given read
+    at every call (a links file being written stays current in a long-lived process)."""
+    if not extra_dirs:
+        return list(_shipped_links())
+    return load_links([*default_rule_dirs(), *extra_dirs])  # refuses a link the pack already has
+
+
+@cache
+def _shipped_links() -> tuple[Link, ...]:
+    return tuple(load_links(default_rule_dirs()))
 
 
 def links_for(rules: list[Rule], extra_dirs: Iterable[Path | str] = ()) -> list[Link]:

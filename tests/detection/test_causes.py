@@ -140,6 +140,15 @@ def test_a_link_naming_a_rule_the_pack_lacks_fails_its_test_and_is_left_out_of_r
     assert links_for(rules, [tmp_path]) == links_for(rules), "a run joins only what its pack has"
 
 
+def test_a_links_file_of_a_rules_folder_is_read_anew_at_each_run(tmp_path):
+    mine = {**GOOD, "cause": "ASD_DOWN", "effect": "DISK_IO_ERROR_KERNEL"}
+    _links_file(tmp_path, {"links": [mine]})
+    assert [link.within for link in pack_links((tmp_path,)) if link.source_file.startswith(str(tmp_path))] == [1800]
+    _links_file(tmp_path, {"links": [{**mine, "within": "5m"}]})
+    assert [link.within for link in pack_links((tmp_path,)) if link.source_file.startswith(str(tmp_path))] == [300]
+    assert pack_links() == pack_links(), "the shipped links alone"
+
+
 def test_every_shipped_link_names_rules_of_the_pack_and_its_examples_pass():
     links = pack_links()
     assert links, "the pack ships causal links"
