@@ -24,8 +24,9 @@ from analyzer.reading.rotation import EDGE_BYTES_NEEDED, OverlapTrimmer, drop_he
 from analyzer.reading.text import clean_block, cleaning_notes, line_blocks, looks_binary
 from analyzer.timings import lane, timed
 
-#: Members larger than this are streamed.
-STREAM_BYTES = 64 << 20
+#: Members larger than this are streamed: one larger than a block is parsed a chunk at a time anyway,
+#: and held whole it would weigh its size beside the events of its chunks.
+STREAM_BYTES = 16 << 20
 #: About how much text each block holds (it ends at the first newline after this much).
 BLOCK_BYTES = 16 << 20
 _END = object()
