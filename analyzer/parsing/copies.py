@@ -66,7 +66,8 @@ class JournalCopies:
         copying = _copying(sources) if self._hashes else None
         if copying is None:
             return None
-        return events.select(_ENTRY & copying & _key_hash().is_in(self._known_hashes().implode())).to_series()
+        entries = events.select((_ENTRY & copying).alias("entry"), _key_hash().alias("hash"))
+        return entries["entry"] & _among(entries["hash"], self._known_hashes())
 
     def defer(self, events: pl.DataFrame, sources: Sequence[str], keys: list[pl.Expr], counted: pl.Expr) -> None:
         """Remember the records of syslog-family members read before any journal that the timeline
@@ -87,14 +88,25 @@ class JournalCopies:
         """How many deferred records per source and `keys` repeat a journal read after them."""
         if not self._deferred or not self._hashes:
             return pl.DataFrame()
-        late = pl.concat(self._deferred).filter(pl.col("_hash").is_in(self._known_hashes().implode()))
+        deferred = pl.concat(self._deferred)
+        late = deferred.filter(_among(deferred["_hash"], self._known_hashes()))
         return late.group_by("source", *keys).len("count")
 
     def _known_hashes(self) -> pl.Series:
+        """Every journal entry's hash, sorted, each once."""
         if self._known is None:
-            self._known = pl.concat(self._hashes).unique()
+            self._known = pl.concat(self._hashes).unique().sort()
             self._hashes = [self._known]
         return self._known
+
+
+def _among(hashes: pl.Series, known: pl.Series) -> pl.Series:
+    """Which of `hashes` are in `known` (sorted): a binary search each. `is_in` would build a hash
+    set of every known entry at each call, a journal's millions of them for each chunk of syslog."""
+    if known.len() == 0:
+        return pl.repeat(False, hashes.len(), eager=True)
+    at = known.search_sorted(hashes).clip(upper_bound=known.len() - 1)
+    return known.gather(at) == hashes
 
 
 #: A record rsyslog may have copied from the journal: one whole entry of a named ident.

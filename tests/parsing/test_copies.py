@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzer.parsing.copies import _among
 from analyzer.pipeline.analysis import analyze
 from analyzer.pipeline.event_table import bundle_events
 from tests.conftest import build_tar
@@ -118,3 +119,12 @@ def test_parse_and_analyze_agree_on_which_records_repeat_journal_entries(make_bu
     marked = dict(events.filter(pl.col("parse_status") == "duplicate").group_by("source").len().iter_rows())
     counted = {m.path: m.journal_copies for m in analyze(bundle, rules).members if m.journal_copies}
     assert marked == counted == {"var/log/syslog": 4, "var/log/auth.log": 2}
+
+
+_HASHES = st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=30)
+
+
+@given(known=_HASHES, hashes=_HASHES)
+def test_a_record_is_a_copy_exactly_when_its_key_hash_is_a_known_entrys(known, hashes):
+    known_series = pl.Series(known, dtype=pl.UInt64).unique().sort()
+    assert _among(pl.Series(hashes, dtype=pl.UInt64), known_series).to_list() == [h in set(known) for h in hashes]
