@@ -25,8 +25,10 @@ volumedriver going on after it (causal pairs: the second can not precede the fir
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from analyzer.errors import UserError
 from analyzer.frames import Packed, unpack_all
 from analyzer.isotime import iso
 from analyzer.parsing.knowledge import examples_of, regex_groups, shipped_once
-from analyzer.parsing.literals import literals_present
+from analyzer.parsing.literals import literal_masks
 
 _ARAKOON_LOG = re.compile(r"^var/log/arakoon/(?P<cluster>[^/]+)/(?P<node>[^/]+?)\.log(?:\.\d+)?(?:\.gz)?$")
 #: What the named groups of an extractor of each kind are, and the fact each gives.
@@ -138,29 +140,32 @@ def extract(events: pl.DataFrame, knowledge: ClusterKnowledge) -> pl.DataFrame:
     frame = events.select("producer", *{ex.column for ex in knowledge.extractors}, *_CONTEXT)
     candidates = {column: _candidates(frame, column, [ex for ex in knowledge.extractors if ex.column == column])
                   for column in {ex.column for ex in knowledge.extractors}}
-    frames = [found for ex in knowledge.extractors if candidates[ex.column][1].intersection(ex.literals)
-              and (found := _found(candidates[ex.column][0], ex)).height]
+    frames = [found for ex in knowledge.extractors
+              if (holding := [mask for literal, mask in candidates[ex.column][1].items() if literal in ex.literals])
+              and (found := _found(candidates[ex.column][0], reduce(operator.or_, holding), ex)).height]
     if not frames:
         return pl.DataFrame(schema=_SCHEMA)
     return pl.concat(frames).filter(pl.col("event").is_not_null() | _sharable(knowledge))
 
 
-def _candidates(frame: pl.DataFrame, column: str, extractors: list[Extractor]) -> tuple[pl.DataFrame, set[str]]:
+def _candidates(frame: pl.DataFrame, column: str,
+                extractors: list[Extractor]) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
     """The records whose `column` holds a literal of `extractors` (of their producers, when all name
-    some), and which of the literals they hold, found in one more pass over them: an extractor none
-    of whose literals is there reads nothing, and its own filter and regex cost a small bundle
+    some), and for each literal they hold, which of them hold it (`literal_masks`): an extractor
+    none of whose literals is there reads nothing, and its own filter and regex cost a small bundle
     more than the rest of this collector."""
     if all(ex.producers for ex in extractors):
         frame = frame.filter(pl.col("producer").is_in(sorted({p for ex in extractors for p in ex.producers})))
     literals = sorted({literal for ex in extractors for literal in ex.literals})
     found = frame.filter(pl.col(column).str.contains_any(literals).fill_null(False))
-    return found, literals_present(found, column, literals)
+    return found, literal_masks(found, column, literals)
 
 
-def _found(candidates: pl.DataFrame, ex: Extractor) -> pl.DataFrame:
-    """What one extractor finds: one row per name (fact) and per clock event."""
+def _found(candidates: pl.DataFrame, holding: pl.Series, ex: Extractor) -> pl.DataFrame:
+    """What one extractor finds in the candidates `holding` one of its literals: one row per name
+    (fact) and per clock event."""
     text = pl.col(ex.column)
-    lines = candidates.filter(text.str.contains_any(list(ex.literals)).fill_null(False))
+    lines = candidates.filter(holding)
     if ex.producers:
         lines = lines.filter(pl.col("producer").is_in(ex.producers))
     if lines.height == 0:
