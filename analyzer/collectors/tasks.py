@@ -402,16 +402,17 @@ def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
     message. Ties are all kept. Events that name no task id are tied to one only after the last member: all kept.
     (rsyslog's copy of an event this drops from the journal may be kept from syslog: it says
     the same, so it folds the same; see `_first_copies`.)"""
-    clock = ("source", "task_id", "host", "utc_offset")
+    # the clock as one integer: the fourteen windows below then group by one column, not four
+    clock = pl.struct("source", "task_id", "host", "utc_offset").rank("dense").alias("_clock")
     ts = pl.col("ts_local")
-    first = lambda when: ts == ts.filter(when).min().over(clock)  # noqa: E731
-    last = lambda when: ts == ts.filter(when).max().over(clock)  # noqa: E731
+    first = lambda when: ts == ts.filter(when).min().over("_clock")  # noqa: E731
+    last = lambda when: ts == ts.filter(when).max().over("_clock")  # noqa: E731
     step, finished = pl.col("step"), pl.col("step") == "finished"
-    found = found.with_columns(_rank(pl.col("outcome"), outcomes).alias("_rank")) \
-        .with_columns(pl.col("_rank").max().over(clock).alias("_top"))
+    found = found.with_columns(clock, _rank(pl.col("outcome"), outcomes).alias("_rank")) \
+        .with_columns(pl.col("_rank").max().over("_clock").alias("_top"))
     keep = pl.any_horizontal(
         pl.col("task_id").is_null(), ts.is_null(), step == "retried",
-        ts == ts.min().over(clock),
+        ts == ts.min().over("_clock"),
         first(pl.col("name").is_not_null()), last(pl.col("name").is_not_null()),
         first(_WORKER.is_not_null()), first(pl.col("worker_pid").is_not_null()),
         first(step == "received"), first(step == "started"), last(finished),
@@ -419,7 +420,7 @@ def deciders(found: pl.DataFrame, outcomes: tuple[str, ...]) -> pl.DataFrame:
         last(pl.col("runtime").is_not_null()), last(pl.col("frame").is_not_null()),
         first(finished & _EXCEPTION.is_not_null()), first(finished & _MESSAGE.is_not_null()),
     )
-    return found.filter(keep.fill_null(False)).drop("_rank", "_top")
+    return found.filter(keep.fill_null(False)).drop("_clock", "_rank", "_top")
 
 
 def _rank(outcome: pl.Series | pl.Expr, outcomes: tuple[str, ...]) -> pl.Series | pl.Expr:
