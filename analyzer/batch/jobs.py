@@ -9,7 +9,6 @@ from __future__ import annotations
 import resource
 import time
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import polars as pl
 from analyzer.batch.discovery import BUNDLE_FILE, bundle_size
 from analyzer.detection.findings import verdict
 from analyzer.detection.loader import load_pack
-from analyzer.detection.rule import SEVERITIES, Rule
+from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import INTERNAL_ERRORS, UserError, machine_problem
 from analyzer.outputs.redact import Redactor, output_folders
 from analyzer.pipeline.analysis import Analysis
@@ -77,12 +76,6 @@ def plan(paths: list[Path], out: Path, rule_dirs: tuple[Path, ...], config: Path
     return jobs
 
 
-@cache
-def rules_for(rule_dirs: tuple[Path, ...], config: Path | None) -> list[Rule]:
-    """Loaded once per worker process."""
-    return load_pack(rule_dirs, config)
-
-
 def run_bundle(job: Job) -> list[Outcome]:
     """Analyze one input and write its report folder(s); any failure becomes an error row.
 
@@ -97,7 +90,7 @@ def run_bundle(job: Job) -> list[Outcome]:
 
     started = time.perf_counter()
     try:
-        nodes = analyze_nodes(job.path, rules_for(job.rule_dirs, job.config),
+        nodes = analyze_nodes(job.path, load_pack(job.rule_dirs, job.config),
                               collectors=[*default_collectors(), ClusterEvidence()])
         redactor = job.redactor()
         # the bundle's own folder is named as its nodes' are: once every node's names are known

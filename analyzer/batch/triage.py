@@ -27,7 +27,8 @@ from typing import Any
 from analyzer import __version__
 from analyzer.batch.cluster import group, slug, write_cluster_report
 from analyzer.batch.discovery import discover
-from analyzer.batch.jobs import Job, Outcome, failed, plan, rules_for, run_bundle
+from analyzer.batch.jobs import Job, Outcome, failed, plan, run_bundle
+from analyzer.detection.loader import load_pack
 from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import UserError
 from analyzer.isotime import generated_stamp
@@ -144,7 +145,7 @@ def triage(inputs: list[str], out: Path, *, workers: int | None = None, executor
     if not paths:
         raise UserError(f"no bundle found in {' '.join(inputs)} (looked for *.tar, *.tar.gz, *.tgz, *.tar.xz, "
                         "*.tar.bz2, *.zip and unpacked bundle folders)")
-    loaded = rules_for(rule_dirs, config)  # a bad --rules or --config stops here, before any work
+    loaded = load_pack(rule_dirs, config)  # a bad --rules or --config stops here, before any work
     settings = {"fail_on": fail_on, "rules": len(loaded), "extra_rule_dirs": [str(p) for p in rule_dirs],
                 "config": str(config) if config else None, "redact": redact}
     redactor = Redactor(hosts=named_hosts(paths)) if redact else None

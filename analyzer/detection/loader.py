@@ -51,22 +51,34 @@ def default_rule_dirs() -> list[Path]:
 
 
 def load_rules(dirs: Iterable[Path]) -> list[Rule]:
-    """Read every rule file below `dirs`; a broken file is a clear error naming the file."""
+    """Read every rule file below `dirs`; a broken file is a clear error naming the file.
+
+    The shipped pack is read once per process (a triage worker, a Dask worker above all, reports
+    bundle after bundle); any other folder at every call, so a rule being written or tuned is
+    the one the next bundle meets, as with causal links (`pack_links`)."""
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for directory in dirs:
-        if not directory.is_dir():
-            raise UserError(f"{directory}: rules folder not found")
-        for path in sorted(directory.rglob("*.yaml")):
-            if path.relative_to(directory).parts[0] == LINKS_FOLDER:
-                continue  # causal links between rules, not rules (detection/causes.py)
-            rule = load_rule_file(path)
+        for path, rule in _shipped_rules() if directory == shipped_dir("rules") else _rules_below(directory):
             if rule.id in seen:
                 raise UserError(f"{path}: rule id {rule.id} is already defined in {seen[rule.id]}")
             seen[rule.id] = str(path)
             rules.append(rule)
     _check_sequences(rules)
     return rules
+
+
+@cache
+def _shipped_rules() -> tuple[tuple[Path, Rule], ...]:
+    return _rules_below(shipped_dir("rules"))
+
+
+def _rules_below(directory: Path) -> tuple[tuple[Path, Rule], ...]:
+    if not directory.is_dir():
+        raise UserError(f"{directory}: rules folder not found")
+    # causal links between rules are not rules (detection/causes.py)
+    return tuple((path, load_rule_file(path)) for path in sorted(directory.rglob("*.yaml"))
+                 if path.relative_to(directory).parts[0] != LINKS_FOLDER)
 
 
 def load_rule_file(path: Path) -> Rule:

@@ -9,8 +9,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from analyzer.batch.discovery import discover
+from analyzer.batch.jobs import plan, run_bundle
 from analyzer.batch.triage import urgency
 from samples.make_sample import write_sample
 from tests.conftest import SAMPLE, build_tar, cli
@@ -132,6 +134,28 @@ def test_one_worker_goes_through_many_bundles(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "out" / "triage.json").read_text())["bundles"]
     assert len(rows) == 7 and {r["worst"] for r in rows} == {"high"}
+
+
+def test_a_worker_meets_a_rule_edited_between_two_bundles(tmp_path):
+    """A Dask worker lives from one triage to the next: the rule a support engineer just tuned in
+    the --rules folder is the one its next bundle is judged by, not the one it read first."""
+    line = "2017-03-14 10:22:05 046812 +0100 - ovs-node1 - 1/2 - lib/vdisk - 1 - INFO - frobnicator jammed\n"
+    bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {"var/log/ovs/lib.log": line})
+    mine = tmp_path / "rules"
+    mine.mkdir()
+    rule = {"id": "FROBNICATOR_JAMMED", "title": "Frobnicator jammed", "component": "framework",
+            "description": "d", "remediation": "r", "match": {"literals": ["frobnicator jammed"]}}
+
+    def judged(severity: str, out: str) -> str:
+        (mine / "FROBNICATOR_JAMMED.yaml").write_text(yaml.safe_dump({**rule, "severity": severity}))
+        [job] = plan([bundle], tmp_path / out, (mine,), None, {})
+        [done] = run_bundle(job)
+        assert done.row["status"] == "ok", done.row
+        findings = json.loads((job.out_dir / "findings.json").read_text())["findings"]
+        return next(f["severity"] for f in findings if f["rule_id"] == "FROBNICATOR_JAMMED")
+
+    assert judged("medium", "first") == "medium"
+    assert judged("critical", "second") == "critical"
 
 
 def test_an_output_folder_inside_the_inbox_is_not_triaged_again(tmp_path):

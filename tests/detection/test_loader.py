@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from analyzer.detection.loader import default_rule_dirs, load_rule_file
+from analyzer.detection.loader import default_rule_dirs, load_pack, load_rule_file
 from analyzer.detection.versions import VersionRange, assess
 from analyzer.errors import UserError
 
@@ -127,3 +127,25 @@ def test_findings_say_whether_the_nodes_release_is_affected(tmp_path, rules):
     doc = findings_document(analysis, "2026-01-01T00:00:00Z", {})
     page = render_html(doc, timeline_model(analysis, doc))
     assert "Rules whose release range excludes this node" in page and "has the fix (fixed in 2.7.4)" in page
+
+
+def test_a_rules_folder_and_a_config_are_read_anew_at_each_load_the_shipped_pack_once(tmp_path: Path):
+    """A triage worker (a Dask worker above all) loads the pack for bundle after bundle: a rule or a
+    tuning being written is the one the next bundle meets, while the shipped pack is parsed once."""
+    mine, config = tmp_path / "rules", tmp_path / "site.yaml"
+    mine.mkdir()
+    rule = mine / "MY_RULE.yaml"
+    rule.write_text(yaml.safe_dump({**BASE, "match": {"literals": ["boom"]}}))
+    config.write_text(yaml.safe_dump({"rules": {"MY_RULE": {"enabled": True}}}))
+
+    def my_rule() -> tuple[str, bool]:
+        found = next(r for r in load_pack((mine,), config) if r.id == "MY_RULE")
+        return found.severity, found.enabled
+
+    assert my_rule() == ("high", True)
+    rule.write_text(yaml.safe_dump({**BASE, "severity": "low", "match": {"literals": ["boom"]}}))
+    assert my_rule() == ("low", True)
+    config.write_text(yaml.safe_dump({"rules": {"MY_RULE": {"enabled": False}}}))
+    assert my_rule() == ("low", False)
+    first, again = load_pack(), load_pack()
+    assert first == again and all(a is b for a, b in zip(first, again, strict=True)), "the shipped pack, read once"
