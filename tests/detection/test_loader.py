@@ -1,4 +1,5 @@
-"""The rule language's JSON Schema and its loader agree, and version ranges compare as dpkg does."""
+"""The rule language's JSON Schema and its loader agree, version ranges compare as dpkg does, and a
+rules folder is read at every load while the shipped pack is read once."""
 
 from __future__ import annotations
 
