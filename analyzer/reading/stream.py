@@ -21,7 +21,7 @@ from itertools import chain
 
 from analyzer.reading.archive import Entry, Limits, ReadResult, inflate_steps, read_steps
 from analyzer.reading.rotation import EDGE_BYTES_NEEDED, OverlapTrimmer, drop_head, drop_tail
-from analyzer.reading.text import clean_block, cleaning_notes, line_blocks, looks_binary
+from analyzer.reading.text import as_utf8, clean_block, cleaning_notes, line_blocks, looks_binary
 from analyzer.timings import lane, timed
 
 #: Members larger than this are streamed: one larger than a block is parsed a chunk at a time anyway,
@@ -50,6 +50,7 @@ class TextStream:
         self._steps = read_steps(entry, limits, self.result)
         self._compressed = compressed
         self._inflating: list[str] = []  # what inflating said
+        self._decoding: list[str] = []  # what reading it as UTF-8 said
         self._max_line_bytes = max_line_bytes
         self._trimmer, self._path = trimmer, path
         self._overlap: str | None = None
@@ -129,6 +130,7 @@ class TextStream:
         # as a member read whole: reading, inflating, cleaning, then trimming notes (`Member.warnings`)
         self.notes.extend(n for n in (self.result.stopped, self.result.damage) if n)  # in place
         self.notes.extend(self._inflating)
+        self.notes.extend(self._decoding)
         self.notes.extend(cleaning_notes(self._nuls, self._cut, self._max_line_bytes))
         if self._overlap:
             self.notes.append(self._overlap)
@@ -151,9 +153,10 @@ class TextStream:
             yield self._cleaned_block(rest)
 
     def _text_steps(self) -> Iterator[bytes]:
-        """The member's bytes as stored, inflated if it is compressed."""
+        """The member's text as UTF-8: its bytes as stored, inflated if it is compressed."""
         stored = self._stored_steps()
-        return inflate_steps(stored, self._limits, self._inflating) if self._compressed else stored
+        return as_utf8(inflate_steps(stored, self._limits, self._inflating) if self._compressed else stored,
+                       self._decoding)
 
     def _stored_steps(self) -> Iterator[bytes]:
         for chunk in timed(self._steps, "read"):  # read while parsing: still counted as reading

@@ -1,25 +1,77 @@
-"""Make a member's text safe to parse: NUL runs removed, monstrous lines cut, both counted.
+"""Make a member's text safe to parse: UTF-8 whatever byte order mark it starts with, NUL runs
+removed, monstrous lines cut, each said.
 
-A hard reset leaves runs of NUL bytes where a log's preallocated tail was; a program dumping a
-blob can write a line of many MB. Neither may cost the parser unbounded work or put megabytes
-into a report, and neither may pass silently: each returns a note for the inventory.
+A file saved by a Windows editor or by PowerShell starts with a byte order mark, and PowerShell
+writes UTF-16: left as they are, the mark would sit in front of the first line's time stamp (so
+no format reads it) and UTF-16 would be half NUL bytes. A hard reset leaves runs of NUL bytes
+where a log's preallocated tail was; a program dumping a blob can write a line of many MB.
+Neither may cost the parser unbounded work or put megabytes into a report, and none of it may
+pass silently: each returns a note for the inventory.
 Binary files (`lastlog`, `wtmp`) are left alone here; the parser skips them, by this same test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import codecs
+from collections.abc import Iterable, Iterator
+from itertools import chain
 
 TRUNCATION_MARK = b" [...line cut by ovs-analyzer: %d bytes]"
 _BINARY_PROBE = 8192
 
 
+#: The byte order marks a text may start with: what each says the text is, and its codec.
+#: UTF-32's little-endian mark starts with UTF-16's, so it is tried first.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32LE", "utf-32-le"), (codecs.BOM_UTF32_BE, "UTF-32BE", "utf-32-be"),
+    (codecs.BOM_UTF8, "UTF-8", "utf-8"),
+    (codecs.BOM_UTF16_LE, "UTF-16LE", "utf-16-le"), (codecs.BOM_UTF16_BE, "UTF-16BE", "utf-16-be"),
+)
+
+
+def as_utf8(steps: Iterable[bytes], notes: list[str]) -> Iterator[bytes]:
+    """A member's bytes (`steps`: its pieces, in order) as UTF-8 text: a UTF-8 byte order mark at
+    its head taken off, a text whose mark says UTF-16 or UTF-32 decoded (what cannot be decoded
+    replaced and counted). `notes` hears what was done. Any other text passes untouched, in its
+    pieces (the first ones joined until four bytes tell): invalid UTF-8 is the parser's to replace
+    and count."""
+    pieces = iter(steps)
+    head = b""
+    for piece in pieces:
+        head += piece
+        if len(head) >= 4:
+            break
+    found = next((bom for bom in _BYTE_ORDER_MARKS if head.startswith(bom[0])), None)
+    if found is None:
+        if head:
+            yield head
+        yield from pieces
+        return
+    mark, name, codec = found
+    rest = chain([head[len(mark):]], pieces)
+    if codec == "utf-8":
+        notes.append("the UTF-8 byte order mark at its head removed")
+        yield from rest
+        return
+    decoder = codecs.getincrementaldecoder(codec)("replace")
+    replaced = 0
+    for piece in chain(rest, [None]):
+        text = decoder.decode(b"", final=True) if piece is None else decoder.decode(piece)
+        replaced += text.count("\ufffd")
+        yield text.encode("utf-8")
+    notes.append(f"{name} text (its byte order mark says so) read as UTF-8"
+                 + (f"; {replaced} undecodable sequence(s) replaced" if replaced else ""))
+
+
 def clean_text(data: bytes, max_line_bytes: int) -> tuple[bytes, list[str]]:
-    """Remove NUL bytes and cut lines longer than `max_line_bytes`; say what was done."""
+    """Read the text as UTF-8 (`as_utf8`), remove NUL bytes and cut lines longer than
+    `max_line_bytes`; say what was done."""
+    notes: list[str] = []
+    data = b"".join(as_utf8([data], notes))  # one piece and no mark: `data` itself, not a copy
     if looks_binary(data):
-        return data, []
+        return data, notes
     data, nuls, cut = clean_block(data, max_line_bytes)
-    return data, cleaning_notes(nuls, cut, max_line_bytes)
+    return data, notes + cleaning_notes(nuls, cut, max_line_bytes)
 
 
 def clean_block(data: bytes, max_line_bytes: int) -> tuple[bytes, int, int]:
