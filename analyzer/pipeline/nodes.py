@@ -52,7 +52,10 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
     for _, node_analysis in results:  # every node's report says what of the upload it does not cover
         node_analysis.bundle.warnings.extend(lost)
     if not any(a.members for _, a in results):
-        reasons = "; ".join([*outer.bundle.warnings, *lost]) or "no regular files"
+        # what each node's reading skipped too (a bundle nested deeper than one level, say): "no
+        # regular files" would be false, and the support engineer would not know to unpack it
+        said = [*outer.bundle.warnings, *lost, *(w for _, a in results for w in a.bundle.warnings)]
+        reasons = "; ".join(dict.fromkeys(said)) or "no regular files"
         raise UserError(f"{path}: nothing to analyze ({reasons})")
     return _open_vstorage_only(path, results)
 

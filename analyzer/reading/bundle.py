@@ -212,7 +212,7 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                     if bundle.inner is None:
                         bundle.nested.append(name)
                     else:
-                        notes.add("bundle nested two levels deep", name)
+                        notes.add("nested twice", name)
                     continue
                 count += 1
                 if count > caps.max_members:
@@ -383,9 +383,16 @@ class _SkipNotes:
     def summary(self) -> list[str]:
         label = {"dir": "folder entries", "link": "links (never followed)", "device": "device files",
                  "fifo": "FIFOs", "other": "special files", "unsafe name": "members with unsafe names",
-                 "output": "ovs-analyzer output folders (reports, not logs)"}
+                 "output": "ovs-analyzer output folders (reports, not logs)",
+                 "nested twice": "bundles nested two levels deep"}
         return [f"{n} {label.get(reason, reason)} skipped (e.g. {', '.join(self.examples[reason])})"
+                + (f": {_SKIP_HINTS[reason]}" if reason in _SKIP_HINTS else "")
                 for reason, n in self.counts.items() if reason != "dir"]
+
+
+#: What the support engineer can do about members skipped for a reason.
+_SKIP_HINTS = {"nested twice": "one level of bundles inside bundles is read; unpack the outer archive and "
+                               "analyze what it holds"}
 
 
 def file_sha256(path: Path) -> str | None:

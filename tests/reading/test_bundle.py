@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzer.errors import UserError
 from analyzer.pipeline.analysis import analyze
+from analyzer.pipeline.nodes import analyze_nodes
 from analyzer.reading.bundle import Bundle, Caps, describe, iter_members, nested_bundles
 from analyzer.reading.rotation import OverlapTrimmer, rotation_of
 from tests.conftest import build_tar, tar_bytes
@@ -80,6 +82,20 @@ def test_a_bundle_of_bundles_is_split_into_its_nodes(tmp_path, rules):
     assert [(n.name, n.host_hint) for n in nodes] == [("ovs-node1-20170314102205-logs.tar.gz", "node1"),
                                                      ("ovs-node2-20170314102206-logs.tar.gz", "node2")]
     assert [analyze(n, rules).hosts for n in nodes] == [["ovs-node1"], ["ovs-node2"]]
+
+
+def test_a_bundle_nested_two_levels_deep_is_named_with_what_to_do_not_hidden_behind_no_files(tmp_path, rules):
+    """A zip of a tar of node bundles: one level of nesting is read. The error named "no regular
+    files" before, which the archive does hold, and not the bundle it skipped."""
+    node = gzip.compress(tar_bytes({"var/log/ovs/lib.log": PY.format(s=1)}))
+    cluster = tar_bytes({"ovs-node1-20170314102205-logs.tar.gz": node})
+    outer = tmp_path / "upload.zip"
+    outer.write_bytes(zip_bytes({"case/cluster.tar": cluster}))
+    with pytest.raises(UserError) as error:
+        analyze_nodes(outer, rules)
+    said = str(error.value)
+    assert "1 bundles nested two levels deep skipped (e.g. ovs-node1-20170314102205-logs.tar.gz)" in said
+    assert "unpack the outer archive and analyze what it holds" in said
 
 
 def test_a_folder_of_bundles_is_split_into_its_nodes(tmp_path):
