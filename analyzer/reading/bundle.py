@@ -155,6 +155,9 @@ class Bundle:
 def describe(path: Path) -> Bundle:
     """Identify a bundle from its name, as `ovs collect logs` writes it (host and time)."""
     if not path.exists():
+        if str(path) == "-":  # the habit of tools that read a stream; a bundle is read more than once
+            raise UserError("-: a bundle cannot be read from standard input (it is read more than once): "
+                            "save it to a file and name that file")
         raise UserError(f"{path}: no such file or directory")
     if not (path.is_file() or path.is_dir()):  # a bundle is read more than once (sniffed, hashed, read)
         raise UserError(f"{path}: not a regular file or folder (a pipe or device can be read only once): "

@@ -94,3 +94,12 @@ def test_analyze_writes_every_output_before_it_prints_a_line(tmp_path):
     assert (out / "report.html").is_file() and (out / "summary.md").is_file()
     command.stdout.close()
     command.wait(timeout=300)
+
+
+def test_a_dash_for_standard_input_is_answered_with_what_to_do_instead(tmp_path):
+    with SAMPLE.open("rb") as bundle:
+        result = subprocess.run([sys.executable, "-m", "analyzer.cli.app", "analyze", "-", "-o", str(tmp_path / "o")],
+                                stdin=bundle, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("ovs-analyzer: error: -: a bundle cannot be read from standard input (it is "
+                                     "read more than once): save it to a file and name that file")
