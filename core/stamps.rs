@@ -171,7 +171,9 @@ impl PreparedRule {
 
 /// `+0100` -> 60, `-0500` -> -300; the C++ `-03-30` quirk, `+01:00` and a bare `+01` too.
 /// Sign, two hour digits, then the minutes as the last two characters (where there are more than
-/// three), as the volumedriver's and Python's writers put them.
+/// three), as the volumedriver's and Python's writers put them. No zone on Earth is further than
+/// `MAX_OFFSET_MINUTES` from UTC: a zone text beyond that, or with 60 minutes or more (a damaged
+/// line), says nothing, and the record takes its member's zone like a record that states none.
 pub fn offset_minutes(text: &str) -> Option<i16> {
     let hours: i32 = slice_chars(text, 1, 2).parse().ok()?;
     let minutes: i32 = if text.len() > 3 {
@@ -180,9 +182,16 @@ pub fn offset_minutes(text: &str) -> Option<i16> {
     } else {
         0
     };
+    let total = hours * 60 + minutes;
+    if minutes >= 60 || total > MAX_OFFSET_MINUTES {
+        return None;
+    }
     let sign = if text.starts_with('-') { -1 } else { 1 };
-    i16::try_from(sign * (hours * 60 + minutes)).ok()
+    i16::try_from(sign * total).ok()
 }
+
+/// The furthest any time zone is from UTC: UTC+14:00 (the Line Islands); the furthest west is -12:00.
+pub const MAX_OFFSET_MINUTES: i32 = 14 * 60;
 
 fn slice_chars(text: &str, start: usize, len: usize) -> &str {
     let mut indices = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len()));
@@ -290,6 +299,15 @@ mod tests {
         assert_eq!(offset_minutes("+01:00"), Some(60));
         assert_eq!(offset_minutes("+01"), Some(60));
         assert_eq!(offset_minutes("+x1"), None);
+        assert_eq!(offset_minutes("+1400"), Some(840));
+        assert_eq!(offset_minutes("-1200"), Some(-720));
+    }
+
+    #[test]
+    fn a_zone_no_place_on_earth_has_says_nothing() {
+        for damaged in ["+9999", "+0160", "+1401", "-1500", "+99:00", "-03-75"] {
+            assert_eq!(offset_minutes(damaged), None, "{damaged}");
+        }
     }
 
     #[test]

@@ -73,6 +73,10 @@ class MemberReport:
     journal_copies: int = 0
     #: Records a copy-paste had glued to the end of the line before them, read as records of their own.
     glued: int = 0
+    #: Records of a format with a time stamp whose stamp names no day of the calendar (Feb 30, 24:00,
+    #: Feb 29 of a year-less log read in a common year): kept, on no timeline; and the first one's line.
+    untimed: int = 0
+    first_untimed_line: int | None = None
 
 
 @dataclass
@@ -322,6 +326,9 @@ class _PendingMember:
         if report.glued:
             report.warnings.append(f"{report.glued} record(s) glued to the end of a line (a copy-paste) read as "
                                    "records of their own, on that line's number")
+        if report.untimed:
+            report.warnings.append(f"{report.untimed} record(s) whose time stamp names no day of the calendar "
+                                   f"(the first on line {report.first_untimed_line}): kept, but on no timeline")
         return report
 
 
@@ -331,9 +338,10 @@ def _merged(pieces: list[MemberReport]) -> MemberReport:
     for piece in pieces:
         for name, count in piece.formats.items():
             formats[name] = formats.get(name, 0) + count
-    return replace(pieces[0], formats=formats, **{
+    return replace(pieces[0], formats=formats, first_untimed_line=next(
+        (p.first_untimed_line for p in pieces if p.first_untimed_line is not None), None), **{
         key: sum(getattr(p, key) for p in pieces)
-        for key in ("lines", "records", "unparsed", "invalid_utf8", "journal_copies", "glued")
+        for key in ("lines", "records", "unparsed", "invalid_utf8", "journal_copies", "glued", "untimed")
     })
 
 
@@ -355,8 +363,10 @@ def _analyze_batch(pieces: list[_Piece], rules: list[Rule], formats: list[Format
         # a record no format read (`format` null) is an unparsed one
         unparsed = _per_member(summary, pl.col("format").is_null())
         copied = _per_member(summary, pl.col("copy")) if copy is not None else {}
+        untimed = _untimed(summary, events, [f.id for f in formats if f.timestamp is not None])
         for report in reports:
             report.unparsed, report.journal_copies = unparsed.get(report.path, 0), copied.get(report.path, 0)
+            report.untimed, report.first_untimed_line = untimed.get(report.path, (0, None))
         active = activity(summary, history)
         counts, spans, activity_spans = minute_counts(active), spans_of(summary), spans_of(active)
         offsets = samples_of(summary_tallies(summary, ("source",)), ("source",))
@@ -388,6 +398,18 @@ def _collected(collector: Collector, batch: Batch) -> pl.DataFrame | None:
     by far in cost, and the one to make faster should be one look away."""
     with stage(f"collector {collector.name}"):
         return collector.collect(batch)
+
+
+def _untimed(summary: pl.DataFrame, events: pl.DataFrame, stamped: list[str]) -> dict[str, tuple[int, int]]:
+    """Per member with any: how many records of a format with a time stamp have no time (the stamp
+    names no day of the calendar), and the line of the first of them."""
+    rows = summary.filter(pl.col("format").is_in(stamped) & pl.col("minute").is_null())
+    if rows.height == 0:
+        return {}
+    per_member = rows.group_by("source").agg(pl.col("count").sum(), pl.col("row").min())
+    lines = events["line"].gather(per_member["row"]).to_list()
+    return {source: (int(count), int(line)) for (source, count, _), line in
+            zip(per_member.iter_rows(), lines, strict=True)}
 
 
 def _per_member(summary: pl.DataFrame, picked: pl.Expr) -> dict[str, int]:

@@ -68,6 +68,27 @@ def test_a_member_with_records_glued_by_a_paste_says_so_and_counts_them(make_bun
            "number" in member.warnings
 
 
+@pytest.mark.parametrize("chunk_bytes", [4 * 1024, 64 * 1024 * 1024], ids=["in-chunks", "whole"])
+def test_records_whose_stamp_names_no_day_are_counted_and_the_first_named(make_bundle, rules, monkeypatch,
+                                                                         chunk_bytes):
+    """A damaged stamp (Feb 30, 24:00) leaves its record on no timeline: said, with where to look,
+    never silent; a zone no place has (+9999) is not believed, and its record takes the member's."""
+    import analyzer.parsing.chunks
+
+    good = [PY.format(host="n1", msg=f"fine {n}") for n in range(100)]
+    lines = [*good[:60], PY.replace("2017-03-14", "2017-02-30").format(host="n1", msg="feb 30"), *good[60:],
+             PY.replace("10:22:05", "24:00:00").format(host="n1", msg="hour 24"),
+             PY.replace("+0100", "+9999").format(host="n1", msg="zone 9999")]
+    monkeypatch.setattr(analyzer.parsing.chunks, "CHUNK_BYTES", chunk_bytes)
+    analysis = analyze(make_bundle({"var/log/ovs/lib.log": "".join(lines)}), rules)
+    [member] = analysis.members
+    assert (member.records, member.untimed, member.first_untimed_line) == (103, 2, 61)
+    assert "2 record(s) whose time stamp names no day of the calendar (the first on line 61): kept, but on no " \
+           "timeline" in member.warnings
+    assert (analysis.first_seen, analysis.last_seen) == ("2017-03-14T09:22:05.047000Z",) * 2, \
+        "+9999 would have put a record four days before the others"
+
+
 @pytest.mark.parametrize("chunk_bytes", [4 * 1024, 8 * 1024, 8 * 1024 + 77, 13 * 1024, 64 * 1024 * 1024])
 def test_each_step_back_of_a_members_clock_is_one_jump_wherever_its_chunks_begin(make_bundle, rules, monkeypatch,
                                                                               chunk_bytes):
