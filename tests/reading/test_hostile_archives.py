@@ -210,8 +210,10 @@ def test_a_cut_gzip_member_keeps_its_readable_lines(tmp_path):
     ("content", "fragment"),
     [(os.urandom(1 << 16), "not a readable bundle"), (b"", "empty file"),
      (b"PK\x03\x04junk" * 10, "not a readable zip"),
-     (gzip.compress(b"plain text, not a tar\n" * 100), "not a readable bundle")],
-    ids=["random-bytes", "empty-file", "broken-zip", "gzip-of-text"],
+     (gzip.compress(b"plain text, not a tar\n" * 100), "not a readable bundle"),
+     (b"\x28\xb5\x2f\xfd" + os.urandom(100), "a zstd-compressed file .* unpack it and analyze the folder"),
+     (b"7z\xbc\xaf\x27\x1c" + os.urandom(100), "a 7-Zip archive"), (b"Rar!\x1a\x07\x01\x00", "a RAR archive")],
+    ids=["random-bytes", "empty-file", "broken-zip", "gzip-of-text", "zstd", "7z", "rar"],
 )
 def test_input_that_is_not_a_bundle_is_a_clean_user_error(tmp_path, content, fragment):
     with pytest.raises(UserError, match=fragment):
@@ -252,7 +254,9 @@ def test_odd_encodings_are_decoded_with_replacement(tmp_path, rules):
     analysis = analyze(write(tmp_path, tar_bytes(members)), rules)
     by_path = {m.path: m for m in analysis.members}
     assert by_path["var/log/latin1.log"].invalid_utf8 == 1
-    assert by_path["var/log/utf16.log"].lines == 1, "UTF-16 of ASCII is text once its NULs are removed"
+    assert (by_path["var/log/utf16.log"].lines, by_path["var/log/utf16.log"].invalid_utf8) == (1, 0), \
+        "UTF-16 with its byte order mark is decoded"
+    assert (by_path["var/log/bom.log"].records, by_path["var/log/bom.log"].unparsed) == (1, 0)
 
 
 def test_odd_member_names_are_kept_readable_or_skipped(tmp_path):
