@@ -343,6 +343,7 @@ def parse(
         name = bundle.name if len(tables) == 1 else written.path.parent.name
         typer.echo(f"{name}: {written.records:,} records ({written.unparsed:,} unparsed, "
                    f"{written.duplicates:,} journal copies) -> {written.path}")
+        _warn_about_reading(name, list(written.warnings))
     if private is not None:
         typer.echo(f"redaction map (private, never attach it): {private}")
     if timings:

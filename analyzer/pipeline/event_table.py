@@ -35,7 +35,7 @@ from analyzer.parsing.timezones import fill_offsets, offset_tallies, samples_of
 from analyzer.pipeline.analysis import parse_bundle_chunks
 from analyzer.pipeline.counts import dominant_host
 from analyzer.pipeline.nodes import node_folders
-from analyzer.reading.bundle import Bundle, Caps, Member, describe, iter_members, nested_bundles
+from analyzer.reading.bundle import Bundle, Caps, Member, describe, iter_members, nested_bundles, nested_copies
 from analyzer.timings import stage, timed
 
 #: Members parsed at once (see `_parse_into`).
@@ -77,6 +77,9 @@ class WrittenEvents:
     records: int
     unparsed: int
     duplicates: int
+    #: What reading the bundle could not do (damage, caps, members skipped): a table of half a
+    #: bundle must not pass for the whole of it.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,10 @@ def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None,
     written = _write_table(outer, out, formats, caps, progress, redactor)
     if not outer.nested:
         return [written]
-    nodes = nested_bundles(outer)
+    copies = nested_copies(outer, caps)
+    said = tuple(f"nested bundle {copy} is a byte-for-byte copy of {first}: its table was written once"
+                 for copy, first in copies.items())
+    nodes = nested_bundles(outer, leave_out=copies)
     if written.records > written.unparsed:
         nodes.insert(0, outer)
     else:  # only the node bundles and files that are no log: nothing of its own to show
@@ -121,7 +127,7 @@ def write_events(path: Path, out: Path, formats: list[FormatSpec] | None = None,
             tables.append(replace(written, path=written.path.replace(target / "events.parquet")))
         else:
             tables.append(_write_table(node, target, formats, caps, progress, redactor))
-    return tables
+    return [replace(table, warnings=(*table.warnings, *said)) for table in tables]  # each table says it
 
 
 def _write_table(bundle: Bundle, out: Path, formats: list[FormatSpec], caps: Caps,
@@ -136,7 +142,7 @@ def _write_table(bundle: Bundle, out: Path, formats: list[FormatSpec], caps: Cap
             progress.step("completing the table")
         written = _complete(bundle, members, parts / "events.parquet", redactor)
         # only a whole table takes the name: an interrupted or failed run leaves no half a file there
-        return replace(written, path=written.path.replace(out / "events.parquet"))
+        return replace(written, path=written.path.replace(out / "events.parquet"), warnings=tuple(bundle.warnings))
     finally:
         shutil.rmtree(parts, ignore_errors=True)
 

@@ -15,7 +15,7 @@ from analyzer.detection.rule import Rule
 from analyzer.errors import UserError
 from analyzer.pipeline.analysis import Analysis, analyze
 from analyzer.pipeline.recognition import contents, ovs_signs
-from analyzer.reading.bundle import Bundle, Caps, Member, nested_bundles
+from analyzer.reading.bundle import Bundle, Caps, Member, nested_bundles, nested_copies
 
 
 def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
@@ -30,9 +30,10 @@ def analyze_nodes(path: Path, rules: list[Rule], caps: Caps = Caps(),
     """
     node_collectors = collectors if node_collectors is None else node_collectors
     outer = analyze(path, rules, caps=caps, progress=progress, collectors=collectors)
-    nodes = nested_bundles(outer.bundle)
+    copies = nested_copies(outer.bundle, caps)
+    nodes = nested_bundles(outer.bundle, leave_out=copies)
     results: list[tuple[str | None, Analysis]] = []
-    lost: list[str] = []
+    lost = [f"nested bundle {copy} is a byte-for-byte copy of {first}: analyzed once" for copy, first in copies.items()]
     loose_logs = any(m.formats for m in outer.members)
     if not nodes:
         results.append((None, outer))

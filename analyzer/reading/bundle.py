@@ -19,7 +19,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -146,6 +146,8 @@ class Bundle:
     inner: str | None = None
     #: Bundles found inside this one while reading it (member names, or paths in a folder).
     nested: list[str] = field(default_factory=list)
+    #: Each nested bundle's size: only bundles of one size can be copies of one another.
+    nested_sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -168,16 +170,53 @@ def describe(path: Path) -> Bundle:
     return Bundle(path=path, host_hint=host, collected_at=collected)
 
 
-def nested_bundles(bundle: Bundle) -> list[Bundle]:
-    """The per-node bundles found inside `bundle` while it was read (call after `iter_members`)."""
+def nested_bundles(bundle: Bundle, leave_out: Collection[str] = ()) -> list[Bundle]:
+    """The per-node bundles found inside `bundle` while it was read (call after `iter_members`),
+    but those named in `leave_out`."""
     nodes = []
     for name in bundle.nested:
+        if name in leave_out:
+            continue
         host, collected = _identity_from_name(PurePosixPath(name).name)
         if bundle.path.is_dir():
             nodes.append(Bundle(path=bundle.path / name, host_hint=host, collected_at=collected))
         else:
             nodes.append(Bundle(path=bundle.path, host_hint=host, collected_at=collected, inner=name))
     return nodes
+
+
+def nested_copies(bundle: Bundle, caps: Caps = Caps()) -> dict[str, str]:
+    """The nested bundles of `bundle` that are byte-for-byte copies of one found before them (a
+    customer attached a node's bundle twice, under two folders or names): {copy: the first}. Read
+    as nodes of their own, each would count that node's findings twice in the cluster's report.
+    Only bundles of one size are compared (their SHA-256), in one more pass over the outer archive
+    or folder; one that cannot be read again is taken for no copy."""
+    sizes = Counter(bundle.nested_sizes.values())
+    alike = {name for name, size in bundle.nested_sizes.items() if sizes[size] > 1}
+    if not alike:
+        return {}
+    digests: dict[str, str] = {}
+    outer = replace(bundle, inner=None, warnings=[], nested=[], nested_sizes={})
+    try:
+        with _entries(outer, caps) as (entries, _):
+            for entry in entries:
+                name = normalize_member_name(entry.name)
+                if entry.kind == "file" and name in alike:
+                    with entry.open() as stream:
+                        digests[name] = hashlib.file_digest(stream, "sha256").hexdigest()
+    except (*READ_ERRORS, Damaged, UserError):
+        pass  # the outer pass said what it could not read; what was hashed before still counts
+    first_of: dict[str, str] = {}
+    copies: dict[str, str] = {}
+    for name in bundle.nested:  # archive order: the first of identical bundles is the one read
+        digest = digests.get(name)
+        if digest is None:
+            continue
+        if digest in first_of:
+            copies[name] = first_of[digest]
+        else:
+            first_of[digest] = name
+    return copies
 
 
 def _identity_from_name(name: str) -> tuple[str | None, datetime | None]:
@@ -214,6 +253,7 @@ def iter_members(bundle: Bundle, caps: Caps = Caps()) -> Iterator[Member]:
                 if NESTED_ARCHIVE.search(name):
                     if bundle.inner is None:
                         bundle.nested.append(name)
+                        bundle.nested_sizes[name] = entry.size
                     else:
                         notes.add("nested twice", name)
                     continue

@@ -94,10 +94,10 @@ def test_services_flags_only_an_expected_service_that_is_not_running_and_says_wh
 def test_tasks_and_services_read_a_bundle_of_bundles_node_by_node_as_their_help_says(tmp_path):
     """The shared BUNDLE help says a bundle of bundles is read node by node: `tasks` lists every node's
     tasks in one table (each row names its host), `services` prints one table per node bundle."""
-    import shutil
+    from samples.make_sample import write_sample
 
-    for node in ("node1", "node2"):
-        shutil.copy(SAMPLE, tmp_path / f"ovs-{node}-20170314102205-logs.tar.gz")
+    for node in ("node1", "node2"):  # the sample's story on two nodes (a byte-for-byte copy is one node sent twice)
+        write_sample(tmp_path / f"ovs-{node}-20170314102205-logs.tar.gz", host=f"ovs-{node}")
     one = cli("tasks", str(SAMPLE), "--failed").stdout.splitlines()[-1]
     both = cli("tasks", str(tmp_path), "--failed")
     assert both.returncode == 0, both.stderr

@@ -75,8 +75,9 @@ def test_a_bundle_of_bundles_gets_one_table_per_node_whose_hostless_lines_name_t
                                                                                               capsys):
     (tmp_path / "in").mkdir()
     for host in ("a", "b"):  # format A (E0-E1) lines state no host: the node's name comes from its bundle
+        # (each node its own log: byte-for-byte copies are one node sent twice)
         build_tar(tmp_path / "in" / f"ovs-{host}-20170314102205-logs.tar.gz",
-                  {"var/log/ovs/lib.log": "2017-03-14 10:22:05,046 - [INFO] - [lib] - [vdisk] - Creating\n" * 3})
+                  {"var/log/ovs/lib.log": f"2017-03-14 10:22:05,046 - [INFO] - [lib] - [vdisk] - On {host}\n" * 3})
     (tmp_path / "in" / "notes.txt").write_text("sent by the customer\n")
     out = tmp_path / "out"
     assert main(["parse", str(tmp_path / "in"), "-o", str(out)]) == 0
@@ -88,6 +89,33 @@ def test_a_bundle_of_bundles_gets_one_table_per_node_whose_hostless_lines_name_t
         assert table.height == 3 and table["host"].unique().to_list() == [host]
         assert f"ovs-{host}-20170314102205-logs: 3 records" in printed
     assert not (out / "events.parquet").exists(), "a note beside the node bundles is not a node"
+
+
+def test_parse_of_a_damaged_archive_says_on_the_terminal_that_its_table_holds_part_of_it(bundle: Path,
+                                                                                          tmp_path: Path, capsys):
+    """`parse` wrote a table of what it could read and said nothing: half a bundle passed for all of it."""
+    cut = tmp_path / bundle.name
+    cut.write_bytes(bundle.read_bytes()[:len(bundle.read_bytes()) // 2])
+    assert main(["parse", str(cut), "-o", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr()
+    assert "records" in printed.out
+    assert f"ovs-analyzer: warning: {cut.name}: " in printed.err and "damaged" in printed.err
+
+
+def test_a_node_bundle_sent_twice_gets_one_table_and_each_table_says_so(tmp_path: Path, capsys):
+    (tmp_path / "in" / "again").mkdir(parents=True)
+    for host in ("a", "b"):
+        build_tar(tmp_path / "in" / f"ovs-{host}-20170314102205-logs.tar.gz",
+                  {"var/log/ovs/lib.log": f"2017-03-14 10:22:05,046 - [INFO] - [lib] - [vdisk] - On {host}\n" * 3})
+    copy = tmp_path / "in" / "again" / "ovs-a-20170314102205-logs.tar.gz"
+    copy.write_bytes((tmp_path / "in" / "ovs-a-20170314102205-logs.tar.gz").read_bytes())
+    out = tmp_path / "out"
+    assert main(["parse", str(tmp_path / "in"), "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ovs-a-20170314102205-logs",
+                                                                  "ovs-b-20170314102205-logs"]
+    said = ("nested bundle ovs-a-20170314102205-logs.tar.gz is a byte-for-byte copy of "
+            "again/ovs-a-20170314102205-logs.tar.gz: its table was written once")
+    assert capsys.readouterr().err.count(said) == 2
 
 
 _EVENTS = st.lists(st.tuples(st.sampled_from(["n1", "n2", None]), st.integers(0, 5 * 3600),

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from analyzer.errors import UserError
 from analyzer.pipeline.analysis import analyze
 from analyzer.pipeline.nodes import analyze_nodes
-from analyzer.reading.bundle import Bundle, Caps, describe, iter_members, nested_bundles
+from analyzer.reading.bundle import Bundle, Caps, describe, iter_members, nested_bundles, nested_copies
 from analyzer.reading.rotation import OverlapTrimmer, rotation_of
 from tests.conftest import build_tar, tar_bytes
 
@@ -96,6 +96,43 @@ def test_a_bundle_nested_two_levels_deep_is_named_with_what_to_do_not_hidden_beh
     said = str(error.value)
     assert "1 bundles nested two levels deep skipped (e.g. ovs-node1-20170314102205-logs.tar.gz)" in said
     assert "unpack the outer archive and analyze what it holds" in said
+
+
+def _node(host: str, second: int = 1) -> bytes:
+    return gzip.compress(tar_bytes({"var/log/ovs/lib.log": PY.format(s=second).replace("ovs-node1", host)}), mtime=0)
+
+
+@pytest.mark.parametrize("packing", ["zip", "folder"])
+def test_a_node_bundle_sent_twice_is_analyzed_once_and_the_copy_named(tmp_path, rules, packing):
+    """A customer attached node1's bundle twice (two folders): read as two nodes, every finding of
+    node1 stood twice in the cluster's report."""
+    same = _node("ovs-node1")
+    members = {"a/ovs-node1-20170314102205-logs.tar.gz": same, "b/ovs-node1-20170314102205-logs.tar.gz": same,
+               "c/ovs-node2-20170314102206-logs.tar.gz": _node("ovs-node2")}
+    if packing == "zip":
+        outer = tmp_path / "upload.zip"
+        outer.write_bytes(zip_bytes(members))
+    else:
+        outer = tmp_path / "upload"
+        for name, data in members.items():
+            (outer / name).parent.mkdir(parents=True, exist_ok=True)
+            (outer / name).write_bytes(data)
+    nodes = analyze_nodes(outer, rules)
+    assert [a.hosts for _, a in nodes] == [["ovs-node1"], ["ovs-node2"]]
+    said = ("nested bundle b/ovs-node1-20170314102205-logs.tar.gz is a byte-for-byte copy of "
+            "a/ovs-node1-20170314102205-logs.tar.gz: analyzed once")
+    assert all(said in a.bundle.warnings for _, a in nodes)
+
+
+def test_bundles_of_one_size_are_compared_by_content_not_taken_for_copies(tmp_path):
+    first, second = _node("ovs-node1", 1), _node("ovs-node1", 2)  # a later collection of the same node
+    assert len(first) == len(second) and first != second
+    outer = tmp_path / "upload.tar"
+    outer.write_bytes(tar_bytes({"ovs-node1-20170314102205-logs.tar.gz": first,
+                                 "ovs-node1-20170315102205-logs.tar.gz": second}))
+    bundle, _ = read(outer)
+    assert nested_copies(bundle) == {}
+    assert len(nested_bundles(bundle)) == 2
 
 
 def test_a_folder_of_bundles_is_split_into_its_nodes(tmp_path):
