@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import codecs
 import gzip
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from analyzer.pipeline.analysis import analyze
-from analyzer.reading.bundle import Caps, describe, iter_members
+from analyzer.reading.bundle import Caps
 from analyzer.reading.text import as_utf8
 from tests.conftest import build_tar, tar_bytes
+from tests.reading.test_stream import members
 
 PY = "2017-03-14 10:{m:02d}:{s:02d} 04700 +0100 - ovs-node1 - 1/2 - lib/vdisk - 1 - {level} - caf\u00e9 line {m}:{s}\n"
 LINES = 200
@@ -34,16 +34,6 @@ STREAMED = Caps(stream_bytes=1 << 12)
 WHOLE = Caps(stream_bytes=1 << 40)
 
 
-def texts(path: Path, caps: Caps) -> dict[str, tuple[bytes, tuple[str, ...], bool]]:
-    """path -> (text, warnings, streamed), each read before the next member, as the pipeline does."""
-    out = {}
-    for member in iter_members(describe(path), caps):
-        text = member.text()
-        data = text if isinstance(text, bytes) else b"".join(text)
-        out[member.path] = (data, tuple(member.warnings), member.stream is not None)
-    return out
-
-
 @pytest.mark.parametrize("encoding", MARKED)
 @pytest.mark.parametrize("caps", [WHOLE, STREAMED], ids=["whole", "streamed"])
 @pytest.mark.parametrize("name", ["var/log/ovs/lib.log", "var/log/ovs/lib.log.1.gz"])
@@ -51,7 +41,7 @@ def test_a_marked_text_is_read_as_its_utf8_twin_and_the_inventory_says_so(tmp_pa
     data = MARKED[encoding]
     path = tmp_path / "ovs-node1-20170314102205-logs.tar"
     path.write_bytes(tar_bytes({name: gzip.compress(data) if name.endswith(".gz") else data}))
-    text, warnings, streamed = texts(path, caps)[name]
+    text, warnings, streamed = members(path, caps)[name]
     assert streamed == (caps is STREAMED)
     assert text == TEXT.encode()
     said = [w for w in warnings if encoding in w]
