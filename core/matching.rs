@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use regex::{CaptureLocations, Regex, RegexSet};
 
-use crate::stamps::{Micros, PreparedRule, StampRule, add_years, offset_minutes};
+use crate::stamps::{Micros, PreparedRule, StampRule, add_years, offset_minutes, settle_leap_day};
 
 /// A value of a text column: nothing, a span of the line, or a text the format composed.
 ///
@@ -188,6 +188,8 @@ pub struct Row {
     pub ts: Option<Micros>,
     pub offset: Option<i16>,
     pub continuation: Option<bool>,
+    /// A year-less stamp naming Feb 29, read as Feb 28 until `roll_years` settles its year.
+    leap_day: bool,
 }
 
 impl Row {
@@ -201,6 +203,7 @@ impl Row {
             ts: None,
             offset: None,
             continuation: None,
+            leap_day: false,
         }
     }
 }
@@ -461,10 +464,12 @@ impl Formats {
                 .unwrap_or(*default),
         });
         if let Some(rule) = &f.stamp {
-            row.ts = p
-                .date
-                .and_then(text)
-                .and_then(|d| rule.local(d, p.fraction.and_then(text), dates.year));
+            let (date, fraction) = (p.date.and_then(text), p.fraction.and_then(text));
+            (row.ts, row.leap_day) = match date {
+                Some(d) if rule.yearless() => rule.yearless_local(d, fraction, dates.year),
+                Some(d) => (rule.local(d, fraction, dates.year), false),
+                None => (None, false),
+            };
             row.offset = match p.offset {
                 Some(g) => text(g).and_then(offset_minutes),
                 None if rule.utc() => Some(0),
@@ -522,6 +527,11 @@ impl Formats {
                     if let Some(c) = carry.as_deref_mut() {
                         c.stepped_back.insert(f.id.clone());
                     }
+                }
+            }
+            for &r in &members {
+                if rows[r].leap_day {
+                    rows[r].ts = rows[r].ts.and_then(settle_leap_day);
                 }
             }
         }
@@ -749,14 +759,7 @@ mod tests {
     fn a_yearless_stamp_rolls_over_at_new_year_and_steps_back_after_the_collection() {
         let formats = Formats::compile(vec![syslog()], levels()).unwrap();
         let texts = ["Dec 31 23:59:58 n1 a: x", "Jan  1 00:00:02 n1 a: y"];
-        let collected = chrono::NaiveDate::from_ymd_opt(2017, 1, 2)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap();
-        let dates = Dates {
-            year: 2017,
-            collected_at: Some(collected.and_utc().timestamp_micros()),
-        };
+        let dates = collected(2017, 1, 2);
         let mut carry = Carry::default();
         let rows = formats.match_lines(&lines(&texts), dates, Some(&mut carry));
         let year = |r: &Row| {
@@ -767,6 +770,84 @@ mod tests {
         };
         assert_eq!((year(&rows[0]), year(&rows[1])), ("2016".into(), "2017".into()));
         assert!(carry.stepped_back.contains("syslog"));
+    }
+
+    /// The `%Y-%m-%d %H:%M:%S` of every row's time, or "-" for an untimed one.
+    fn stamps_of(rows: &[Row]) -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                r.ts.and_then(chrono::DateTime::from_timestamp_micros)
+                    .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            })
+            .collect()
+    }
+
+    fn collected(year: i32, month: u32, day: u32) -> Dates {
+        let at = chrono::NaiveDate::from_ymd_opt(year, month, day)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        Dates {
+            year,
+            collected_at: Some(at.and_utc().timestamp_micros()),
+        }
+    }
+
+    #[test]
+    fn a_leap_day_keeps_its_time_when_the_guessed_year_has_none() {
+        // collected in January 2025 (a common year, the guess): the log is 2024's, Feb 29 and all
+        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
+        let texts = [
+            "Feb 28 23:00:00 n1 a: x",
+            "Feb 29 12:00:00 n1 a: y",
+            "Mar  1 01:00:00 n1 a: z",
+            "Dec 31 22:00:00 n1 a: v",
+            "Jan  2 03:00:00 n1 a: w",
+        ];
+        let rows = formats.match_lines(&lines(&texts), collected(2025, 1, 15), Some(&mut Carry::default()));
+        let expected = [
+            "2024-02-28 23:00:00",
+            "2024-02-29 12:00:00",
+            "2024-03-01 01:00:00",
+            "2024-12-31 22:00:00",
+            "2025-01-02 03:00:00",
+        ];
+        assert_eq!(stamps_of(&rows), expected);
+    }
+
+    #[test]
+    fn a_leap_day_after_a_roll_over_lands_on_the_29th_once_the_year_steps_back() {
+        // collected in March 2024 (the guess, a leap year): the roll-over first puts Feb 29 in 2025,
+        // the step back after the collection returns it to 2024, still on the 29th
+        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
+        let texts = ["Dec 31 23:00:00 n1 a: x", "Feb 29 12:00:00 n1 a: y"];
+        let rows = formats.match_lines(&lines(&texts), collected(2024, 3, 5), Some(&mut Carry::default()));
+        assert_eq!(stamps_of(&rows), ["2023-12-31 23:00:00", "2024-02-29 12:00:00"]);
+    }
+
+    #[test]
+    fn a_leap_day_whose_year_settles_on_a_common_one_is_untimed_not_moved_to_the_28th() {
+        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
+        let texts = ["Feb 29 12:00:00 n1 a: y", "Mar  1 01:00:00 n1 a: z"];
+        let rows = formats.match_lines(&lines(&texts), collected(2025, 6, 1), Some(&mut Carry::default()));
+        assert_eq!(stamps_of(&rows), ["-", "2025-03-01 01:00:00"]);
+    }
+
+    #[test]
+    fn a_leap_day_read_in_chunks_is_settled_like_the_whole() {
+        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
+        let texts = [
+            "Dec 30 23:00:00 n1 a: x",
+            "Jan  1 00:00:01 n1 a: y",
+            "Feb 29 12:00:00 n1 a: z",
+        ];
+        let dates = collected(2024, 3, 5);
+        let whole = formats.match_lines(&lines(&texts), dates, Some(&mut Carry::default()));
+        let mut carry = Carry::default();
+        let mut chunked = formats.match_lines(&lines(&texts[..2]), dates, Some(&mut carry));
+        chunked.extend(formats.match_lines(&lines(&texts[2..]), dates, Some(&mut carry)));
+        assert_eq!(stamps_of(&chunked), stamps_of(&whole));
+        assert_eq!(stamps_of(&whole)[2], "2024-02-29 12:00:00");
     }
 
     #[test]

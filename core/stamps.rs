@@ -160,6 +160,26 @@ impl PreparedRule {
         self
     }
 
+    /// A year-less stamp read in `year`, and whether it names Feb 29. A leap day is read as Feb 28
+    /// of `year` at its time (ordered among its neighbours whether `year` has the day or not) and
+    /// put back on the 29th by `settle_leap_day` once the member's roll-overs and the collection
+    /// time have settled its year: `year` is only a guess, so a common guessed year must not cost
+    /// the record its time, nor a leap guessed year, later moved, put it on the 28th.
+    pub fn yearless_local(&self, date: &str, fraction: Option<&str>, year: i32) -> (Option<Micros>, bool) {
+        if let Some(ts) = self.local(date, fraction, year) {
+            return match leap_day_start(year) {
+                Some(start) if (start..start + DAY).contains(&ts) => (Some(ts - DAY), true),
+                _ => (Some(ts), false),
+            };
+        }
+        match (self.local(date, fraction, A_LEAP_YEAR), leap_day_start(A_LEAP_YEAR)) {
+            (Some(ts), Some(start)) if (start..start + DAY).contains(&ts) => {
+                (add_years(ts - DAY, i64::from(year) - i64::from(A_LEAP_YEAR)), true)
+            }
+            _ => (None, false),
+        }
+    }
+
     pub fn yearless(&self) -> bool {
         self.rule.yearless
     }
@@ -198,6 +218,27 @@ fn slice_chars(text: &str, start: usize, len: usize) -> &str {
     let from = indices.nth(start).unwrap_or(text.len());
     let to = indices.nth(len.saturating_sub(1)).unwrap_or(text.len());
     &text[from..to.max(from)]
+}
+
+const DAY: Micros = 86_400 * 1_000_000;
+
+/// Any leap year, to read a Feb 29 that the guessed year has not got (its year is set later).
+const A_LEAP_YEAR: i32 = 2000;
+
+/// Midnight starting Feb 29 of `year`, or None in a common year.
+fn leap_day_start(year: i32) -> Option<Micros> {
+    if year % 4 != 0 {
+        return None; // most years, and no date to build for them
+    }
+    let day = NaiveDate::from_ymd_opt(year, 2, 29)?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros())
+}
+
+/// A leap day read by `yearless_local` (as Feb 28) in the year it was finally given: on Feb 29
+/// again, or None when that year has no Feb 29 (the record is then untimed, and said to be).
+pub fn settle_leap_day(ts: Micros) -> Option<Micros> {
+    let date = chrono::DateTime::from_timestamp_micros(ts)?.date_naive();
+    date.leap_year().then(|| ts + DAY)
 }
 
 /// `ts` moved by `years` calendar years (Feb 29 lands on Feb 28), or None out of range.

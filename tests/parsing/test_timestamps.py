@@ -104,3 +104,16 @@ def test_the_inner_ovs_timestamp_of_a_journal_line_wins_over_the_journal_prefix(
     events = parse(line, source="var/log/journald.log", year=2019).events
     assert events.select("format", "wrapper", "level").row(0) == ("ovs_python_c", "syslog_short", "error")
     assert utc(events) == ["2019-01-24 07:31:23.047000"]
+
+
+def test_a_leap_day_in_a_year_less_log_collected_the_year_after_keeps_its_day(formats):
+    """The guessed year (the collection's, 2025) has no Feb 29: the day is kept and the year
+    settled as for its neighbours, not the record left untimed."""
+    text = ("Feb 28 23:59:58 n1 systemd[1]: Started a.\n"
+            "Feb 29 00:00:02 n1 systemd[1]: Started b.\n"
+            "Dec 31 23:00:00 n1 systemd[1]: Started c.\n"
+            "Jan  2 08:00:00 n1 systemd[1]: Started d.\n")
+    ctx = ParseContext(collected_at=datetime(2025, 1, 15, 12, 0))
+    local = parse_member("var/log/syslog", text.encode(), formats, ctx).events["ts_local"].to_list()
+    assert local == [datetime(2024, 2, 28, 23, 59, 58), datetime(2024, 2, 29, 0, 0, 2),
+                     datetime(2024, 12, 31, 23, 0), datetime(2025, 1, 2, 8, 0)]
