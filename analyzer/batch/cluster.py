@@ -160,6 +160,7 @@ def write_cluster_report(found: Group, out: Path, bundles_root: Path, align: boo
 
     docs = [(o, json.loads((bundles_root / o.row["report"]).with_name("findings.json").read_text(encoding="utf-8")))
             for o in found.outcomes]
+    docs, left_out = _newest_per_host(docs)
     anchors: dict[str, list[dict[str, Any]]] = {}
     for outcome, _ in docs:
         anchors.setdefault(_host(outcome), []).extend(outcome.evidence.get("anchors", []))
@@ -171,6 +172,7 @@ def write_cluster_report(found: Group, out: Path, bundles_root: Path, align: boo
                                      f["hosts"]))
     counts = _merged_counts([(o.counts, offsets.get(_host(o), 0.0)) for o, _ in docs])
     doc = _cluster_document(found, docs, findings, offsets, generated_at)
+    doc["bundle"]["warnings"][:0] = left_out.values()
     doc["sections"] = {"cluster": {
         "name": found.name, "recognised_by": found.recognised_by, "aligned": align, "reference": reference,
         "nodes": [_node_row(o, d, bundles_root, out) for o, d in docs],
@@ -180,9 +182,38 @@ def write_cluster_report(found: Group, out: Path, bundles_root: Path, align: boo
     }}
     write_documents(*redact_outputs(doc, timeline_from_counts(counts, doc), redactor), out)
     return {"name": found.name, "hosts": doc["bundle"]["hosts"], "bundles": [o.row["bundle"] for o, _ in docs],
+            "left_out": list(left_out),
             "worst": doc["verdict"], "recognised_by": found.recognised_by, "reference": reference,
             "aligned": align, "skew": [s.to_dict() for s in skews],
             "incidents": len(doc["sections"]["cluster"]["incidents"])}
+
+
+def _newest_per_host(docs: list[tuple[Outcome, dict[str, Any]]]) -> tuple[list[tuple[Outcome, dict[str, Any]]],
+                                                                          dict[str, str]]:
+    """One bundle per node, the newest (collected last, else ending last), and why each other was
+    left out, by bundle name. Two bundles of one node overlap (a bundle mailed twice, collected again
+    the next day): both in one view would show each finding of that node twice and double its lane."""
+    newest: dict[str, tuple[Outcome, dict[str, Any]]] = {}
+    for outcome, doc in docs:  # most urgent first: of two copies, the first stays
+        kept = newest.setdefault(_host(outcome), (outcome, doc))
+        if _recency(doc) > _recency(kept[1]):
+            newest[_host(outcome)] = (outcome, doc)
+    shown = [(outcome, doc) for outcome, doc in docs if newest[_host(outcome)][0] is outcome]
+    left_out = {}
+    for outcome, doc in docs:
+        kept, kept_doc = newest[_host(outcome)]
+        if kept is outcome:
+            continue
+        same = doc["bundle"]["sha256"] is not None and doc["bundle"]["sha256"] == kept_doc["bundle"]["sha256"]
+        what = "a byte-for-byte copy of" if same else f"a bundle of {_host(outcome)} older than"
+        left_out[outcome.row["bundle"]] = (f"{outcome.row['bundle']} is {what} {kept.row['bundle']}: left out of the "
+                                           "cluster view (its findings would show twice); its own report has them")
+    return shown, left_out
+
+
+def _recency(doc: dict[str, Any]) -> tuple[str, str]:
+    bundle = doc["bundle"]
+    return bundle["collected_at"] or "", bundle["last_seen"] or ""
 
 
 def _host(outcome: Outcome) -> str:

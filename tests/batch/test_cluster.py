@@ -115,6 +115,30 @@ def test_cluster_option_names_one_cluster_of_everything_readable(two_clusters, t
     assert skew["ovs-node3"]["confidence"] == "none" and skew["ovs-node3"]["offset_seconds"] is None
 
 
+def test_a_node_with_two_bundles_shows_in_the_cluster_view_once_from_its_newest(two_clusters, tmp_path):
+    """A bundle mailed twice, or a node collected again the day before: the cluster view takes the
+    newest bundle of each node, so no finding of it shows twice, and names what it left out."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(two_clusters / "b", inbox)
+    [b2] = inbox.glob("*ovs-b2*")
+    shutil.copy(b2, inbox / f"again-{b2.name}")
+    day_before = write_cluster(tmp_path / "old", **{**CLUSTER_B, "skews": (-86400.0, -86400.0)})
+    older_b1 = (tmp_path / "old" / day_before[0]["archive"]).rename(inbox / f"older-{day_before[0]['archive']}")
+    result = cli("triage", str(inbox), "-o", str(tmp_path / "out"), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    [cluster] = json.loads((tmp_path / "out" / "triage.json").read_text())["clusters"]
+    assert sorted(cluster["left_out"]) == sorted([f"again-{b2.name}", older_b1.name])
+    assert len(cluster["bundles"]) == 2 and older_b1.name not in cluster["bundles"]
+    doc = doc_of(tmp_path / "out", cluster["name"])
+    shown = [json.loads(next((tmp_path / "out" / "bundles").glob(f"{Path(b).name.split('.tar')[0]}*/findings.json"))
+                        .read_text()) for b in cluster["bundles"]]
+    assert len(doc["findings"]) == sum(len(d["findings"]) for d in shown)
+    assert sorted(n["host"] for n in doc["sections"]["cluster"]["nodes"]) == ["ovs-b1", "ovs-b2"]
+    warnings = " ".join(doc["bundle"]["warnings"])
+    assert f"again-{b2.name} is a byte-for-byte copy of {b2.name}" in warnings
+    assert f"{older_b1.name} is a bundle of ovs-b1 older than" in warnings
+
+
 def anchor(key: str, ts: str) -> dict:
     return {"key": key, "ts": ts, "source": "arakoon.log", "line": 1}
 
