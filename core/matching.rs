@@ -76,6 +76,10 @@ pub const NO_LEVEL: u8 = u8::MAX;
 pub const NEW_YEAR_JUMP_DAYS: i64 = 180;
 const NEW_YEAR_JUMP: Micros = NEW_YEAR_JUMP_DAYS * 86_400 * 1_000_000;
 const FUTURE_SLACK: Micros = 60 * 86_400 * 1_000_000;
+/// A member's first year-less stamp later than the collection by more than this (any zone between
+/// the collection's clock and the log's) was written the year before: a log was not written after
+/// it was collected.
+const FIRST_STAMP_SLACK: Micros = 86_400 * 1_000_000;
 
 /// A piece of a composed field (`compose: {component: "{source}/{name}"}`).
 #[derive(Debug, Clone)]
@@ -491,11 +495,8 @@ impl Formats {
             if members.is_empty() {
                 continue;
             }
-            let (before, years) = carry
-                .as_ref()
-                .and_then(|c| c.years.get(&f.id))
-                .copied()
-                .unwrap_or((None, 0));
+            let carried = carry.as_ref().and_then(|c| c.years.get(&f.id)).copied();
+            let (before, years) = carried.unwrap_or((None, 0));
             let mut previous = before;
             let mut back = 0i64;
             let mut backs = Vec::with_capacity(members.len());
@@ -517,8 +518,12 @@ impl Formats {
                 rows[r].ts = rows[r].ts.and_then(|t| add_years(t, b + years));
             }
             if let Some(collected) = dates.collected_at {
+                // a member is read in chunks (a streamed one as it arrives): its first stamp decides
+                // in its first chunk, as it would for the whole; its last only when it is whole
+                let first = members.iter().find_map(|&r| rows[r].ts).filter(|_| carried.is_none());
                 let last = members.iter().filter_map(|&r| rows[r].ts).max();
-                let late = last.is_some_and(|l| l > collected + FUTURE_SLACK);
+                let late = first.is_some_and(|t| t > collected + FIRST_STAMP_SLACK)
+                    || last.is_some_and(|l| l > collected + FUTURE_SLACK);
                 let stepped = carry.as_ref().is_some_and(|c| c.stepped_back.contains(&f.id));
                 if late || stepped {
                     for &r in &members {
@@ -848,6 +853,26 @@ mod tests {
         chunked.extend(formats.match_lines(&lines(&texts[2..]), dates, Some(&mut carry)));
         assert_eq!(stamps_of(&chunked), stamps_of(&whole));
         assert_eq!(stamps_of(&whole)[2], "2024-02-29 12:00:00");
+    }
+
+    #[test]
+    fn a_member_whose_first_stamp_is_after_the_collection_steps_back_from_its_first_chunk() {
+        // collected on Jan 15: February's lines were written the year before, which the first chunk
+        // must know without the New Year further on
+        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
+        let texts = [
+            "Feb  1 10:00:00 n1 a: x",
+            "Dec 31 10:00:00 n1 a: y",
+            "Jan  2 10:00:00 n1 a: z",
+        ];
+        let dates = collected(2025, 1, 15);
+        let mut carry = Carry::default();
+        let mut chunked = formats.match_lines(&lines(&texts[..1]), dates, Some(&mut carry));
+        chunked.extend(formats.match_lines(&lines(&texts[1..]), dates, Some(&mut carry)));
+        let whole = formats.match_lines(&lines(&texts), dates, None);
+        let expected = ["2024-02-01 10:00:00", "2024-12-31 10:00:00", "2025-01-02 10:00:00"];
+        assert_eq!(stamps_of(&chunked), expected);
+        assert_eq!(stamps_of(&whole), expected);
     }
 
     #[test]

@@ -44,9 +44,11 @@ def match_members(lines: pl.Series, formats: list[FormatSpec], members: Sequence
 
     `lines` are those of one or more members one after the other (`members`: how many lines each
     holds, and what the bundle knows of it); each is read as a file of its own, in one call.
-    Year-less stamps take the bundle's year, roll over at Dec -> Jan and step back a year when they
-    land well after the collection; in a chunked member `ctx.carry` hands this on to the next chunk
-    (a carry goes with one member only). A null line (a wrapper entry that carries nothing) is
+    Year-less stamps take the bundle's year, roll over at Dec -> Jan and step back a year when the
+    member's first one lands after the collection (decided in its first chunk: a chunk cannot wait
+    for the member's end) or its last well after; in a chunked member `ctx.carry` hands this on to
+    the next chunk (a carry goes with one member only). A Feb 29 keeps its day whatever year was
+    guessed, and is untimed only if its settled year has none. A null line (a wrapper entry that carries nothing) is
     explained by no format.
     """
     carry = members[0][1].carry if len(members) == 1 else None

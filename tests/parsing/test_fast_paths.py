@@ -151,6 +151,22 @@ def test_a_year_roll_over_at_a_chunk_edge_is_kept(formats):
     assert {t.year for t in stacked["ts_local"].to_list()} == {2016, 2017}
 
 
+@pytest.mark.parametrize("chunk_bytes", [400, 64 * 1024])
+def test_a_year_less_log_begun_weeks_after_the_collections_day_a_year_before_is_in_that_year(formats, chunk_bytes):
+    """Collected on 15 January, a syslog running from February to January began the year before.
+    Its first chunk, which sees February only, cannot wait for the New Year at the end to learn it:
+    a log's first line was not written after it was collected."""
+    lines = [f"Feb {d:2d} 10:00:00 node1 kernel: a {d}" for d in range(1, 28)]
+    lines += [f"Jun {d:2d} 10:00:00 node1 kernel: b {d}" for d in range(1, 28)]
+    lines += [f"Dec 31 10:00:0{i} node1 kernel: c" for i in range(5)]
+    lines += [f"Jan  2 10:00:0{i} node1 kernel: d" for i in range(5)]
+    ctx = ParseContext(collected_at=datetime(2025, 1, 15))
+    whole, chunks, stacked = _chunked("\n".join(lines), formats, chunk_bytes, source="var/log/syslog", ctx=ctx)
+    assert (len(chunks) > 3) == (chunk_bytes == 400), "in chunks, and whole"
+    assert_frame_equal(stacked, whole.events)
+    assert [t.year for t in stacked["ts_local"]] == [2024] * 59 + [2025] * 5
+
+
 @pytest.mark.parametrize("chunk_bytes", [100, 150, 200, 250])
 def test_a_chunk_matched_again_for_a_glued_record_rolls_its_year_over_once(formats, chunk_bytes):
     """The second match of a chunk starts from the roll-overs the chunk began with, not from those
