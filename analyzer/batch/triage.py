@@ -33,6 +33,7 @@ from analyzer.detection.rule import SEVERITIES
 from analyzer.errors import UserError
 from analyzer.isotime import generated_stamp
 from analyzer.outputs.atomic import write_together
+from analyzer.outputs.cells import spreadsheet_text
 from analyzer.outputs.redact import Redactor, named_hosts, redact_outputs, scrub, seal
 
 SCHEMA_ID = "ovs-analyzer/triage/1"
@@ -112,8 +113,9 @@ def write_batch(batch: Batch, out: Path, settings: dict[str, Any], redactor: Red
     writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     for row in doc["bundles"]:
-        writer.writerow({**{k: row.get(k) for k in CSV_COLUMNS if k in row}, **row["counts"],
-                         "top_findings": "; ".join(f"{f['severity']}:{f['rule_id']}" for f in row["findings"])})
+        cells = {**{k: row.get(k) for k in CSV_COLUMNS if k in row}, **row["counts"],
+                 "top_findings": "; ".join(f"{f['severity']}:{f['rule_id']}" for f in row["findings"])}
+        writer.writerow({k: v if isinstance(v, int | float) else spreadsheet_text(v) for k, v in cells.items()})
     write_together({
         paths["json"]: json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
         paths["csv"]: table.getvalue(),

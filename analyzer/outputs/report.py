@@ -33,6 +33,7 @@ from analyzer.detection.loader import links_for
 from analyzer.detection.rule import SEVERITIES
 from analyzer.isotime import epoch, generated_stamp, iso
 from analyzer.outputs.atomic import write_together
+from analyzer.outputs.cells import spreadsheet_text
 from analyzer.outputs.redact import Redactor, redact_outputs
 from analyzer.outputs.start_here import chain_roles, chain_steps
 from analyzer.pipeline.analysis import Analysis
@@ -262,13 +263,8 @@ def findings_csv(doc: dict[str, Any]) -> str:
                "entities": " ".join(f"{k}={v}" for k, v in f["entities"].items()),
                "hc_codes": " ".join(f.get("hc_codes", [])), "references": " ".join(f.get("references", [])),
                "first_evidence": f"{first['source']}:{first['line']}" if first else ""}
-        writer.writerow([_csv_cell(row.get(column)) for column in _CSV_COLUMNS])
+        writer.writerow([spreadsheet_text(row.get(column)) for column in _CSV_COLUMNS])
     return buffer.getvalue()
-
-
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def inline_script(name: str) -> tuple[Markup, str]:

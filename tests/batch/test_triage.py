@@ -205,3 +205,18 @@ def test_a_bundle_of_bundles_gives_one_row_and_report_per_node(tmp_path):
     assert rows["ovs-node1"]["bundle"].startswith("customer-all-nodes.tar/")
     assert all((tmp_path / "out" / r["report"]).is_file() for r in rows.values())
     assert [c["hosts"] for c in doc["clusters"]] == [["ovs-node1", "ovs-node2"]]
+
+
+def test_a_name_a_spreadsheet_would_read_as_a_formula_stays_text_in_triage_csv(tmp_path):
+    """triage.csv is opened in a spreadsheet, and bundle names and errors are the customer's text."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLE, inbox / "=HYPERLINK(1)-ovs-node1.tar.gz")
+    (inbox / "@SUM(1)-ovs-node2.tar.gz").write_bytes(b"\x1f\x8b\x08\x00garbage" * 100)
+    result = cli("triage", str(inbox), "-o", str(tmp_path / "out"), "--jobs", "1")
+    assert result.returncode == 4, result.stderr
+    with (tmp_path / "out" / "triage.csv").open() as fh:
+        rows = {row["status"]: row for row in csv.DictReader(fh)}
+    assert rows["ok"]["bundle"] == "'=HYPERLINK(1)-ovs-node1.tar.gz"
+    assert rows["error"]["bundle"] == "'@SUM(1)-ovs-node2.tar.gz"
+    assert rows["ok"]["critical"].isdigit() and rows["ok"]["rank"] == "1"
