@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 
+from analyzer.printable import visible
+
 
 class PlainProgress:
     """One line per finished bundle: position, name, outcome, time; no control characters."""
@@ -30,8 +32,8 @@ class PlainProgress:
         for row in rows:
             outcome = f"error: {row['error']}" if row["status"] == "error" else \
                 f"{row['worst']}, {row['findings_total']} findings"
-            typer.echo(f"[{self.done}/{self.total}] {row['bundle']}: {outcome} ({row['seconds']:.1f} s; "
-                       f"{rate:.1f} MiB/s overall)", err=True)
+            typer.echo(visible(f"[{self.done}/{self.total}] {row['bundle']}: {outcome} ({row['seconds']:.1f} s; "
+                               f"{rate:.1f} MiB/s overall)"), err=True)
 
 
 class BarProgress:

@@ -36,7 +36,7 @@ from analyzer.cli.options import (
     RulesOption,
     TimingsOption,
 )
-from analyzer.cli.wording import counted
+from analyzer.cli.wording import counted, say
 from analyzer.detection.findings import verdict, worst_severity
 from analyzer.detection.loader import default_rule_dirs, load_pack, load_rule_file, load_rules
 from analyzer.detection.rule import SEVERITIES
@@ -81,7 +81,7 @@ app.add_typer(rules_app, name="rules")
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"ovs-analyzer {__version__} (core {_core.version()})")
+        say(f"ovs-analyzer {__version__} (core {_core.version()})")
         raise typer.Exit(EXIT_OK)
 
 
@@ -98,9 +98,9 @@ def _warn_about_reading(name: str, warnings: list[str], shown: int = 3) -> None:
     """Reading warnings (files lost to damage, cut members, caps hit) on stderr too, not only in the
     report: an engineer must not take a report of half a bundle for the whole of it."""
     for warning in warnings[:shown]:
-        typer.echo(f"ovs-analyzer: warning: {name}: {' '.join(warning.split())}", err=True)
+        say(f"ovs-analyzer: warning: {name}: {' '.join(warning.split())}", err=True)
     if len(warnings) > shown:
-        typer.echo(f"ovs-analyzer: warning: {name}: {counted(len(warnings) - shown, 'more reading warning')} in the "
+        say(f"ovs-analyzer: warning: {name}: {counted(len(warnings) - shown, 'more reading warning')} in the "
                    "report", err=True)
 
 
@@ -196,11 +196,11 @@ def analyze(
             with stage("redaction check"):
                 told.append(f"redaction map (private, never attach it): {seal(out, redactor, targets, rewrite)}")
     # printed once all is written: a reader that stops early (`| head`) costs no output file
-    typer.echo("\n".join(told))
+    say("\n".join(told))
     for _, analysis in analyses:
         _warn_about_reading(analysis.bundle.name, analysis.bundle.warnings)
     if timings:
-        typer.echo(spent.table(), err=True)
+        say(spent.table(), err=True)
     _exit_if_at_or_above(max((w for w in worsts if w), key=SEVERITIES.index, default=None), fail_on)
 
 
@@ -258,13 +258,13 @@ def triage(
         why = f": {reasons.pop()}" if len(reasons) == 1 else ""  # the same for all: a full disk, say
         raise UserError(f"none of the {errors} bundle(s) could be analyzed{why}; the rows are in {out / 'triage.json'}")
     worst = batch.worst_severity()
-    typer.echo(f"{counted(len(batch.rows), 'bundle')} ({errors} unreadable), "
+    say(f"{counted(len(batch.rows), 'bundle')} ({errors} unreadable), "
                f"{counted(len(batch.clusters), 'cluster')}, worst {worst or 'none'} -> {out / 'index.html'}")
     _exit_if_at_or_above(worst, fail_on)
     if errors:  # a batch that lost inputs is not a clean run, whatever the others found
         for row in batch.rows:
             if row["status"] == "error":
-                typer.echo(f"ovs-analyzer: unreadable: {row['bundle']}: {row['error']}", err=True)
+                say(f"ovs-analyzer: unreadable: {row['bundle']}: {row['error']}", err=True)
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -310,8 +310,8 @@ def diff_command(
         output_folder(out)
         write_together({out / "diff.json": text, out / "diff.md": markdown(result)})
     if out is not None and redactor is not None:
-        typer.echo(f"redaction map (private, never attach it): {seal(out, redactor)}", err=True)
-    typer.echo(text if as_json else markdown(result), nl=False)
+        say(f"redaction map (private, never attach it): {seal(out, redactor)}", err=True)
+    say(text if as_json else markdown(result), nl=False)
     worst = worst_open(result)
     _exit_if_at_or_above(worst, fail_on)
 
@@ -341,23 +341,23 @@ def parse(
                 private = seal(out, redactor, [t.path.parent for t in tables])
     for written in tables:
         name = bundle.name if len(tables) == 1 else written.path.parent.name
-        typer.echo(f"{name}: {written.records:,} records ({written.unparsed:,} unparsed, "
+        say(f"{name}: {written.records:,} records ({written.unparsed:,} unparsed, "
                    f"{written.duplicates:,} journal copies) -> {written.path}")
         _warn_about_reading(name, list(written.warnings))
     if private is not None:
-        typer.echo(f"redaction map (private, never attach it): {private}")
+        say(f"redaction map (private, never attach it): {private}")
     if timings:
-        typer.echo(spent.table(), err=True)
+        say(spent.table(), err=True)
 
 
 @rules_app.command("list", cls=HelpCommand, epilog=_EPILOGS["plain"])
 def rules_list(rules: RulesOption = None, config: ConfigOption = None) -> None:
     """One line per rule: id, severity, kind, component, title (switched-off rules marked)."""
     loaded = sorted(load_pack(rules or [], config), key=lambda r: (r.component, r.id))
-    typer.echo(f"{'id':<40} {'severity':<8} {'kind':<9} {'component':<12} title")
+    say(f"{'id':<40} {'severity':<8} {'kind':<9} {'component':<12} title")
     for rule in loaded:
         state = "" if rule.enabled else "  [off]"
-        typer.echo(f"{rule.id:<40} {rule.severity:<8} {rule.kind:<9} {rule.component:<12} {rule.title}{state}")
+        say(f"{rule.id:<40} {rule.severity:<8} {rule.kind:<9} {rule.component:<12} {rule.title}{state}")
 
 
 @rules_app.command("show", cls=HelpCommand, epilog=_EPILOGS["plain"])
@@ -369,9 +369,9 @@ def rules_show(rule_id: Annotated[str, typer.Argument(metavar="RULE_ID", help="R
         raise UserError(f"no rule {rule_id!r}; `ovs-analyzer rules list` shows them all")
     rule = by_id[rule_id]
     entities = ", ".join(rule.entities) or "none (one finding per bundle)"
-    typer.echo(f"# {rule.source_file}\n# kind {rule.kind}, severity {rule.severity}"
+    say(f"# {rule.source_file}\n# kind {rule.kind}, severity {rule.severity}"
                f"{'' if rule.enabled else ' (switched off)'}, one finding per: {entities}\n")
-    typer.echo(Path(rule.source_file).read_text(encoding="utf-8"))
+    say(Path(rule.source_file).read_text(encoding="utf-8"))
 
 
 @rules_app.command("scaffold", cls=HelpCommand, epilog=_EPILOGS["writes"])
@@ -393,8 +393,8 @@ def rules_scaffold(
     if template is None:
         for t in templates:
             hosts = counted(len(t["hosts"]), "host")
-            typer.echo(f"{t['rank']:>3}  {t['count']:>6}x  {hosts:<8}  {t['template'][:100]}")
-        typer.echo(f"{counted(len(templates), 'template')}; write one with --template N")
+            say(f"{t['rank']:>3}  {t['count']:>6}x  {hosts:<8}  {t['template'][:100]}")
+        say(f"{counted(len(templates), 'template')}; write one with --template N")
         return
     if not 1 <= template <= len(templates):
         raise UserError(f"--template must be between 1 and {len(templates)} for this bundle")
@@ -406,8 +406,8 @@ def rules_scaffold(
     target.write_text(text, encoding="utf-8")
     failures = run_rule_examples([load_rule_file(target)], loaded)
     for failure in failures:
-        typer.echo(failure.describe(), err=True)
-    typer.echo(f"wrote {target} ({counted(len(chosen['examples']), 'real example')}; "
+        say(failure.describe(), err=True)
+    say(f"wrote {target} ({counted(len(chosen['examples']), 'real example')}; "
                f"{'examples pass' if not failures else 'EXAMPLES FAIL: edit the regex'})")
 
 
@@ -433,10 +433,10 @@ def rules_test(
     failures = [*run_rule_examples(loaded, pack),
                 *run_link_examples(links, [*pack, *(r for r in loaded if r.id not in {p.id for p in pack})])]
     for failure in failures:
-        typer.echo(failure.describe(), err=True)
+        say(failure.describe(), err=True)
     examples = sum(len(r.examples_match) + len(r.examples_no_match) for r in loaded)
     link_examples = sum(len(link.linked) + len(link.not_linked) for link in links)
-    typer.echo(f"{counted(len(loaded), 'rule')}, {counted(examples, 'example')}; {counted(len(links), 'causal link')}, "
+    say(f"{counted(len(loaded), 'rule')}, {counted(examples, 'example')}; {counted(len(links), 'causal link')}, "
                f"{counted(link_examples, 'example')}: {len(failures)} failed")
     if failures:
         raise typer.Exit(EXIT_FINDINGS)
@@ -468,7 +468,7 @@ def unredact(
 @app.command(cls=HelpCommand, epilog=_EPILOGS["plain"])
 def version() -> None:
     """Print the version."""
-    typer.echo(f"ovs-analyzer {__version__} (core {_core.version()})")
+    say(f"ovs-analyzer {__version__} (core {_core.version()})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -511,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fail(message: str) -> None:
     first_line = " ".join(message.split())
-    typer.echo(f"ovs-analyzer: error: {first_line}", err=True)
+    say(f"ovs-analyzer: error: {first_line}", err=True)
 
 
 if __name__ == "__main__":

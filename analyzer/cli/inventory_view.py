@@ -5,27 +5,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import typer
+from analyzer.cli.wording import say
 
 
 def print_inventory(doc: dict[str, Any], as_json: bool) -> None:
     """The document as JSON, or as a table and an identity summary for a terminal."""
     if as_json:
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        say(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     for node in doc["nodes"]:
-        typer.echo(f"== {node['bundle']}: {', '.join(node['hosts']) or 'unknown host'}, "
+        say(f"== {node['bundle']}: {', '.join(node['hosts']) or 'unknown host'}, "
                    f"{node['first_seen'] or '?'} -> {node['last_seen'] or '?'} (UTC)")
-        typer.echo(f"{'member':<58} {'size':>11} {'kind':<12} {'lines':>9} {'first (UTC)':<19}  "
+        say(f"{'member':<58} {'size':>11} {'kind':<12} {'lines':>9} {'first (UTC)':<19}  "
                    f"{'last (UTC)':<19}  era / rotation set / warnings")
         for m in node["members"]:
             notes = [x for x in (m["era"], m["rotation_set"] if m["rotation_set"] != m["path"] else None) if x]
-            typer.echo(f"{_fit(m['path'], 58)} {m['size']:>11,} {m['kind'] or '':<12} {m['lines']:>9,} "
+            say(f"{_fit(m['path'], 58)} {m['size']:>11,} {m['kind'] or '':<12} {m['lines']:>9,} "
                        f"{_time(m['first_seen'])}  {_time(m['last_seen'])}  {' | '.join(notes + m['warnings'])}")
         for line in _identity_lines(node["identity"]):
-            typer.echo(line)
+            say(line)
         for warning in node["warnings"]:
-            typer.echo(f"warning: {warning}")
+            say(f"warning: {warning}")
 
 
 def _identity_lines(identity: dict[str, Any]) -> list[str]:

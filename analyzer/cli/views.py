@@ -14,7 +14,7 @@ import polars as pl
 import typer
 
 from analyzer.cli.options import BundleArgument, JsonOption
-from analyzer.cli.wording import counted
+from analyzer.cli.wording import counted, say
 from analyzer.collectors.identity import IdentityCollector
 from analyzer.collectors.protocol import BundleView
 from analyzer.collectors.services import ServiceStates
@@ -69,21 +69,21 @@ def tasks(
             raise UserError(f"--name: not a valid regex: {name!r}") from None
     rows = task_rows(table)
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        say(json.dumps(rows, indent=2))
         return
-    typer.echo(f"{'first seen (UTC)':<19}  {'outcome':<10} {'runtime':>9}  {'task':<45} {'id':<36}  host / worker")
+    say(f"{'first seen (UTC)':<19}  {'outcome':<10} {'runtime':>9}  {'task':<45} {'id':<36}  host / worker")
     for row in rows:
         runtime = "" if row["runtime"] is None else f"{row['runtime']:.2f}s"
         worker = " / ".join(x for x in (row["host"], row["worker"]) if x)
-        typer.echo(f"{(row['first_seen'] or '')[:19].replace('T', ' '):<19}  {row['outcome']:<10} {runtime:>9}  "
+        say(f"{(row['first_seen'] or '')[:19].replace('T', ' '):<19}  {row['outcome']:<10} {runtime:>9}  "
                    f"{row['name'] or '?':<45} {row['task_id'] or '(no id)':<36}  {worker}")
         if row["exception"] or row["message"]:
             text = ": ".join(x for x in (row["exception"], row["message"]) if x)
-            typer.echo(f"{'':<21}{text}  [{row['evidence']}]")  # whole: the end says the most, often
+            say(f"{'':<21}{text}  [{row['evidence']}]")  # whole: the end says the most, often
         if row["output_error"]:
-            typer.echo(f"{'':<21}printed: {row['output_error']}")
+            say(f"{'':<21}printed: {row['output_error']}")
     outcomes = table.group_by("outcome").len().sort("outcome").iter_rows()
-    typer.echo(counted(len(rows), "task") + "".join(f"; {n} {o}" for o, n in outcomes))
+    say(counted(len(rows), "task") + "".join(f"; {n} {o}" for o, n in outcomes))
 
 
 def services(bundle: BundleArgument, as_json: JsonOption = False) -> None:
@@ -91,23 +91,23 @@ def services(bundle: BundleArgument, as_json: JsonOption = False) -> None:
     nodes = _collected(bundle, ServiceStates())
     if as_json:  # one node: its section; a bundle of bundles: one per node, named
         doc = nodes[0][1] if len(nodes) == 1 else [{"bundle": name, **section} for name, section, _ in nodes]
-        typer.echo(json.dumps(doc, indent=2))
+        say(json.dumps(doc, indent=2))
         return
     for name, section, _ in nodes:
         if len(nodes) > 1:
-            typer.echo(f"== {name}")
+            say(f"== {name}")
         _print_services(section)
 
 
 def _print_services(section: dict[str, Any]) -> None:
-    typer.echo(f"node role: {section['role'] or 'unknown'}; vPools: {', '.join(section['vpools']) or 'none'}")
-    typer.echo(f"{'service':<36} {'state':<12} {'since (UTC)':<19}  {'restarts':>8} {'crashes':>7} "
+    say(f"node role: {section['role'] or 'unknown'}; vPools: {', '.join(section['vpools']) or 'none'}")
+    say(f"{'service':<36} {'state':<12} {'since (UTC)':<19}  {'restarts':>8} {'crashes':>7} "
                f"{'failed':>6}  flags")
     for s in section["services"]:
         flags = ", ".join(f for f in ("flapping" if s["flapping"] else "", _down_yet_expected(s)) if f)
-        typer.echo(f"{s['unit']:<36} {s['state']:<12} {(s['since'] or '')[:19].replace('T', ' '):<19}  "
+        say(f"{s['unit']:<36} {s['state']:<12} {(s['since'] or '')[:19].replace('T', ' '):<19}  "
                    f"{s['restarts']:>8} {s['crashes']:>7} {s['failures']:>6}  {flags}")
-    typer.echo(f"expected but no trace in the bundle: {', '.join(section['missing']) or 'none'}")
+    say(f"expected but no trace in the bundle: {', '.join(section['missing']) or 'none'}")
 
 
 def _down_yet_expected(service: dict[str, Any]) -> str:

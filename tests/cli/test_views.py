@@ -111,3 +111,17 @@ def test_tasks_and_services_read_a_bundle_of_bundles_node_by_node_as_their_help_
     assert [n["bundle"] for n in nodes] == ["ovs-node1-20170314102205-logs.tar.gz",
                                             "ovs-node2-20170314102205-logs.tar.gz"]
     assert all(n["role"] == "master" for n in nodes)
+
+
+def test_an_escape_sequence_in_a_logged_exception_is_printed_as_text_not_run_by_the_terminal(tmp_path):
+    """A task's exception is the customer's text: echoed raw, `ESC ] 0 ; ... BEL` would retitle the
+    engineer's terminal and `ESC [ 2 J` clear it."""
+    bundle = build_tar(tmp_path / "ovs-node1-20170314110205-logs.tar.gz", {"var/log/upstart/ovs-workers.log": (
+        "[2017-03-14 10:30:05,046: INFO/MainProcess] Received task: ovs.storagerouter.ping"
+        "[6afcfa49-6520-41ed-b847-8f084a06d853]\n"
+        "[2017-03-14 10:30:06,046: ERROR/MainProcess] Task ovs.storagerouter.ping"
+        "[6afcfa49-6520-41ed-b847-8f084a06d853] raised unexpected: RuntimeError('\x1b]0;pwned\x07\x1b[2Jboom')\n")})
+    result = cli("tasks", str(bundle), "--failed")
+    assert result.returncode == 0, result.stderr
+    assert "RuntimeError: \\x1b]0;pwned\\x07\\x1b[2Jboom" in result.stdout
+    assert "\x1b" not in result.stdout + result.stderr
