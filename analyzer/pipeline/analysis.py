@@ -74,7 +74,8 @@ class MemberReport:
     #: Records a copy-paste had glued to the end of the line before them, read as records of their own.
     glued: int = 0
     #: Records of a format with a time stamp whose stamp names no day of the calendar (Feb 30, 24:00,
-    #: Feb 29 of a year-less log read in a common year): kept, on no timeline; and the first one's line.
+    #: Feb 29 of a year-less log settled in a common year) or a time before `CLOCK_SET_BY` (a clock
+    #: not yet set): kept, on no timeline; and the first one's line.
     untimed: int = 0
     first_untimed_line: int | None = None
 
@@ -184,8 +185,14 @@ def parse_bundle_members(members: list[Member], bundle: Bundle, formats: list[Fo
 
 
 def _numbered(parsed: ParsedMember, member: Member) -> ParsedMember:
+    """Records numbered as lines of the member in the bundle, and untimed where stamped before
+    `CLOCK_SET_BY`: on the timeline, one such record would stretch the bundle's span back to 1970."""
     if member.first_line != 1:  # lines a rotation neighbour holds were dropped from the head
         parsed.events = parsed.events.with_columns(pl.col("line") + (member.first_line - 1))
+    earliest = parsed.events["ts_local"].min()
+    if earliest is not None and earliest < CLOCK_SET_BY:
+        local = pl.col("ts_local")
+        parsed.events = parsed.events.with_columns(pl.when(local >= CLOCK_SET_BY).then(local).alias("ts_local"))
     return parsed
 
 
@@ -206,6 +213,10 @@ def _report(member: Member, parsed: ParsedMember) -> MemberReport:
         glued=parsed.glued, formats=parsed.formats, warnings=list(member.warnings),
     )
 
+
+#: No Open vStorage node wrote a log before this: a record stamped earlier was written before the
+#: node's clock was set (a dead clock battery at boot, before NTP: 1970-01-01, 2000-01-01).
+CLOCK_SET_BY = datetime(2010, 1, 1)
 
 #: Where a piece's inventory row is: its batch, and its place in the batch.
 _Place = tuple[int, int]
@@ -327,8 +338,9 @@ class _PendingMember:
             report.warnings.append(f"{report.glued} record(s) glued to the end of a line (a copy-paste) read as "
                                    "records of their own, on that line's number")
         if report.untimed:
-            report.warnings.append(f"{report.untimed} record(s) whose time stamp names no day of the calendar "
-                                   f"(the first on line {report.first_untimed_line}): kept, but on no timeline")
+            report.warnings.append(f"{report.untimed} record(s) whose time stamp names no day of the calendar, or "
+                                   f"a time before {CLOCK_SET_BY.year} (a clock not yet set; the first on line "
+                                   f"{report.first_untimed_line}): kept, but on no timeline")
         return report
 
 
@@ -402,7 +414,7 @@ def _collected(collector: Collector, batch: Batch) -> pl.DataFrame | None:
 
 def _untimed(summary: pl.DataFrame, events: pl.DataFrame, stamped: list[str]) -> dict[str, tuple[int, int]]:
     """Per member with any: how many records of a format with a time stamp have no time (the stamp
-    names no day of the calendar), and the line of the first of them."""
+    names no day of the calendar, or a clock not yet set), and the line of the first of them."""
     rows = summary.filter(pl.col("format").is_in(stamped) & pl.col("minute").is_null())
     if rows.height == 0:
         return {}

@@ -83,10 +83,25 @@ def test_records_whose_stamp_names_no_day_are_counted_and_the_first_named(make_b
     analysis = analyze(make_bundle({"var/log/ovs/lib.log": "".join(lines)}), rules)
     [member] = analysis.members
     assert (member.records, member.untimed, member.first_untimed_line) == (103, 2, 61)
-    assert "2 record(s) whose time stamp names no day of the calendar (the first on line 61): kept, but on no " \
-           "timeline" in member.warnings
+    assert "2 record(s) whose time stamp names no day of the calendar, or a time before 2010 (a clock not yet set; " \
+           "the first on line 61): kept, but on no timeline" in member.warnings
     assert (analysis.first_seen, analysis.last_seen) == ("2017-03-14T09:22:05.047000Z",) * 2, \
         "+9999 would have put a record four days before the others"
+
+
+def test_records_written_before_the_clock_was_set_stay_off_the_timeline_but_are_still_read(make_bundle, rules):
+    """A node booted with a dead clock battery logs 1970-01-01 until NTP sets its clock: on the
+    timeline, one such record would stretch the bundle to 47 years and hide the incident in one
+    bucket. It is untimed and said to be; its text still counts for the rules."""
+    boot = [PY.replace("2017-03-14 10:22:05", f"1970-01-01 00:00:{s:02d}").format(host="n1", msg=msg)
+            for s, msg in ((12, "booting"), (13, "No space left on device"))]
+    good = [PY.format(host="n1", msg=f"fine {n}") for n in range(3)]
+    analysis = analyze(make_bundle({"var/log/ovs/lib.log": "".join([*boot, *good])}), rules)
+    [member] = analysis.members
+    assert (member.records, member.untimed, member.first_untimed_line) == (5, 2, 1)
+    assert any("a time before 2010 (a clock not yet set; the first on line 1)" in w for w in member.warnings)
+    assert (analysis.first_seen, analysis.last_seen) == ("2017-03-14T09:22:05.047000Z",) * 2
+    assert any(f.rule_id == "NO_SPACE_LEFT_ON_DEVICE" for f in analysis.findings)
 
 
 @pytest.mark.parametrize("chunk_bytes", [4 * 1024, 8 * 1024, 8 * 1024 + 77, 13 * 1024, 64 * 1024 * 1024])
