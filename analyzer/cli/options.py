@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape  # help text is rich markup: a literal [k|M|G] must not be read as a tag
 
 #: What `analyzer.reading.bundle.describe` accepts; the kind is sniffed from the bytes, not the name.
-BUNDLE_KINDS = "a tar in any compression (.tar, .tar.gz/.tgz, .tar.xz, .tar.bz2), a .zip, or an unpacked folder"
+BUNDLE_KINDS = ("a tar in any compression (.tar, .tar.gz/.tgz, .tar.xz, .tar.bz2), a .zip, an unpacked folder, "
+                "or one log file (plain, .gz, .bz2, .xz)")
 BundleArgument = Annotated[Path, typer.Argument(
     metavar="BUNDLE", help=f"Bundle: {BUNDLE_KINDS}; a bundle of bundles is read node by node.",
 )]

@@ -73,7 +73,7 @@ def _open_vstorage_only(path: Path, results: list[tuple[str | None, Analysis]]) 
             others.append(analysis)
     if not kept:
         what = "; ".join(contents(a) for a in others if a.members)
-        raise UserError(f"{path}: not an Open vStorage support bundle: no OVS log, format, service or package in "
+        raise UserError(f"{path}: not an Open vStorage support bundle: no OVS log, format, service, package or task in "
                         f"it; it holds {what}")
     left_out = [f"nested bundle {a.bundle.name} shows no sign of Open vStorage (it holds {contents(a)}): not analyzed"
                 for a in others]

@@ -2,8 +2,8 @@
 
 A tarball of a plain Linux box (syslog, apt and nginx logs) has nothing for the rules to find, so
 it would come out "clean": a support engineer would read that as "the customer's node is healthy".
-What shows an OVS node (formats only OVS components write, OVS log paths, services and packages)
-is data: `ovs_signs` in parsers/knowledge/identity.yaml.
+What shows an OVS node (formats only OVS components write, OVS log paths, services, packages and
+the framework's Celery tasks) is data: `ovs_signs` in parsers/knowledge/identity.yaml.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def ovs_signs(analysis: Analysis) -> list[str]:
     found += [f"the service {s}" for s in identity.get("services") or [] if re.search(signs["services"], s)][:3]
     found += [f"the package {p} {v}" for p, v in (identity.get("versions") or {}).items()
               if re.search(signs["packages"], p)][:3]
+    tasks = (analysis.sections.get("tasks") or {}).get("by_name") or []
+    found += [f"the Celery task {t['name']}" for t in tasks if re.search(signs["tasks"], t["name"])][:3]
     return found
 
 

@@ -334,6 +334,18 @@ def is_compressed(data: bytes) -> bool:
     return _decompressor(data) is not None
 
 
+def inflated_head(data: bytes, size: int) -> bytes | None:
+    """The first `size` bytes `data` (the start of a gzip, bzip2 or xz stream, or of plain bytes)
+    inflates to; None when it is not a stream it can start on."""
+    decompressor = _decompressor(data)
+    if decompressor is None:
+        return data[:size]
+    try:
+        return decompressor.decompress(data, size)  # type: ignore[no-any-return]
+    except READ_ERRORS:
+        return None
+
+
 def inflate_capped(raw: bytes, limits: Limits) -> tuple[bytes, list[str]]:
     """Inflate a compressed member held whole (see `inflate_steps`), and say why it stopped early."""
     out = _Gathered()

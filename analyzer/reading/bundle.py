@@ -43,6 +43,7 @@ from analyzer.reading.archive import (
     zip_entries,
 )
 from analyzer.reading.folder import dir_entries
+from analyzer.reading.lone_log import lone_log_entry
 from analyzer.reading.rotation import OverlapTrimmer
 from analyzer.reading.stream import STREAM_BYTES, TextStream
 from analyzer.reading.text import clean_text, looks_binary
@@ -346,7 +347,14 @@ def _entries(bundle: Bundle, caps: Caps) -> Iterator[tuple[Iterator[Entry], bool
         except OSError as exc:
             raise UserError(f"{bundle.path}: cannot be read ({why(exc)})") from None
         with handle:
-            yield _container(handle, str(bundle.path), caps, seekable=True)
+            lone = lone_log_entry(bundle.path, handle)
+            if lone is None:
+                yield _container(handle, str(bundle.path), caps, seekable=True)
+                return
+            said = f"one log file, not an archive: read as a bundle holding only it (as {lone.name})"
+            if said not in bundle.warnings:
+                bundle.warnings.append(said)
+            yield iter([lone]), False
         return
     outer = replace(bundle, inner=None, warnings=[], nested=[])
     with _entries(outer, caps) as (entries, _):

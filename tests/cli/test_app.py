@@ -81,7 +81,7 @@ def test_a_healthy_bundle_is_clean_and_exits_0_with_fail_on_low(tmp_path):
         (lambda p: p, "no such file or directory"),
         (lambda p: (p.write_bytes(os.urandom(4096)), p)[1], "not a readable bundle"),
         (lambda p: (p.write_bytes(b""), p)[1], "empty file, not a bundle"),
-        (lambda p: (p.write_text("just some text\n" * 50), p)[1], "not a readable bundle"),
+        (lambda p: (p.write_text("just some text\n" * 50), p)[1], "not an Open vStorage support bundle"),
     ],
     ids=["missing", "random-bytes", "empty-file", "plain-text"],
 )

@@ -34,6 +34,22 @@ def test_one_ovs_line_in_the_journal_is_enough_to_recognise_a_node(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_the_frameworks_celery_tasks_recognise_a_node_whatever_the_file_is_called(tmp_path):
+    """A worker log is generic Celery by its format; its tasks (`ovs.<module>.<task>`) are the
+    framework's. Mailed alone as `worker.log`, no path says OVS either."""
+    worker = ("[2017-03-14 10:22:05,046: INFO/MainProcess] Received task: ovs.storagerouter.ping[6afcfa49-6520-41ed-"
+              "b847-8f084a06d853]\n[2017-03-14 10:22:05,130: INFO/MainProcess] Task ovs.storagerouter.ping[6afcfa49-"
+              "6520-41ed-b847-8f084a06d853] succeeded in 0.08s: None\n")
+    plain = tmp_path / "worker.log"
+    plain.write_text(worker)
+    result = cli("analyze", str(plain), "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    other = tmp_path / "other-worker.log"
+    other.write_text(worker.replace("ovs.storagerouter.ping", "shop.orders.ship"))
+    refused = cli("analyze", str(other), "-o", str(tmp_path / "other"))
+    assert refused.returncode == 2 and "not an Open vStorage support bundle" in refused.stderr
+
+
 def test_a_node_whose_rules_mostly_had_nothing_to_read_is_inconclusive_not_clean(tmp_path):
     dpkg = "2017-03-14 10:22:05 status installed openvstorage:amd64 2.7.9.1-1\n"
     bundle = build_tar(tmp_path / "ovs-node1-20170314102205-logs.tar.gz", {"var/log/dpkg.log": dpkg})
