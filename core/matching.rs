@@ -76,10 +76,11 @@ pub const NO_LEVEL: u8 = u8::MAX;
 pub const NEW_YEAR_JUMP_DAYS: i64 = 180;
 const NEW_YEAR_JUMP: Micros = NEW_YEAR_JUMP_DAYS * 86_400 * 1_000_000;
 const FUTURE_SLACK: Micros = 60 * 86_400 * 1_000_000;
-/// A member's first year-less stamp later than the collection by more than this (any zone between
-/// the collection's clock and the log's) was written the year before: a log was not written after
-/// it was collected.
-const FIRST_STAMP_SLACK: Micros = 86_400 * 1_000_000;
+/// A member's first year-less stamp later than the collection by more than this was written the
+/// year before: a log was not written after it was collected. Two days cover any two zones (26
+/// hours apart at most) between the log's clock and the collection time's, which falls back to a
+/// member's modification time read in the analysing machine's zone.
+const FIRST_STAMP_SLACK: Micros = 2 * 86_400 * 1_000_000;
 
 /// A piece of a composed field (`compose: {component: "{source}/{name}"}`).
 #[derive(Debug, Clone)]
