@@ -15,8 +15,9 @@ _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u206
 
 
 def visible(text: str) -> str:
-    """`text` with each control character written as its escape (`\\x1b`, `\\u202e`)."""
-    return _HIDDEN.sub(_escape, text)
+    """`text` with each control character written as its escape (`\\x1b`, `\\u202e`); a CRLF line end
+    (a file written on Windows, such as a rule shown by `rules show`) is a line end."""
+    return _HIDDEN.sub(_escape, text.replace("\r\n", "\n"))
 
 
 def _escape(found: re.Match[str]) -> str:

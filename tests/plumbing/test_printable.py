@@ -16,6 +16,10 @@ def test_a_bidirectional_override_is_shown_not_obeyed():
     assert visible("ovs-node1\u202eexe.log") == "ovs-node1\\u202eexe.log"
 
 
+def test_a_crlf_line_end_is_a_line_end_and_a_lone_carriage_return_is_shown():
+    assert visible("id: X\r\ntitle: progress 10%\rprogress 90%\r\n") == "id: X\ntitle: progress 10%\\x0dprogress 90%\n"
+
+
 def test_tabs_newlines_and_ordinary_text_in_any_script_are_kept():
     text = "node\tstate\nvPool \u2018vpool1\u2019 \u2013 \U0001f4be na\u00efve \u65e5\u672c"
     assert visible(text) == text
