@@ -192,23 +192,25 @@ def _newest_per_host(docs: list[tuple[Outcome, dict[str, Any]]]) -> tuple[list[t
                                                                           dict[str, str]]:
     """One bundle per node, the newest (collected last, else ending last), and why each other was
     left out, by bundle name. Two bundles of one node overlap (a bundle mailed twice, collected again
-    the next day): both in one view would show each finding of that node twice and double its lane."""
+    the next day): both in one view would show each finding of that node twice and double its lane.
+    A byte-for-byte copy (`copy_of`, see `triage.mark_copies`) gives way to the bundle it copies."""
+    names = {outcome.row["bundle"] for outcome, _ in docs}
+    left_out = {outcome.row["bundle"]: f"{outcome.row['bundle']} is a byte-for-byte copy of {outcome.row['copy_of']}"
+                for outcome, _ in docs if outcome.row.get("copy_of") in names}
     newest: dict[str, tuple[Outcome, dict[str, Any]]] = {}
-    for outcome, doc in docs:  # most urgent first: of two copies, the first stays
-        kept = newest.setdefault(_host(outcome), (outcome, doc))
-        if _recency(doc) > _recency(kept[1]):
-            newest[_host(outcome)] = (outcome, doc)
-    shown = [(outcome, doc) for outcome, doc in docs if newest[_host(outcome)][0] is outcome]
-    left_out = {}
     for outcome, doc in docs:
-        kept, kept_doc = newest[_host(outcome)]
-        if kept is outcome:
-            continue
-        same = doc["bundle"]["sha256"] is not None and doc["bundle"]["sha256"] == kept_doc["bundle"]["sha256"]
-        what = "a byte-for-byte copy of" if same else f"a bundle of {_host(outcome)} older than"
-        left_out[outcome.row["bundle"]] = (f"{outcome.row['bundle']} is {what} {kept.row['bundle']}: left out of the "
-                                           "cluster view (its findings would show twice); its own report has them")
-    return shown, left_out
+        if outcome.row["bundle"] not in left_out:
+            kept = newest.setdefault(_host(outcome), (outcome, doc))
+            if _recency(doc) > _recency(kept[1]):
+                newest[_host(outcome)] = (outcome, doc)
+    for outcome, _ in docs:
+        kept = newest[_host(outcome)][0]
+        if kept is not outcome and outcome.row["bundle"] not in left_out:
+            left_out[outcome.row["bundle"]] = (f"{outcome.row['bundle']} is a bundle of {_host(outcome)} older than "
+                                               f"{kept.row['bundle']}")
+    shown = [(outcome, doc) for outcome, doc in docs if newest[_host(outcome)][0] is outcome]
+    return shown, {name: f"{why}: left out of the cluster view (its findings would show twice); its own report "
+                         "has them" for name, why in left_out.items()}
 
 
 def _recency(doc: dict[str, Any]) -> tuple[str, str]:

@@ -147,6 +147,8 @@ def outcome(analysis: Analysis, *, name: str, path: Path, size: int, out_dir: Pa
         "warnings": len(analysis.bundle.warnings),
         "report": (out_dir.relative_to(root) / "report.html").as_posix(),
         "size_bytes": size,
+        "sha256": analysis.sha256,
+        "copy_of": None,
         "seconds": None,
         "worker_peak_mib": worker_peak_mib(),
     }
@@ -165,6 +167,7 @@ def failed(job: Job, exc: BaseException, seconds: float = 0.0) -> Outcome:
         "bundle": job.path.name, "path": str(job.path), "status": "error", "error": message,
         "host": None, "hosts": [], "role": None, "cluster": None, "first_seen": None, "last_seen": None,
         "worst": None, "counts": {s: 0 for s in reversed(SEVERITIES)}, "findings_total": 0, "findings": [],
-        "warnings": 0, "report": None, "size_bytes": job.size, "seconds": round(seconds, 3),
+        "warnings": 0, "report": None, "size_bytes": job.size, "sha256": None, "copy_of": None,
+        "seconds": round(seconds, 3),
         "worker_peak_mib": None,
     })

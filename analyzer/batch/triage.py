@@ -35,13 +35,14 @@ from analyzer.isotime import generated_stamp
 from analyzer.outputs.atomic import write_together
 from analyzer.outputs.cells import spreadsheet_text
 from analyzer.outputs.redact import Redactor, named_hosts, redact_outputs, scrub, seal
+from analyzer.reading.bundle import named_as_collected
 
 SCHEMA_ID = "ovs-analyzer/triage/1"
 #: Rows sort by this, most urgent first. An unreadable bundle ranks just below `high`: the node
 #: may be as bad as anything, and a new bundle has to be asked for.
 URGENCY = ("critical", "high", "error", "medium", "low", "inconclusive", "clean")
-CSV_COLUMNS = ("rank", "bundle", "status", "error", "host", "role", "cluster", "first_seen", "last_seen", "worst",
-               *reversed(SEVERITIES), "findings_total", "top_findings", "report", "size_bytes", "seconds")
+CSV_COLUMNS = ("rank", "bundle", "status", "error", "copy_of", "host", "role", "cluster", "first_seen", "last_seen",
+               "worst", *reversed(SEVERITIES), "findings_total", "top_findings", "report", "size_bytes", "seconds")
 
 
 def urgency(row: dict[str, Any]) -> tuple:
@@ -81,10 +82,27 @@ def run_batch(jobs: list[Job], executor: str, workers: int | None, scheduler: st
                                   scheduler=scheduler):
         on_done(node_outcomes, by_path[node_outcomes[0].row["path"]])
         outcomes.extend(node_outcomes)
+    mark_copies(outcomes)
     outcomes.sort(key=lambda o: urgency(o.row))
     for rank, outcome in enumerate(outcomes, 1):
         outcome.row = {"rank": rank, **outcome.row}
     return outcomes
+
+
+def mark_copies(outcomes: list[Outcome]) -> None:
+    """Name in `copy_of` the bundle each byte-for-byte copy repeats (the one named as `ovs collect
+    logs` names bundles, else the first by path): a bundle mailed twice is two rows of the same
+    findings, which the index should not let pass for two nodes. A node of a bundle of bundles is a
+    copy only of the same node of a copy of that file."""
+    first: dict[tuple[str, str], str] = {}
+    for outcome in sorted(outcomes, key=lambda o: (not named_as_collected(Path(o.row["path"]).name), o.row["path"],
+                                                   o.row["bundle"])):
+        row = outcome.row
+        if row["status"] != "ok" or row["sha256"] is None:
+            continue
+        node = row["bundle"].partition("/")[2]  # "" for a bundle, the node's file in a bundle of bundles
+        if (seen := first.setdefault((row["sha256"], node), row["bundle"])) != row["bundle"]:
+            row["copy_of"] = seen
 
 
 def _worker_lost(job: Job, exc: BaseException) -> list[Outcome]:
@@ -129,6 +147,7 @@ def summary(batch: Batch) -> dict[str, Any]:
     return {
         "bundles": len(rows),
         "ok": sum(r["status"] == "ok" for r in rows),
+        "copies": sum(r["copy_of"] is not None for r in rows),
         "errors": sum(r["status"] == "error" for r in rows),
         "by_worst": {w: sum((r["worst"] or "error") == w for r in rows) for w in URGENCY},
         "bytes": sum(r["size_bytes"] for r in rows),

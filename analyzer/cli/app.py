@@ -246,6 +246,7 @@ def triage(
     redact: RedactOption = False,
 ) -> None:
     """Analyze many bundles in parallel: one report folder each, OUT/index.html, triage.json, triage.csv."""
+    from analyzer.batch.triage import summary
     from analyzer.batch.triage import triage as run_triage
 
     _check_fail_on(fail_on)
@@ -258,8 +259,10 @@ def triage(
         why = f": {reasons.pop()}" if len(reasons) == 1 else ""  # the same for all: a full disk, say
         raise UserError(f"none of the {errors} bundle(s) could be analyzed{why}; the rows are in {out / 'triage.json'}")
     worst = batch.worst_severity()
-    say(f"{counted(len(batch.rows), 'bundle')} ({errors} unreadable), "
-               f"{counted(len(batch.clusters), 'cluster')}, worst {worst or 'none'} -> {out / 'index.html'}")
+    copies = summary(batch)["copies"]
+    copied = f", {copies} a copy of another" if copies else ""
+    say(f"{counted(len(batch.rows), 'bundle')} ({errors} unreadable{copied}), "
+        f"{counted(len(batch.clusters), 'cluster')}, worst {worst or 'none'} -> {out / 'index.html'}")
     _exit_if_at_or_above(worst, fail_on)
     if errors:  # a batch that lost inputs is not a clean run, whatever the others found
         for row in batch.rows:

@@ -220,6 +220,11 @@ def nested_copies(bundle: Bundle, caps: Caps = Caps()) -> dict[str, str]:
     return copies
 
 
+def named_as_collected(name: str) -> bool:
+    """Whether a file bears the name `ovs collect logs` gave it (not `copy of ...`, `... (1).tar.gz`)."""
+    return _BUNDLE_NAME.match(name) is not None
+
+
 def _identity_from_name(name: str) -> tuple[str | None, datetime | None]:
     m = _BUNDLE_NAME.match(name)
     if not m:

@@ -116,8 +116,9 @@ def test_cluster_option_names_one_cluster_of_everything_readable(two_clusters, t
 
 
 def test_a_node_with_two_bundles_shows_in_the_cluster_view_once_from_its_newest(two_clusters, tmp_path):
-    """A bundle mailed twice, or a node collected again the day before: the cluster view takes the
-    newest bundle of each node, so no finding of it shows twice, and names what it left out."""
+    """A bundle mailed twice, or a node collected again the day before: the index marks the copy,
+    and the cluster view takes the newest bundle of each node, so no finding of it shows twice, and
+    names what it left out."""
     inbox = tmp_path / "inbox"
     shutil.copytree(two_clusters / "b", inbox)
     [b2] = inbox.glob("*ovs-b2*")
@@ -126,7 +127,11 @@ def test_a_node_with_two_bundles_shows_in_the_cluster_view_once_from_its_newest(
     older_b1 = (tmp_path / "old" / day_before[0]["archive"]).rename(inbox / f"older-{day_before[0]['archive']}")
     result = cli("triage", str(inbox), "-o", str(tmp_path / "out"), "--jobs", "2")
     assert result.returncode == 0, result.stderr
-    [cluster] = json.loads((tmp_path / "out" / "triage.json").read_text())["clusters"]
+    triage = json.loads((tmp_path / "out" / "triage.json").read_text())
+    copies = {r["bundle"]: r["copy_of"] for r in triage["bundles"] if r["copy_of"]}
+    assert copies == {f"again-{b2.name}": b2.name}, "the file named as `ovs collect logs` names it is the original"
+    assert triage["summary"]["copies"] == 1 and "1 a copy of another" in result.stdout
+    [cluster] = triage["clusters"]
     assert sorted(cluster["left_out"]) == sorted([f"again-{b2.name}", older_b1.name])
     assert len(cluster["bundles"]) == 2 and older_b1.name not in cluster["bundles"]
     doc = doc_of(tmp_path / "out", cluster["name"])
