@@ -799,10 +799,20 @@ mod tests {
         }
     }
 
+    /// The stamps of syslog lines read whole, and again in two chunks cut before line `cut` with the
+    /// carry handed over: a chunked member must read as the whole does.
+    fn syslog_stamps(texts: &[&str], dates: Dates, cut: usize) -> [Vec<String>; 2] {
+        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
+        let whole = formats.match_lines(&lines(texts), dates, None);
+        let mut carry = Carry::default();
+        let mut chunked = formats.match_lines(&lines(&texts[..cut]), dates, Some(&mut carry));
+        chunked.extend(formats.match_lines(&lines(&texts[cut..]), dates, Some(&mut carry)));
+        [stamps_of(&whole), stamps_of(&chunked)]
+    }
+
     #[test]
     fn a_leap_day_keeps_its_time_when_the_guessed_year_has_none() {
         // collected in January 2025 (a common year, the guess): the log is 2024's, Feb 29 and all
-        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
         let texts = [
             "Feb 28 23:00:00 n1 a: x",
             "Feb 29 12:00:00 n1 a: y",
@@ -810,7 +820,6 @@ mod tests {
             "Dec 31 22:00:00 n1 a: v",
             "Jan  2 03:00:00 n1 a: w",
         ];
-        let rows = formats.match_lines(&lines(&texts), collected(2025, 1, 15), Some(&mut Carry::default()));
         let expected = [
             "2024-02-28 23:00:00",
             "2024-02-29 12:00:00",
@@ -818,62 +827,40 @@ mod tests {
             "2024-12-31 22:00:00",
             "2025-01-02 03:00:00",
         ];
-        assert_eq!(stamps_of(&rows), expected);
+        assert_eq!(syslog_stamps(&texts, collected(2025, 1, 15), 2), [expected, expected]);
     }
 
     #[test]
     fn a_leap_day_after_a_roll_over_lands_on_the_29th_once_the_year_steps_back() {
         // collected in March 2024 (the guess, a leap year): the roll-over first puts Feb 29 in 2025,
         // the step back after the collection returns it to 2024, still on the 29th
-        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
-        let texts = ["Dec 31 23:00:00 n1 a: x", "Feb 29 12:00:00 n1 a: y"];
-        let rows = formats.match_lines(&lines(&texts), collected(2024, 3, 5), Some(&mut Carry::default()));
-        assert_eq!(stamps_of(&rows), ["2023-12-31 23:00:00", "2024-02-29 12:00:00"]);
-    }
-
-    #[test]
-    fn a_leap_day_whose_year_settles_on_a_common_one_is_untimed_not_moved_to_the_28th() {
-        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
-        let texts = ["Feb 29 12:00:00 n1 a: y", "Mar  1 01:00:00 n1 a: z"];
-        let rows = formats.match_lines(&lines(&texts), collected(2025, 6, 1), Some(&mut Carry::default()));
-        assert_eq!(stamps_of(&rows), ["-", "2025-03-01 01:00:00"]);
-    }
-
-    #[test]
-    fn a_leap_day_read_in_chunks_is_settled_like_the_whole() {
-        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
         let texts = [
             "Dec 30 23:00:00 n1 a: x",
             "Jan  1 00:00:01 n1 a: y",
             "Feb 29 12:00:00 n1 a: z",
         ];
-        let dates = collected(2024, 3, 5);
-        let whole = formats.match_lines(&lines(&texts), dates, Some(&mut Carry::default()));
-        let mut carry = Carry::default();
-        let mut chunked = formats.match_lines(&lines(&texts[..2]), dates, Some(&mut carry));
-        chunked.extend(formats.match_lines(&lines(&texts[2..]), dates, Some(&mut carry)));
-        assert_eq!(stamps_of(&chunked), stamps_of(&whole));
-        assert_eq!(stamps_of(&whole)[2], "2024-02-29 12:00:00");
+        let expected = ["2023-12-30 23:00:00", "2024-01-01 00:00:01", "2024-02-29 12:00:00"];
+        assert_eq!(syslog_stamps(&texts, collected(2024, 3, 5), 2), [expected, expected]);
+    }
+
+    #[test]
+    fn a_leap_day_whose_year_settles_on_a_common_one_is_untimed_not_moved_to_the_28th() {
+        let texts = ["Feb 29 12:00:00 n1 a: y", "Mar  1 01:00:00 n1 a: z"];
+        let expected = ["-", "2025-03-01 01:00:00"];
+        assert_eq!(syslog_stamps(&texts, collected(2025, 6, 1), 1), [expected, expected]);
     }
 
     #[test]
     fn a_member_whose_first_stamp_is_after_the_collection_steps_back_from_its_first_chunk() {
         // collected on Jan 15: February's lines were written the year before, which the first chunk
         // must know without the New Year further on
-        let formats = Formats::compile(vec![syslog()], levels()).unwrap();
         let texts = [
             "Feb  1 10:00:00 n1 a: x",
             "Dec 31 10:00:00 n1 a: y",
             "Jan  2 10:00:00 n1 a: z",
         ];
-        let dates = collected(2025, 1, 15);
-        let mut carry = Carry::default();
-        let mut chunked = formats.match_lines(&lines(&texts[..1]), dates, Some(&mut carry));
-        chunked.extend(formats.match_lines(&lines(&texts[1..]), dates, Some(&mut carry)));
-        let whole = formats.match_lines(&lines(&texts), dates, None);
         let expected = ["2024-02-01 10:00:00", "2024-12-31 10:00:00", "2025-01-02 10:00:00"];
-        assert_eq!(stamps_of(&chunked), expected);
-        assert_eq!(stamps_of(&whole), expected);
+        assert_eq!(syslog_stamps(&texts, collected(2025, 1, 15), 1), [expected, expected]);
     }
 
     #[test]
