@@ -319,14 +319,21 @@ def _ratio_note(limits: Limits, at: int) -> str:
             f"stopped after {at} bytes")
 
 
+#: The compressions read, by magic bytes: the suffix a member so compressed bears, its decompressor.
+_COMPRESSIONS: tuple[tuple[bytes, str, Callable[[], Any]], ...] = (
+    (b"\x1f\x8b", ".gz", lambda: zlib.decompressobj(wbits=47)),
+    (b"BZh", ".bz2", bz2.BZ2Decompressor),
+    (b"\xfd7zXZ\x00", ".xz", lzma.LZMADecompressor),
+)
+
+
 def _decompressor(data: bytes) -> Any | None:
-    if data[:2] == b"\x1f\x8b":
-        return zlib.decompressobj(wbits=47)
-    if data[:3] == b"BZh":
-        return bz2.BZ2Decompressor()
-    if data[:6] == b"\xfd7zXZ\x00":
-        return lzma.LZMADecompressor()
-    return None
+    return next((make() for magic, _, make in _COMPRESSIONS if data.startswith(magic)), None)
+
+
+def compression_suffix(data: bytes) -> str:
+    """`.gz`, `.bz2` or `.xz` for data starting as that compression does, else ""."""
+    return next((suffix for magic, suffix, _ in _COMPRESSIONS if data.startswith(magic)), "")
 
 
 def is_compressed(data: bytes) -> bool:

@@ -12,13 +12,11 @@ import re
 from pathlib import Path
 from typing import IO
 
-from analyzer.reading.archive import Entry, inflated_head
+from analyzer.reading.archive import Entry, compression_suffix, inflated_head
 from analyzer.reading.text import looks_binary
 
 #: How much of the file (inflated) decides: a log shows its lines well within it.
 _SNIFF_BYTES = 64 * 1024
-#: A compressed log keeps its compression's suffix, by which members are inflated.
-_SUFFIXES = ((b"\x1f\x8b", ".gz"), (b"BZh", ".bz2"), (b"\xfd7zXZ\x00", ".xz"))
 #: What a bundle's name ends with (`ovs-node1-...-logs.tar.gz`), taken off a lone log's member name.
 _ARCHIVE_SUFFIX = re.compile(r"(?:\.(?:tar|tgz|tbz2?|txz|zip|gz|bz2|xz))+$", re.IGNORECASE)
 
@@ -33,8 +31,8 @@ def lone_log_entry(path: Path, handle: IO[bytes]) -> Entry | None:
         return None
     if b"\n" not in sample or looks_binary(sample) or not _mostly_utf8(sample):
         return None
-    suffix = next((s for magic, s in _SUFFIXES if head.startswith(magic)), "")
-    name = (_ARCHIVE_SUFFIX.sub("", path.name) or "log") + suffix
+    # a compressed log keeps its compression's suffix, by which members are inflated
+    name = (_ARCHIVE_SUFFIX.sub("", path.name) or "log") + compression_suffix(head)
     stat = path.stat()
     return Entry(name=name, kind="file", size=stat.st_size, mtime=stat.st_mtime, offset=None,
                  open=lambda: path.open("rb"))
